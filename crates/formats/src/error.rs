@@ -1,0 +1,41 @@
+//! The error a parser returns when a file cannot be used at all.
+
+use thiserror::Error;
+
+/// Why a whole file could not be read. Problems with single lines are
+/// reported as diagnostics instead, and parsing goes on.
+#[derive(Debug, Error)]
+pub enum ParseError {
+    /// The file could not be read.
+    #[error("could not read: {0}")]
+    Io(#[from] std::io::Error),
+    /// The file is empty (or only whitespace).
+    #[error("file is empty")]
+    Empty,
+    /// The file is not in the expected format.
+    #[error("{message}")]
+    Format {
+        /// The 1-based line where the problem was found, if known.
+        line: Option<u64>,
+        /// What was expected and what was found.
+        message: String,
+    },
+}
+
+impl ParseError {
+    /// A format error at an optional line.
+    pub fn format(line: Option<u64>, message: impl Into<String>) -> Self {
+        ParseError::Format {
+            line,
+            message: message.into(),
+        }
+    }
+
+    /// The line the error refers to, if any.
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            ParseError::Format { line, .. } => *line,
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The typed model shared by every part of expost: diagnostics, events,
+//! time series and units. This crate does no I/O.
+//!
+//! Times are `f64` seconds. Absolute times are UTC epoch seconds; once a run
+//! is aligned, times are seconds relative to the run's anchor event.
+
+pub mod diagnostics;
+pub mod event;
+pub mod series;
+pub mod units;
+
+pub use diagnostics::{Diagnostic, Diagnostics, Severity};
+pub use event::Event;
+pub use series::{Params, SeriesRow};
+pub use units::Unit;

@@ -1,0 +1,6 @@
+//! Outputs of expost: figures (SVG, PNG, PDF), tidy tables (CSV, Parquet),
+//! and the atomic file writing they share. Renderers never compute
+//! statistics: they draw and write what the operations produced.
+
+pub mod atomic;
+pub mod figure;
