@@ -245,8 +245,8 @@ pub fn parse_bytes(bytes: &[u8], diags: &mut Diagnostics) -> Result<IperfTest, P
         Ok(doc) => doc,
         Err(first_error) => match repair_nonfinite(json) {
             Some(repaired) => {
-                let doc = deserialize_document(&repaired, skipped_lines)
-                    .map_err(|_| first_error)?;
+                let doc =
+                    deserialize_document(&repaired, skipped_lines).map_err(|_| first_error)?;
                 diags.warn(
                     None,
                     "bare nan/inf numbers (written by old iperf3 versions) read as missing values",
@@ -378,9 +378,18 @@ fn repair_nonfinite(json: &[u8]) -> Option<Vec<u8>> {
             continue;
         }
         let rest = &json[i..];
-        let token = [&b"-nan"[..], b"nan", b"-inf", b"inf", b"NaN", b"-NaN", b"Infinity", b"-Infinity"]
-            .into_iter()
-            .find(|t| rest.starts_with(t) && !rest.get(t.len()).is_some_and(u8::is_ascii_alphanumeric));
+        let token = [
+            &b"-nan"[..],
+            b"nan",
+            b"-inf",
+            b"inf",
+            b"NaN",
+            b"-NaN",
+            b"Infinity",
+            b"-Infinity",
+        ]
+        .into_iter()
+        .find(|t| rest.starts_with(t) && !rest.get(t.len()).is_some_and(u8::is_ascii_alphanumeric));
         match token {
             Some(t) => {
                 out.extend_from_slice(b"null");
@@ -427,7 +436,10 @@ fn build_test(doc: RawDoc<'_>, diags: &mut Diagnostics) -> Result<IperfTest, Par
     builder.finish(&mut test, diags);
     test.end = doc.end.map(convert_end);
     if test.end.is_none() && test.error.is_none() {
-        diags.warn(None, "no \"end\" section: the test did not finish (totals unknown)");
+        diags.warn(
+            None,
+            "no \"end\" section: the test did not finish (totals unknown)",
+        );
     }
     Ok(test)
 }
@@ -486,7 +498,10 @@ impl IntervalBuilder {
         };
         if let Some(prev) = self.intervals.last() {
             if interval.start == prev.start && interval.end == prev.end {
-                diags.warn(None, format!("{what}: repeats the interval before it; skipped"));
+                diags.warn(
+                    None,
+                    format!("{what}: repeats the interval before it; skipped"),
+                );
                 return;
             }
             if interval.start < prev.end - 1e-3 {
@@ -510,7 +525,10 @@ impl IntervalBuilder {
         if self.omitted > 0 {
             diags.note(
                 None,
-                format!("{} warm-up intervals flagged \"omitted\" (--omit)", self.omitted),
+                format!(
+                    "{} warm-up intervals flagged \"omitted\" (--omit)",
+                    self.omitted
+                ),
             );
         }
         if test.protocol.is_none() {
@@ -523,11 +541,13 @@ impl IntervalBuilder {
             };
         }
         if test.role.is_none() {
-            test.role = self
-                .intervals
-                .iter()
-                .find_map(|i| i.sender)
-                .map(|sender| if sender { Role::Client } else { Role::Server });
+            test.role = self.intervals.iter().find_map(|i| i.sender).map(|sender| {
+                if sender {
+                    Role::Client
+                } else {
+                    Role::Server
+                }
+            });
         }
         test.intervals = self.intervals;
     }
@@ -661,7 +681,13 @@ fn parse_json_stream(
                 continue;
             }
             Err(e) => {
-                diags.warn(Some(line_no), format!("not a JSON event: {}; skipped", strip_serde_position(&e.to_string())));
+                diags.warn(
+                    Some(line_no),
+                    format!(
+                        "not a JSON event: {}; skipped",
+                        strip_serde_position(&e.to_string())
+                    ),
+                );
                 continue;
             }
         };
@@ -673,9 +699,12 @@ fn parse_json_stream(
             }),
             "interval" => serde_json::from_str::<RawInterval>(data)
                 .map(|raw| builder.push(raw, &format!("line {line_no}"), diags)),
-            "end" => serde_json::from_str::<RawEnd>(data).map(|end| test.end = Some(convert_end(end))),
+            "end" => {
+                serde_json::from_str::<RawEnd>(data).map(|end| test.end = Some(convert_end(end)))
+            }
             "error" => {
-                let text = serde_json::from_str::<String>(data).unwrap_or_else(|_| data.to_string());
+                let text =
+                    serde_json::from_str::<String>(data).unwrap_or_else(|_| data.to_string());
                 diags.error(Some(line_no), format!("iperf3 reported an error: {text}"));
                 test.error = Some(text);
                 Ok(())
@@ -686,15 +715,28 @@ fn parse_json_stream(
             }
         };
         if let Err(e) = result {
-            diags.warn(Some(line_no), format!("{} event has an unexpected shape: {}; skipped", event.event, strip_serde_position(&e.to_string())));
+            diags.warn(
+                Some(line_no),
+                format!(
+                    "{} event has an unexpected shape: {}; skipped",
+                    event.event,
+                    strip_serde_position(&e.to_string())
+                ),
+            );
         }
     }
     if !saw_start && builder.intervals.is_empty() {
-        return Err(ParseError::format(None, "--json-stream log without a start event or intervals"));
+        return Err(ParseError::format(
+            None,
+            "--json-stream log without a start event or intervals",
+        ));
     }
     builder.finish(&mut test, diags);
     if test.end.is_none() && test.error.is_none() {
-        diags.warn(None, "no \"end\" event: the test did not finish (totals unknown)");
+        diags.warn(
+            None,
+            "no \"end\" event: the test did not finish (totals unknown)",
+        );
     }
     Ok(test)
 }
@@ -735,7 +777,9 @@ mod tests {
 
     #[test]
     fn junk_line_before_json_is_reported_and_skipped() {
-        let text = format!("iperf3: error - unable to connect to server: Connection refused\n{UDP_CLIENT}");
+        let text = format!(
+            "iperf3: error - unable to connect to server: Connection refused\n{UDP_CLIENT}"
+        );
         let (test, diags) = parse_str(&text);
         assert_eq!(test.unwrap().intervals.len(), 2);
         assert_eq!(diags.len(), 1);
@@ -765,7 +809,9 @@ mod tests {
 
     #[test]
     fn json_from_another_tool_is_an_error() {
-        let err = parse_str(r#"{"name": "x", "values": [1,2]}"#).0.unwrap_err();
+        let err = parse_str(r#"{"name": "x", "values": [1,2]}"#)
+            .0
+            .unwrap_err();
         assert!(err.to_string().contains("not iperf3"), "{err}");
         let err = parse_str("[1, 2, 3]").0.unwrap_err();
         assert!(err.to_string().contains("not an iperf3 result"), "{err}");
@@ -777,7 +823,11 @@ mod tests {
             .replacen("\"bytes\": 100, \"bits_per_second\": 800, \"packets\": 4, \"omitted\": false, \"sender\": true}}", "\"bytes\": -5, \"bits_per_second\": 800, \"packets\": 4, \"omitted\": false, \"sender\": true}}", 1);
         let (test, diags) = parse_str(&text);
         assert_eq!(test.unwrap().intervals.len(), 1);
-        assert!(diags.items()[0].message.contains("negative"), "{:?}", diags.items());
+        assert!(
+            diags.items()[0].message.contains("negative"),
+            "{:?}",
+            diags.items()
+        );
     }
 
     #[test]
@@ -800,6 +850,9 @@ mod tests {
         let test = test.unwrap();
         assert_eq!(test.intervals.len(), 1);
         assert_eq!(test.intervals[0].rtt_ms, Some(2.0));
-        assert!(diags.items().iter().any(|d| d.line == Some(3) && d.message.contains("cut short")));
+        assert!(diags
+            .items()
+            .iter()
+            .any(|d| d.line == Some(3) && d.message.contains("cut short")));
     }
 }

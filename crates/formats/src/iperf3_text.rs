@@ -217,10 +217,12 @@ impl<'o> LineParser<'o> {
     }
 
     fn start_test(&mut self, line: u64) -> &mut TextTest {
-        let reuse = self
-            .tests
-            .last()
-            .is_some_and(|t| t.intervals.is_empty() && t.summaries.is_empty() && t.listening_port.is_none() && t.connecting_port.is_none());
+        let reuse = self.tests.last().is_some_and(|t| {
+            t.intervals.is_empty()
+                && t.summaries.is_empty()
+                && t.listening_port.is_none()
+                && t.connecting_port.is_none()
+        });
         if !reuse {
             self.tests.push(TextTest {
                 first_line: line,
@@ -239,16 +241,21 @@ impl<'o> LineParser<'o> {
         let body = body.trim();
         match self.classify(line_no, stamp, body) {
             Ok(true) => self.recognised += 1,
-            Ok(false) if !complete => {
-                diags.warn(Some(line_no), "file ends in the middle of this line; skipped")
-            }
+            Ok(false) if !complete => diags.warn(
+                Some(line_no),
+                "file ends in the middle of this line; skipped",
+            ),
             Ok(false) => diags.warn(
                 Some(line_no),
-                format!("not a line iperf3 writes; skipped: {:?}", shorten(body, 100)),
+                format!(
+                    "not a line iperf3 writes; skipped: {:?}",
+                    shorten(body, 100)
+                ),
             ),
-            Err(_) if !complete => {
-                diags.warn(Some(line_no), "file ends in the middle of this line; skipped")
-            }
+            Err(_) if !complete => diags.warn(
+                Some(line_no),
+                "file ends in the middle of this line; skipped",
+            ),
             Err(problem) => diags.warn(Some(line_no), format!("{problem}; line skipped")),
         }
     }
@@ -271,15 +278,21 @@ impl<'o> LineParser<'o> {
             .chain(CALENDAR_FORMATS.iter().map(|f| f.to_string()))
             .collect();
         for format in candidates {
-            if let Ok((time, rest)) = NaiveDateTime::parse_and_remainder(text.trim_start(), &format) {
-                let epoch = time.and_utc().timestamp_micros() as f64 / 1e6 - self.options.utc_offset_s;
-                let resolution = if time.and_utc().timestamp_subsec_micros() != 0 || format.contains("%.f") && rest_has_fraction(text, rest) {
+            if let Ok((time, rest)) = NaiveDateTime::parse_and_remainder(text.trim_start(), &format)
+            {
+                let epoch =
+                    time.and_utc().timestamp_micros() as f64 / 1e6 - self.options.utc_offset_s;
+                let resolution = if time.and_utc().timestamp_subsec_micros() != 0
+                    || format.contains("%.f") && rest_has_fraction(text, rest)
+                {
                     1e-6
                 } else {
                     1.0
                 };
                 if let StampKind::Calendar { resolution: r } = self.stamp_kind {
-                    self.stamp_kind = StampKind::Calendar { resolution: r.min(resolution) };
+                    self.stamp_kind = StampKind::Calendar {
+                        resolution: r.min(resolution),
+                    };
                 } else {
                     self.stamp_kind = StampKind::Calendar { resolution };
                 }
@@ -307,15 +320,25 @@ impl<'o> LineParser<'o> {
             return Ok(true);
         }
         if let Some(rest) = body.strip_prefix("Connecting to host ") {
-            let port = rest.rsplit("port ").next().and_then(|p| p.trim().parse().ok());
+            let port = rest
+                .rsplit("port ")
+                .next()
+                .and_then(|p| p.trim().parse().ok());
             self.start_test(line).connecting_port = port;
             return Ok(true);
         }
         if let Some(rest) = body.strip_prefix("Accepted connection from ") {
             let needs_new = self.tests.last().is_some_and(|t| !t.intervals.is_empty());
-            let test = if needs_new { self.start_test(line) } else { self.current(line) };
+            let test = if needs_new {
+                self.start_test(line)
+            } else {
+                self.current(line)
+            };
             test.accepted_stamp = stamp;
-            test.accepted_port = rest.rsplit("port ").next().and_then(|p| p.trim().parse().ok());
+            test.accepted_port = rest
+                .rsplit("port ")
+                .next()
+                .and_then(|p| p.trim().parse().ok());
             return Ok(true);
         }
         if let Some(rest) = body.strip_prefix("iperf3: ") {
@@ -341,7 +364,10 @@ impl<'o> LineParser<'o> {
         let stream = if id == "SUM" {
             StreamId::Sum
         } else {
-            StreamId::Socket(id.parse().map_err(|_| format!("stream id {id:?} is not a number"))?)
+            StreamId::Socket(
+                id.parse()
+                    .map_err(|_| format!("stream id {id:?} is not a number"))?,
+            )
         };
         let rest = rest.trim();
         if rest.starts_with("local ") || rest.contains("datagrams received out-of-order") {
@@ -360,7 +386,10 @@ impl<'o> LineParser<'o> {
 
     fn finish(mut self, diags: &mut Diagnostics) -> Result<TextLog, ParseError> {
         if self.recognised == 0 {
-            return Err(ParseError::format(None, "no line of iperf3 text output found"));
+            return Err(ParseError::format(
+                None,
+                "no line of iperf3 text output found",
+            ));
         }
         for test in &mut self.tests {
             drop_bad_intervals(test, diags);
@@ -424,7 +453,12 @@ fn epoch_prefix(text: &str) -> Option<(f64, &str)> {
 }
 
 /// Reads `0.00-0.10 sec 1.19 MBytes 100 Mbits/sec [more fields] [sender|receiver] [(omitted)]`.
-fn parse_interval(line: u64, stamp: Option<f64>, stream: StreamId, text: &str) -> Result<TextInterval, String> {
+fn parse_interval(
+    line: u64,
+    stamp: Option<f64>,
+    stream: StreamId,
+    text: &str,
+) -> Result<TextInterval, String> {
     let mut tokens: Vec<&str> = text.split_whitespace().collect();
     let mut omitted = false;
     if tokens.last() == Some(&"(omitted)") {
@@ -446,11 +480,20 @@ fn parse_interval(line: u64, stamp: Option<f64>, stream: StreamId, text: &str) -
         .split_once('-')
         .and_then(|(a, b)| Some((a.parse::<f64>().ok()?, b.parse::<f64>().ok()?)))
         .ok_or_else(|| format!("interval {:?} is not START-END", tokens[0]))?;
-    let bytes = text_units::bytes(tokens[2], tokens[3])
-        .ok_or_else(|| format!("transfer {} {} is not an amount of bytes", tokens[2], tokens[3]))?;
+    let bytes = text_units::bytes(tokens[2], tokens[3]).ok_or_else(|| {
+        format!(
+            "transfer {} {} is not an amount of bytes",
+            tokens[2], tokens[3]
+        )
+    })?;
     let bits_per_second = text_units::bits_per_second(tokens[4], tokens[5])
         .ok_or_else(|| format!("rate {} {} is not a bit rate", tokens[4], tokens[5]))?;
-    for (name, value) in [("start", start), ("end", end), ("transfer", bytes), ("rate", bits_per_second)] {
+    for (name, value) in [
+        ("start", start),
+        ("end", end),
+        ("transfer", bytes),
+        ("rate", bits_per_second),
+    ] {
         if !value.is_finite() || value < 0.0 {
             return Err(format!("{name} is {value}, not a non-negative number"));
         }
@@ -483,12 +526,16 @@ fn parse_interval(line: u64, stamp: Option<f64>, stream: StreamId, text: &str) -
 /// TCP sender `RETR CWND UNIT`; TCP receiver nothing.
 fn read_extra_fields(interval: &mut TextInterval, extra: &[&str]) -> Result<(), String> {
     let count = |token: &str, what: &str| -> Result<u64, String> {
-        token.parse::<u64>().map_err(|_| format!("{what} {token:?} is not a whole non-negative number"))
+        token
+            .parse::<u64>()
+            .map_err(|_| format!("{what} {token:?} is not a whole non-negative number"))
     };
     match extra {
         [] => Ok(()),
         [jitter, "ms", lost_total, rest @ ..] => {
-            let jitter: f64 = jitter.parse().map_err(|_| format!("jitter {jitter:?} is not a number"))?;
+            let jitter: f64 = jitter
+                .parse()
+                .map_err(|_| format!("jitter {jitter:?} is not a number"))?;
             if !jitter.is_finite() || jitter < 0.0 {
                 return Err(format!("jitter is {jitter}"));
             }
@@ -500,7 +547,10 @@ fn read_extra_fields(interval: &mut TextInterval, extra: &[&str]) -> Result<(), 
                 return Err(format!("lost {lost} exceeds total {total}"));
             }
             if rest.len() > 1 {
-                return Err(format!("unexpected fields after the loss: {:?}", rest.join(" ")));
+                return Err(format!(
+                    "unexpected fields after the loss: {:?}",
+                    rest.join(" ")
+                ));
             }
             interval.jitter_ms = Some(jitter);
             interval.lost = Some(lost);
@@ -518,11 +568,15 @@ fn read_extra_fields(interval: &mut TextInterval, extra: &[&str]) -> Result<(), 
         [retr, cwnd, unit] if text_units::is_bytes_unit(unit) => {
             interval.retransmits = Some(count(retr, "retransmits")?);
             interval.cwnd_bytes = Some(
-                text_units::bytes(cwnd, unit).ok_or_else(|| format!("cwnd {cwnd} {unit} is not an amount of bytes"))?,
+                text_units::bytes(cwnd, unit)
+                    .ok_or_else(|| format!("cwnd {cwnd} {unit} is not an amount of bytes"))?,
             );
             Ok(())
         }
-        other => Err(format!("unexpected fields after the rate: {:?}", other.join(" "))),
+        other => Err(format!(
+            "unexpected fields after the rate: {:?}",
+            other.join(" ")
+        )),
     }
 }
 
@@ -656,7 +710,11 @@ iperf Done.
         let text = "[  5]   0.00-0.10   sec  1.19 MBytes   100 Mbits/sec  0.012 ms  0/862 (0%)\nhello world\n[  5]   0.10-0.20   sec  1.1";
         let (log, diags) = parse_str(text);
         assert_eq!(log.unwrap().tests[0].intervals.len(), 1);
-        let messages: Vec<_> = diags.items().iter().map(|d| (d.line, d.message.clone())).collect();
+        let messages: Vec<_> = diags
+            .items()
+            .iter()
+            .map(|d| (d.line, d.message.clone()))
+            .collect();
         assert_eq!(messages.len(), 2, "{messages:?}");
         assert_eq!(messages[0].0, Some(2));
         assert_eq!(messages[1].0, Some(3));
@@ -683,7 +741,11 @@ iperf Done.
         let text = "[  5]   0.00-1.00   sec   -798 MBytes  6.67 Gbits/sec\n[  5]   1.00-2.00   sec   798 MBytes  6.67 Gbits/sec\n";
         let (log, diags) = parse_str(text);
         assert_eq!(log.unwrap().tests[0].intervals.len(), 1);
-        assert!(diags.items()[0].message.contains("transfer"), "{:?}", diags.items());
+        assert!(
+            diags.items()[0].message.contains("transfer"),
+            "{:?}",
+            diags.items()
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! every line it skipped, repaired or guessed, and returns a
 //! [`ParseError`] only when nothing usable could be read.
 
+pub mod campaign;
 pub mod error;
 pub mod iperf3_json;
 pub mod iperf3_text;

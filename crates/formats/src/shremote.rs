@@ -52,8 +52,15 @@ pub fn parse(reader: impl BufRead, diags: &mut Diagnostics) -> Result<EventLog, 
         Ok(v) => v,
         Err(e) if e.is_eof() && e.line() <= 1 && e.column() == 0 => return Err(ParseError::Empty),
         Err(e) => {
-            let kind = if e.is_eof() { "truncated JSON" } else { "invalid JSON" };
-            return Err(ParseError::format(Some(e.line() as u64), format!("{kind}: {e}")));
+            let kind = if e.is_eof() {
+                "truncated JSON"
+            } else {
+                "invalid JSON"
+            };
+            return Err(ParseError::format(
+                Some(e.line() as u64),
+                format!("{kind}: {e}"),
+            ));
         }
     };
     let entries = match value {
@@ -61,7 +68,10 @@ pub fn parse(reader: impl BufRead, diags: &mut Diagnostics) -> Result<EventLog, 
         other => {
             return Err(ParseError::format(
                 None,
-                format!("a Shremote event log is a JSON list of commands, found {}", json_kind(&other)),
+                format!(
+                    "a Shremote event log is a JSON list of commands, found {}",
+                    json_kind(&other)
+                ),
             ))
         }
     };
@@ -70,17 +80,28 @@ pub fn parse(reader: impl BufRead, diags: &mut Diagnostics) -> Result<EventLog, 
         let what = format!("entry {}", index + 1);
         match entry {
             Value::Object(map) => read_entry(&mut log, map, &what, diags),
-            other => diags.warn(None, format!("{what} is {}, not an object; skipped", json_kind(&other))),
+            other => diags.warn(
+                None,
+                format!("{what} is {}, not an object; skipped", json_kind(&other)),
+            ),
         }
     }
     Ok(log)
 }
 
-fn read_entry(log: &mut EventLog, mut map: Map<String, Value>, what: &str, diags: &mut Diagnostics) {
+fn read_entry(
+    log: &mut EventLog,
+    mut map: Map<String, Value>,
+    what: &str,
+    diags: &mut Diagnostics,
+) {
     let name = match entry_name(&map) {
         Some(name) => name,
         None => {
-            diags.warn(None, format!("{what} has no \"name_\" or \"name\"; skipped"));
+            diags.warn(
+                None,
+                format!("{what} has no \"name_\" or \"name\"; skipped"),
+            );
             return;
         }
     };
@@ -95,12 +116,10 @@ fn read_entry(log: &mut EventLog, mut map: Map<String, Value>, what: &str, diags
             attributes: map.into_iter().collect(),
         }),
         (None, Some(stop)) => {
-            let open = log
-                .events
-                .iter_mut()
-                .rev()
-                .find(|e| e.name == name && e.stop_time.is_none());
-            match open {
+            // The start entry may already carry a planned stop (start +
+            // duration); the stop entry records when it really stopped.
+            let started = log.events.iter_mut().rev().find(|e| e.name == name);
+            match started {
                 Some(event) => event.stop_time = Some(stop),
                 None => diags.warn(
                     None,
@@ -122,17 +141,31 @@ fn entry_name(map: &Map<String, Value>) -> Option<String> {
         .map(str::to_string)
 }
 
-fn take_time(map: &mut Map<String, Value>, key: &str, what: &str, diags: &mut Diagnostics) -> Option<f64> {
+fn take_time(
+    map: &mut Map<String, Value>,
+    key: &str,
+    what: &str,
+    diags: &mut Diagnostics,
+) -> Option<f64> {
     let value = map.remove(key)?;
     match value.as_f64() {
         Some(t) if t.is_finite() && t > 0.0 => Some(t),
         Some(t) => {
-            diags.warn(None, format!("{what}: \"{key}\" is {t}, not an epoch time; ignored"));
+            diags.warn(
+                None,
+                format!("{what}: \"{key}\" is {t}, not an epoch time; ignored"),
+            );
             None
         }
         None if value.is_null() => None,
         None => {
-            diags.warn(None, format!("{what}: \"{key}\" is {}, not a number; ignored", json_kind(&value)));
+            diags.warn(
+                None,
+                format!(
+                    "{what}: \"{key}\" is {}, not a number; ignored",
+                    json_kind(&value)
+                ),
+            );
             None
         }
     }
@@ -171,7 +204,10 @@ mod tests {
         let log = log.unwrap();
         assert!(diags.is_empty(), "{:?}", diags.items());
         assert_eq!(log.first_time("iperf_client"), Some(1600000001.25));
-        assert_eq!(log.named("failover").next().unwrap().stop_time, Some(1600000016.2));
+        assert_eq!(
+            log.named("failover").next().unwrap().stop_time,
+            Some(1600000016.2)
+        );
         assert_eq!(log.events[0].attributes["time"], 30);
         assert_eq!(log.names(), ["iperf_server", "iperf_client", "failover"]);
     }
@@ -197,8 +233,16 @@ mod tests {
 
     #[test]
     fn not_a_list_and_empty_are_errors() {
-        assert!(parse_str(r#"{"a": 1}"#).0.unwrap_err().to_string().contains("JSON list"));
+        assert!(parse_str(r#"{"a": 1}"#)
+            .0
+            .unwrap_err()
+            .to_string()
+            .contains("JSON list"));
         assert!(matches!(parse_str("").0, Err(ParseError::Empty)));
-        assert!(parse_str("[{\"name_\": ").0.unwrap_err().to_string().contains("truncated"));
+        assert!(parse_str("[{\"name_\": ")
+            .0
+            .unwrap_err()
+            .to_string()
+            .contains("truncated"));
     }
 }

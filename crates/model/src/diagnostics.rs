@@ -146,7 +146,10 @@ mod tests {
             d.items()[0].to_string(),
             "warning: iperf/server_1.out:12: interval line cut short"
         );
-        assert_eq!(d.items()[1].to_string(), "error: iperf/server_1.out: no interval lines");
+        assert_eq!(
+            d.items()[1].to_string(),
+            "error: iperf/server_1.out: no interval lines"
+        );
         assert_eq!(d.count_at_least(Severity::Warning), 2);
         assert_eq!(d.count_at_least(Severity::Error), 1);
     }

@@ -53,7 +53,11 @@ pub fn start_from_precise_stamps(lines: &[StampedEnd]) -> Option<StartEstimate> 
 /// Start from stamps of `resolution` seconds (1.0 for whole seconds).
 /// `not_before` is a known lower bound (e.g. the stamp of `Accepted
 /// connection`, after flooring). `None` when there are no lines.
-pub fn start_from_coarse_stamps(lines: &[StampedEnd], resolution: f64, not_before: Option<f64>) -> Option<StartEstimate> {
+pub fn start_from_coarse_stamps(
+    lines: &[StampedEnd],
+    resolution: f64,
+    not_before: Option<f64>,
+) -> Option<StartEstimate> {
     let upper = lines
         .iter()
         .map(|l| l.stamp + resolution - l.end)
@@ -100,7 +104,8 @@ mod tests {
 
     #[test]
     fn precise_stamps_take_the_smallest_lag() {
-        let est = start_from_precise_stamps(&lines(1000.25, &[0.004, 0.0005, 0.002, 0.03], false)).unwrap();
+        let est = start_from_precise_stamps(&lines(1000.25, &[0.004, 0.0005, 0.002, 0.03], false))
+            .unwrap();
         assert!((est.start - 1000.2505).abs() < 1e-9, "{est:?}");
         assert!(start_from_precise_stamps(&[]).is_none());
     }
@@ -108,8 +113,12 @@ mod tests {
     #[test]
     fn whole_second_stamps_pin_the_start_to_an_interval() {
         let true_start = 1000.437;
-        let est = start_from_coarse_stamps(&lines(true_start, &[0.0005; 40], true), 1.0, None).unwrap();
-        assert!((est.start - true_start).abs() <= est.uncertainty + 1e-9, "{est:?}");
+        let est =
+            start_from_coarse_stamps(&lines(true_start, &[0.0005; 40], true), 1.0, None).unwrap();
+        assert!(
+            (est.start - true_start).abs() <= est.uncertainty + 1e-9,
+            "{est:?}"
+        );
         assert!(est.uncertainty <= 0.05 + 1e-9, "{est:?}");
     }
 

@@ -85,7 +85,11 @@ pub fn udp_outage(samples: &[Sample], packets_per_second: f64) -> Option<UdpOuta
 /// The longest span of consecutive epochs in which `series` fell below
 /// `threshold` × its median. `None` when nothing fell below, or the median
 /// is not positive.
-pub fn below_threshold(series: &BTreeMap<i64, f64>, grid: &EpochGrid, threshold: f64) -> Option<Outage> {
+pub fn below_threshold(
+    series: &BTreeMap<i64, f64>,
+    grid: &EpochGrid,
+    threshold: f64,
+) -> Option<Outage> {
     let values: Vec<f64> = series.values().copied().collect();
     let median = crate::stats::median(&values)?;
     if median <= 0.0 {
@@ -131,7 +135,11 @@ mod tests {
             let silent = (b.min(on) - a.max(off)).max(0.0);
             let received = ((b - a) - silent) * rate;
             pending_lost += silent * rate;
-            let booked = if received > 0.0 && b > on { std::mem::take(&mut pending_lost) } else { 0.0 };
+            let booked = if received > 0.0 && b > on {
+                std::mem::take(&mut pending_lost)
+            } else {
+                0.0
+            };
             samples.push(Sample {
                 end: b,
                 seconds: 0.1,

@@ -5,7 +5,11 @@ use std::collections::BTreeMap;
 /// For each epoch `k` present in `series`, folds the values of the epochs
 /// `k - n + 1 ..= k` that are present (fewer at the start of the series or
 /// around gaps). `n = 1` folds each epoch alone.
-pub fn rolling<T, A>(series: &BTreeMap<i64, T>, n: usize, fold: impl Fn(&[&T]) -> A) -> BTreeMap<i64, A> {
+pub fn rolling<T, A>(
+    series: &BTreeMap<i64, T>,
+    n: usize,
+    fold: impl Fn(&[&T]) -> A,
+) -> BTreeMap<i64, A> {
     let n = n.max(1) as i64;
     let mut out = BTreeMap::new();
     let mut window: Vec<&T> = Vec::with_capacity(n as usize);
@@ -24,7 +28,9 @@ pub fn rolling_sum(series: &BTreeMap<i64, f64>, n: usize) -> BTreeMap<i64, f64> 
 
 /// Rolling mean of a numeric series.
 pub fn rolling_mean(series: &BTreeMap<i64, f64>, n: usize) -> BTreeMap<i64, f64> {
-    rolling(series, n, |w| w.iter().copied().sum::<f64>() / w.len() as f64)
+    rolling(series, n, |w| {
+        w.iter().copied().sum::<f64>() / w.len() as f64
+    })
 }
 
 #[cfg(test)]

@@ -23,10 +23,14 @@ pub fn quantile(values: &[f64], q: f64) -> Option<f64> {
 
 /// Minimum and maximum, ignoring NaN; `None` when empty.
 pub fn min_max(values: &[f64]) -> Option<(f64, f64)> {
-    values.iter().copied().filter(|v| !v.is_nan()).fold(None, |acc, v| match acc {
-        None => Some((v, v)),
-        Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-    })
+    values
+        .iter()
+        .copied()
+        .filter(|v| !v.is_nan())
+        .fold(None, |acc, v| match acc {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+        })
 }
 
 /// Two-sided 97.5 % quantile of Student's t distribution with `df` degrees
@@ -45,7 +49,8 @@ pub fn t_975(df: usize) -> f64 {
         _ => {
             let z: f64 = 1.959964;
             let n = df as f64;
-            z + (z.powi(3) + z) / (4.0 * n) + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * n * n)
+            z + (z.powi(3) + z) / (4.0 * n)
+                + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * n * n)
         }
     }
 }

@@ -96,7 +96,10 @@ impl Metric {
 
     /// True for metrics measured by the receiving side.
     pub fn from_receiver(self) -> bool {
-        matches!(self, Metric::Goodput | Metric::Loss | Metric::Lost | Metric::Packets | Metric::Jitter)
+        matches!(
+            self,
+            Metric::Goodput | Metric::Loss | Metric::Lost | Metric::Packets | Metric::Jitter
+        )
     }
 }
 
@@ -176,7 +179,10 @@ pub fn bin_samples(samples: &[Sample], grid: &EpochGrid, window: Option<TimeWind
                 continue;
             }
         }
-        epochs.entry(grid.index_of(sample.end)).or_default().add(sample);
+        epochs
+            .entry(grid.index_of(sample.end))
+            .or_default()
+            .add(sample);
     }
     epochs
 }
@@ -305,8 +311,15 @@ mod tests {
     #[test]
     fn window_excludes_samples_ending_at_its_start() {
         let grid = EpochGrid::new(0.1).unwrap();
-        let samples = [udp(0.1, 1.0, 1, 0), udp(0.2, 1.0, 1, 0), udp(0.3, 1.0, 1, 0)];
-        let window = TimeWindow { start: 0.1, end: 0.25 };
+        let samples = [
+            udp(0.1, 1.0, 1, 0),
+            udp(0.2, 1.0, 1, 0),
+            udp(0.3, 1.0, 1, 0),
+        ];
+        let window = TimeWindow {
+            start: 0.1,
+            end: 0.25,
+        };
         let bins = bin_samples(&samples, &grid, Some(window));
         assert_eq!(bins.keys().copied().collect::<Vec<_>>(), vec![2]);
     }
@@ -323,7 +336,11 @@ mod tests {
     #[test]
     fn fold_sums_counts_and_averages_rates() {
         let grid = EpochGrid::new(0.1).unwrap();
-        let bins = bin_samples(&[udp(0.1, 1000.0, 10, 5), udp(0.2, 3000.0, 30, 0)], &grid, None);
+        let bins = bin_samples(
+            &[udp(0.1, 1000.0, 10, 5), udp(0.2, 3000.0, 30, 0)],
+            &grid,
+            None,
+        );
         let combined = combine(&[&bins]);
         let folded = Combined::fold(&[&combined[&1], &combined[&2]]);
         assert_eq!(folded.metric(Metric::Loss), Some(5.0 / 40.0));

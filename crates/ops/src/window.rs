@@ -70,8 +70,20 @@ mod tests {
 
     #[test]
     fn parses_windows() {
-        assert_eq!("11:19".parse(), Ok(TimeWindow { start: 11.0, end: 19.0 }));
-        assert_eq!("-1.5:2".parse(), Ok(TimeWindow { start: -1.5, end: 2.0 }));
+        assert_eq!(
+            "11:19".parse(),
+            Ok(TimeWindow {
+                start: 11.0,
+                end: 19.0
+            })
+        );
+        assert_eq!(
+            "-1.5:2".parse(),
+            Ok(TimeWindow {
+                start: -1.5,
+                end: 2.0
+            })
+        );
         assert!("19:11".parse::<TimeWindow>().is_err());
         assert!("11".parse::<TimeWindow>().is_err());
         assert!("a:b".parse::<TimeWindow>().is_err());
@@ -80,12 +92,33 @@ mod tests {
     #[test]
     fn overlap_of_staggered_flows() {
         let spans = [
-            TimeWindow { start: 0.1, end: 30.1 },
-            TimeWindow { start: 0.4, end: 30.3 },
+            TimeWindow {
+                start: 0.1,
+                end: 30.1,
+            },
+            TimeWindow {
+                start: 0.4,
+                end: 30.3,
+            },
         ];
-        assert_eq!(overlap(&spans), Some(TimeWindow { start: 0.4, end: 30.1 }));
+        assert_eq!(
+            overlap(&spans),
+            Some(TimeWindow {
+                start: 0.4,
+                end: 30.1
+            })
+        );
         assert_eq!(overlap(&[]), None);
-        let apart = [TimeWindow { start: 0.0, end: 1.0 }, TimeWindow { start: 2.0, end: 3.0 }];
+        let apart = [
+            TimeWindow {
+                start: 0.0,
+                end: 1.0,
+            },
+            TimeWindow {
+                start: 2.0,
+                end: 3.0,
+            },
+        ];
         assert_eq!(overlap(&apart), None);
     }
 }

@@ -14,7 +14,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// buffered writer. If `fill` fails, the destination is left untouched.
 pub fn write_atomic_with<F>(path: &Path, fill: F) -> io::Result<()>
 where
-    F: FnOnce(&mut dyn Write) -> io::Result<()>,
+    F: FnOnce(&mut io::BufWriter<&mut std::fs::File>) -> io::Result<()>,
 {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -25,7 +25,7 @@ where
         .suffix(".tmp")
         .tempfile_in(dir)?;
     {
-        let mut buffered = io::BufWriter::new(tmp.as_file_mut());
+        let mut buffered = io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
         fill(&mut buffered)?;
         buffered.flush()?;
     }

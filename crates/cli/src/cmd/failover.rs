@@ -1,0 +1,411 @@
+//! `expost failover ROOT`: the failover study.
+//!
+//! Finds every run folder under ROOT (a folder with `event_log.json` and
+//! `iperf/`), aligns each run's iperf3 flows on the Shremote `iperf_client`
+//! event, bins them in 0.1 s epochs inside the window where all flows ran,
+//! combines the flows (throughput summed, loss = Σlost/Σpackets, RTT
+//! averaged), finds the outage, and bands the runs of each configuration
+//! across trials (median with min–max, or mean with 95 % CI).
+
+mod figures;
+mod tables;
+
+use crate::output::OutputDir;
+use crate::progress;
+use crate::table::{render, Align};
+use anyhow::{bail, Context, Result};
+use clap::ValueEnum;
+use expost_formats::campaign::{Layout, PathPattern};
+use expost_formats::iperf3_text::TextOptions;
+use expost_model::Severity;
+use expost_ops::band::BandKind;
+use expost_ops::bin::EpochGrid;
+use expost_ops::window::TimeWindow;
+use expost_render::figure::PaperSize;
+use expost_render::table::{write_table, Csv, Parquet, TableWriter};
+use expost_studies::failover::{self, Campaign, Options, Report};
+use rayon::prelude::*;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Examples shown at the end of `expost failover --help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  expost failover examples/failover -o out/
+  expost failover runs/ --json > failover.json
+  expost failover runs/ --pattern '{study}/fec_udp_failover_{poll_ms}/{_}_{trial}' -o out/
+  expost failover runs/ --window 11:19 --band mean -o out/
+
+Outputs in -o DIR: series.csv/.parquet (tidy: params, trial, run, flow, metric,
+time, value, unit; flow \"all\" is the flows combined), bands.csv, runs.csv,
+diagnostics.csv, failover.json (as --json), and figures loss, throughput,
+goodput, rtt (and *_zoom around the outage) as SVG, PNG and PDF.
+
+Exit codes: 0 all runs analysed; 1 a run or an output failed (details on
+stderr, and in diagnostics.csv); 2 bad command line.";
+
+/// Which band to draw around each configuration's line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum BandArg {
+    /// Median across trials, with min–max band.
+    Median,
+    /// Mean across trials, with 95 % confidence interval.
+    Mean,
+}
+
+/// Figure size.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SizeArg {
+    /// Single paper column, 3.3 in wide.
+    Column,
+    /// Full page width, 7 in.
+    Page,
+    /// A 16:9 slide.
+    Slide,
+}
+
+/// Arguments of `expost failover`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Campaign folder: every folder below it holding event_log.json and iperf/ is a run.
+    pub root: PathBuf,
+    /// Write tables, figures and failover.json into this folder (created if needed).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Print the JSON summary on stdout (and nothing else there).
+    #[arg(long)]
+    pub json: bool,
+    /// Path pattern naming the parameters, relative to ROOT, e.g.
+    /// '{study}/fec_udp_failover_{poll_ms}/{_}_{trial}'. Default: <exp>_<config>/<exp>_<config>_<trial>.
+    #[arg(long, value_name = "PATTERN")]
+    pub pattern: Option<String>,
+    /// The Shremote event each run is aligned on (its time_).
+    #[arg(long, default_value = "iperf_client", value_name = "NAME")]
+    pub anchor: String,
+    /// Epoch width in seconds (samples are binned by the epoch their interval ends in, rounding up).
+    #[arg(long, default_value_t = 0.1, value_name = "SECONDS")]
+    pub bin: f64,
+    /// Keep only this time window, seconds after the anchor (e.g. 11:19), in series, bands and figures.
+    #[arg(long, value_name = "START:END", allow_hyphen_values = true)]
+    pub window: Option<TimeWindow>,
+    /// Rolling window over each run's combined series, in epochs (loss over it is Σlost/Σpackets).
+    #[arg(long, default_value_t = 1, value_name = "EPOCHS")]
+    pub rolling: usize,
+    /// Band across trials.
+    #[arg(long, value_enum, default_value_t = BandArg::Median)]
+    pub band: BandArg,
+    /// TCP outage: the span where summed throughput fell below this fraction of its median.
+    #[arg(long, default_value_t = 0.5, value_name = "FRACTION")]
+    pub tcp_threshold: f64,
+    /// Keep iperf3 --omit warm-up intervals (left out by default).
+    #[arg(long)]
+    pub include_omitted: bool,
+    /// Zone of iperf3 --timestamps prefixes, hours east of UTC (they carry none).
+    #[arg(
+        long,
+        default_value_t = 0.0,
+        value_name = "HOURS",
+        allow_hyphen_values = true
+    )]
+    pub text_utc_offset: f64,
+    /// strftime format of a custom iperf3 --timestamps prefix.
+    #[arg(long, value_name = "FORMAT")]
+    pub timestamp_format: Option<String>,
+    /// Figure size.
+    #[arg(long, value_enum, default_value_t = SizeArg::Column)]
+    pub size: SizeArg,
+    /// No progress bar, no table on stderr/stdout (diagnostics are still printed).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+impl Args {
+    fn options(&self) -> Result<Options> {
+        let grid = EpochGrid::new(self.bin)
+            .with_context(|| format!("--bin {} is not a positive number of seconds", self.bin))?;
+        if !(self.tcp_threshold > 0.0 && self.tcp_threshold < 1.0) {
+            bail!(
+                "--tcp-threshold {} must lie between 0 and 1",
+                self.tcp_threshold
+            );
+        }
+        if self.rolling == 0 {
+            bail!("--rolling must be at least 1 epoch");
+        }
+        Ok(Options {
+            anchor: self.anchor.clone(),
+            grid,
+            window: self.window,
+            rolling: self.rolling,
+            tcp_threshold: self.tcp_threshold,
+            include_omitted: self.include_omitted,
+            text: TextOptions {
+                timestamp_format: self.timestamp_format.clone(),
+                utc_offset_s: self.text_utc_offset * 3600.0,
+            },
+            band: match self.band {
+                BandArg::Median => BandKind::MedianMinMax,
+                BandArg::Mean => BandKind::MeanCi95,
+            },
+        })
+    }
+
+    fn layout(&self) -> Result<Layout> {
+        match &self.pattern {
+            None => Ok(Layout::Flightplan),
+            Some(text) => Ok(Layout::Pattern(
+                text.parse::<PathPattern>().map_err(anyhow::Error::msg)?,
+            )),
+        }
+    }
+
+    fn paper_size(&self) -> PaperSize {
+        match self.size {
+            SizeArg::Column => PaperSize::Column,
+            SizeArg::Page => PaperSize::Page,
+            SizeArg::Slide => PaperSize::Slide,
+        }
+    }
+}
+
+/// Runs the failover study.
+pub fn run(args: Args) -> Result<ExitCode> {
+    let options = args.options()?;
+    let layout = args.layout()?;
+    let output = args.output.as_deref().map(OutputDir::prepare).transpose()?;
+    if !args.root.is_dir() {
+        bail!(
+            "campaign folder '{}' does not exist or is not a folder",
+            args.root.display()
+        );
+    }
+    let (runs, campaign_diagnostics) = failover::find_runs(&args.root);
+    if runs.is_empty() {
+        bail!(
+            "no run folder under '{}' (a run folder holds event_log.json and iperf/)",
+            args.root.display()
+        );
+    }
+    let bar = progress::bar(runs.len() as u64, "runs", args.quiet || args.json);
+    let results = failover::analyse_campaign(&runs, &layout, &options, &|| bar.inc(1));
+    bar.finish_and_clear();
+    let configs = failover::group_configs(&results);
+    let campaign = Campaign {
+        runs: results,
+        configs,
+        diagnostics: campaign_diagnostics,
+    };
+    let mut output_failed = false;
+    if let Some(dir) = &output {
+        output_failed = write_outputs(&campaign, &options, &args, dir);
+    }
+    if args.json {
+        let report = Report::of(&campaign);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report)
+                .context("could not serialise the JSON summary")?
+        );
+    } else if !args.quiet {
+        print!("{}", terminal_summary(&campaign));
+    }
+    print_diagnostics(&campaign);
+    let failed_runs = campaign.runs.iter().filter(|r| !r.ok).count();
+    Ok(
+        if failed_runs > 0
+            || output_failed
+            || campaign
+                .diagnostics
+                .iter()
+                .any(|d| d.severity == Severity::Error)
+        {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
+}
+
+/// Writes every output file; reports failures on stderr and returns true if any.
+fn write_outputs(campaign: &Campaign, options: &Options, args: &Args, dir: &OutputDir) -> bool {
+    type Job<'a> = Box<dyn Fn() -> Result<Vec<PathBuf>> + Send + Sync + 'a>;
+    let table_job = |name: &'static str,
+                     build: fn(&Campaign, &Options) -> expost_render::table::Table|
+     -> Job<'_> {
+        Box::new(move || {
+            let table = build(campaign, options);
+            let writers: [&dyn TableWriter; 2] = [&Csv, &Parquet];
+            let wanted: &[&dyn TableWriter] = if name == "series" || name == "runs" {
+                &writers
+            } else {
+                &writers[..1]
+            };
+            wanted
+                .par_iter()
+                .map(|w| {
+                    let path = dir.file(&format!("{name}.{}", w.extension()));
+                    write_table(&table, &path, *w)
+                        .with_context(|| format!("could not write '{}'", path.display()))?;
+                    Ok(path)
+                })
+                .collect()
+        })
+    };
+    let jobs: Vec<Job<'_>> = vec![
+        table_job("series", tables::series),
+        table_job("runs", tables::runs),
+        table_job("bands", tables::bands),
+        table_job("diagnostics", tables::diagnostics),
+        Box::new(|| {
+            let path = dir.file("failover.json");
+            let json = serde_json::to_vec_pretty(&Report::of(campaign))?;
+            expost_render::atomic::write_atomic(&path, &json)
+                .with_context(|| format!("could not write '{}'", path.display()))?;
+            Ok(vec![path])
+        }),
+        Box::new(|| {
+            figures::write_all(
+                campaign,
+                options,
+                &args.anchor,
+                args.paper_size(),
+                dir.path(),
+            )
+        }),
+    ];
+    let results: Vec<Result<Vec<PathBuf>>> = jobs.par_iter().map(|job| job()).collect();
+    let mut failed = false;
+    let mut written = 0;
+    for result in results {
+        match result {
+            Ok(paths) => written += paths.len(),
+            Err(e) => {
+                failed = true;
+                eprintln!("error: {e:#}");
+            }
+        }
+    }
+    if !args.quiet && !args.json {
+        eprintln!("wrote {written} files to {}", dir.path().display());
+    }
+    failed
+}
+
+fn fmt_opt(value: Option<f64>, digits: usize) -> String {
+    match value {
+        Some(v) if v.is_finite() => format!("{v:.digits$}"),
+        _ => "-".into(),
+    }
+}
+
+/// The runs and configurations as aligned tables.
+fn terminal_summary(campaign: &Campaign) -> String {
+    let param_names = tables::param_names(campaign);
+    let mut header: Vec<(&str, Align)> = vec![("run", Align::Left)];
+    header.extend(param_names.iter().map(|n| (n.as_str(), Align::Left)));
+    header.extend([
+        ("trial", Align::Left),
+        ("proto", Align::Left),
+        ("flows", Align::Right),
+        ("lost", Align::Right),
+        ("packets", Align::Right),
+        ("loss %", Align::Right),
+        ("outage at s", Align::Right),
+        ("outage ms", Align::Right),
+        ("diags", Align::Right),
+    ]);
+    let rows: Vec<Vec<String>> = campaign
+        .runs
+        .iter()
+        .map(|r| {
+            let mut row = vec![r.rel.clone()];
+            row.extend(
+                param_names
+                    .iter()
+                    .map(|n| r.params.get(n).cloned().unwrap_or_default()),
+            );
+            let loss = match (r.lost, r.packets) {
+                (Some(l), Some(p)) if p > 0 => Some(100.0 * l as f64 / p as f64),
+                _ => None,
+            };
+            row.extend([
+                r.trial.clone(),
+                if r.ok {
+                    r.proto.map_or("-", |p| p.as_str()).to_string()
+                } else {
+                    "FAILED".into()
+                },
+                r.flows.len().to_string(),
+                r.lost.map_or("-".into(), |v| v.to_string()),
+                r.packets.map_or("-".into(), |v| v.to_string()),
+                fmt_opt(loss, 3),
+                fmt_opt(r.outage.map(|o| o.start), 3),
+                fmt_opt(r.outage.map(|o| o.duration * 1e3), 1),
+                r.diagnostics.len().to_string(),
+            ]);
+            row
+        })
+        .collect();
+    let mut out = render(&header, &rows);
+    out.push('\n');
+    let mut config_header: Vec<(&str, Align)> = param_names
+        .iter()
+        .map(|n| (n.as_str(), Align::Left))
+        .collect();
+    config_header.extend([
+        ("proto", Align::Left),
+        ("trials", Align::Right),
+        ("outage ms median", Align::Right),
+        ("min", Align::Right),
+        ("max", Align::Right),
+    ]);
+    let config_rows: Vec<Vec<String>> = campaign
+        .configs
+        .iter()
+        .map(|c| {
+            let mut row: Vec<String> = param_names
+                .iter()
+                .map(|n| c.params.get(n).cloned().unwrap_or_default())
+                .collect();
+            row.extend([
+                c.proto.map_or("-", |p| p.as_str()).to_string(),
+                c.runs.len().to_string(),
+                fmt_opt(c.outage_ms.map(|s| s.median), 1),
+                fmt_opt(c.outage_ms.map(|s| s.min), 1),
+                fmt_opt(c.outage_ms.map(|s| s.max), 1),
+            ]);
+            row
+        })
+        .collect();
+    out.push_str(&render(&config_header, &config_rows));
+    out
+}
+
+/// Errors and warnings on stderr (at most 40 lines), then one summary line.
+fn print_diagnostics(campaign: &Campaign) {
+    const SHOWN: usize = 40;
+    let serious: Vec<_> = campaign
+        .all_diagnostics()
+        .filter(|d| d.severity >= Severity::Warning)
+        .collect();
+    for d in serious.iter().take(SHOWN) {
+        eprintln!("{d}");
+    }
+    if serious.len() > SHOWN {
+        eprintln!(
+            "… and {} more (all in diagnostics.csv with -o)",
+            serious.len() - SHOWN
+        );
+    }
+    let ok = campaign.runs.iter().filter(|r| r.ok).count();
+    eprintln!(
+        "{} runs ({} analysed, {} failed), {} configurations; diagnostics: {} errors, {} warnings, {} notes",
+        campaign.runs.len(),
+        ok,
+        campaign.runs.len() - ok,
+        campaign.configs.len(),
+        campaign.count_at_least(Severity::Error),
+        campaign.count_at_least(Severity::Warning) - campaign.count_at_least(Severity::Error),
+        campaign.all_diagnostics().filter(|d| d.severity == Severity::Note).count(),
+    );
+}

@@ -1,0 +1,230 @@
+//! The failover study's figures: one line per configuration (its band
+//! across trials around it), for loss, throughput, goodput and RTT against
+//! time, plus a zoom around the outage.
+
+use anyhow::{Context, Result};
+use expost_formats::iperf3_json::Protocol;
+use expost_ops::bin::EpochGrid;
+use expost_ops::stats::median;
+use expost_ops::traffic::Metric;
+use expost_render::figure::{write_figure, Figure, Line, PaperSize, VMarker};
+use expost_studies::failover::{Campaign, ConfigResult, Options};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// One figure to draw: which metric, for which protocol, under which name.
+struct Plan<'a> {
+    stem: String,
+    metric: Metric,
+    configs: Vec<&'a ConfigResult>,
+    zoom: Option<(f64, f64)>,
+}
+
+/// Draws every figure the campaign has data for into `dir`.
+pub fn write_all(
+    campaign: &Campaign,
+    options: &Options,
+    anchor: &str,
+    size: PaperSize,
+    dir: &Path,
+) -> Result<Vec<PathBuf>> {
+    let plans = plans(campaign);
+    let written: Vec<Vec<PathBuf>> = plans
+        .par_iter()
+        .map(|plan| {
+            let figure = figure_of(plan, options, anchor);
+            write_figure(&figure, size, dir, &plan.stem)
+                .with_context(|| format!("could not draw figure '{}'", plan.stem))
+        })
+        .collect::<Result<_>>()?;
+    Ok(written.into_iter().flatten().collect())
+}
+
+fn plans(campaign: &Campaign) -> Vec<Plan<'_>> {
+    let of = |proto: Protocol| -> Vec<&ConfigResult> {
+        campaign
+            .configs
+            .iter()
+            .filter(|c| c.proto == Some(proto))
+            .collect()
+    };
+    let (udp, tcp) = (of(Protocol::Udp), of(Protocol::Tcp));
+    let both = !udp.is_empty() && !tcp.is_empty();
+    let mut plans = Vec::new();
+    for (proto, configs) in [(Protocol::Udp, udp), (Protocol::Tcp, tcp)] {
+        let metrics: &[Metric] = match proto {
+            Protocol::Udp => &[Metric::Loss, Metric::Goodput, Metric::Throughput],
+            Protocol::Tcp => &[Metric::Throughput, Metric::Goodput, Metric::Rtt],
+        };
+        let zoom = zoom_range(&configs);
+        for &metric in metrics {
+            let has_data = configs
+                .iter()
+                .any(|c| c.bands.get(&metric).is_some_and(|b| !b.is_empty()));
+            if !has_data {
+                continue;
+            }
+            let specific = matches!(metric, Metric::Loss | Metric::Rtt);
+            let stem = if both && !specific {
+                format!("{}_{}", metric.name(), proto.as_str())
+            } else {
+                metric.name().to_string()
+            };
+            let main_for_zoom = matches!(
+                (proto, metric),
+                (Protocol::Udp, Metric::Loss) | (Protocol::Tcp, Metric::Throughput)
+            );
+            if let (true, Some(range)) = (main_for_zoom, zoom) {
+                plans.push(Plan {
+                    stem: format!("{stem}_zoom"),
+                    metric,
+                    configs: configs.clone(),
+                    zoom: Some(range),
+                });
+            }
+            plans.push(Plan {
+                stem,
+                metric,
+                configs: configs.clone(),
+                zoom: None,
+            });
+        }
+    }
+    plans
+}
+
+/// From a little before the earliest outage to a little after the latest end.
+fn zoom_range(configs: &[&ConfigResult]) -> Option<(f64, f64)> {
+    let starts = configs
+        .iter()
+        .filter_map(|c| c.outage_start_s.map(|s| s.min));
+    let ends = configs
+        .iter()
+        .filter_map(|c| Some(c.outage_start_s?.max + c.outage_ms?.max / 1e3));
+    let start = starts.min_by(f64::total_cmp)?;
+    let end = ends.max_by(f64::total_cmp)?;
+    Some((
+        ((start - 1.0) * 10.0).floor() / 10.0,
+        ((end + 1.5) * 10.0).ceil() / 10.0,
+    ))
+}
+
+/// Scale and label of a metric's axis, given its largest value.
+fn axis(metric: Metric, largest: f64) -> (f64, String) {
+    match metric {
+        Metric::Loss => (100.0, "Packet loss (%)".into()),
+        Metric::Throughput | Metric::Goodput => {
+            let what = if metric == Metric::Throughput {
+                "Throughput sent"
+            } else {
+                "Throughput received"
+            };
+            if largest >= 2e9 {
+                (1e-9, format!("{what} (Gbit/s)"))
+            } else {
+                (1e-6, format!("{what} (Mbit/s)"))
+            }
+        }
+        Metric::Rtt => (1.0, "RTT (ms)".into()),
+        Metric::Jitter => (1.0, "Jitter (ms)".into()),
+        Metric::Lost | Metric::Packets | Metric::Retransmits => {
+            (1.0, format!("{} (count)", metric.name()))
+        }
+    }
+}
+
+fn figure_of(plan: &Plan<'_>, options: &Options, anchor: &str) -> Figure {
+    let labels = config_labels(&plan.configs);
+    let largest = plan
+        .configs
+        .iter()
+        .filter_map(|c| c.bands.get(&plan.metric))
+        .flat_map(|b| b.values().map(|p| p.max))
+        .fold(0.0, f64::max);
+    let (scale, y_label) = axis(plan.metric, largest);
+    let lines = plan
+        .configs
+        .iter()
+        .zip(labels)
+        .map(|(config, label)| line_of(config, plan.metric, scale, label, &options.grid, options))
+        .collect();
+    let outage_starts: Vec<f64> = plan
+        .configs
+        .iter()
+        .filter_map(|c| c.outage_start_s.map(|s| s.median))
+        .collect();
+    Figure {
+        title: None,
+        x_label: format!("Time since {anchor} (s)"),
+        y_label,
+        x_range: plan.zoom.or(options.window.map(|w| (w.start, w.end))),
+        y_range: None,
+        lines,
+        markers: median(&outage_starts)
+            .map(|x| VMarker {
+                x,
+                label: Some("outage".into()),
+            })
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// The configuration's centre line and band; a gap in the epochs breaks both.
+fn line_of(
+    config: &ConfigResult,
+    metric: Metric,
+    scale: f64,
+    label: String,
+    grid: &EpochGrid,
+    options: &Options,
+) -> Line {
+    let mut points = Vec::new();
+    let mut band = Vec::new();
+    let mut previous: Option<i64> = None;
+    for (&k, p) in config.bands.get(&metric).into_iter().flatten() {
+        if previous.is_some_and(|prev| k != prev + 1) {
+            points.push((f64::NAN, f64::NAN));
+            band.push((f64::NAN, f64::NAN, f64::NAN));
+        }
+        let (centre, low, high) = p.pick(options.band);
+        let t = grid.time_of(k);
+        points.push((t, centre * scale));
+        band.push((t, low * scale, high * scale));
+        previous = Some(k);
+    }
+    Line {
+        label,
+        points,
+        band,
+    }
+}
+
+/// A legend label per configuration of a figure: the parameters that
+/// differ between them (`name value`, joined), or all of them when none differ.
+fn config_labels(configs: &[&ConfigResult]) -> Vec<String> {
+    let names: Vec<&String> = configs
+        .first()
+        .map(|c| c.params.keys().collect())
+        .unwrap_or_default();
+    let varying: Vec<&String> = names
+        .into_iter()
+        .filter(|n| {
+            let mut values = configs.iter().map(|c| c.params.get(n.as_str()));
+            let first = values.next().flatten();
+            values.any(|v| v != first)
+        })
+        .collect();
+    configs
+        .iter()
+        .map(|c| {
+            let shown: Vec<String> = c
+                .params
+                .iter()
+                .filter(|(k, _)| varying.is_empty() || varying.contains(k))
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            shown.join(", ")
+        })
+        .collect()
+}

@@ -1,0 +1,241 @@
+//! The failover study's tidy tables.
+
+use expost_ops::traffic::Metric;
+use expost_render::table::{ColumnData, DictBuilder, Table};
+use expost_studies::failover::{Campaign, Options, RunResult};
+use std::collections::BTreeSet;
+
+/// Every parameter name used by any run, sorted.
+pub fn param_names(campaign: &Campaign) -> Vec<String> {
+    let names: BTreeSet<&String> = campaign.runs.iter().flat_map(|r| r.params.keys()).collect();
+    names.into_iter().cloned().collect()
+}
+
+/// Columns that describe the run of each row.
+struct RunColumns {
+    params: Vec<(String, DictBuilder)>,
+    trial: DictBuilder,
+    run: DictBuilder,
+}
+
+impl RunColumns {
+    fn new(names: &[String]) -> Self {
+        RunColumns {
+            params: names
+                .iter()
+                .map(|n| (n.clone(), DictBuilder::default()))
+                .collect(),
+            trial: DictBuilder::default(),
+            run: DictBuilder::default(),
+        }
+    }
+
+    fn push_n(&mut self, run: &RunResult, n: usize) {
+        for (name, column) in &mut self.params {
+            column.push_n(run.params.get(name).map_or("", String::as_str), n);
+        }
+        self.trial.push_n(&run.trial, n);
+        self.run.push_n(&run.rel, n);
+    }
+
+    fn into_table(self) -> Table {
+        let mut table = Table::default();
+        for (name, column) in self.params {
+            table.push(name, column.finish());
+        }
+        table.push("trial", self.trial.finish());
+        table.push("run", self.run.finish());
+        table
+    }
+}
+
+/// `series`: one row per run, flow (or `all`), metric and epoch.
+pub fn series(campaign: &Campaign, options: &Options) -> Table {
+    let names = param_names(campaign);
+    let mut run_columns = RunColumns::new(&names);
+    let mut flow = DictBuilder::default();
+    let mut metric_column = DictBuilder::default();
+    let mut unit = DictBuilder::default();
+    let mut time = Vec::new();
+    let mut value = Vec::new();
+    for run in campaign.runs.iter().filter(|r| r.ok) {
+        let before = time.len();
+        for f in &run.flows {
+            let label = f.number.to_string();
+            for metric in Metric::ALL {
+                let side = if metric.from_receiver() {
+                    &f.receiver
+                } else {
+                    &f.sender
+                };
+                let mut rows = 0;
+                for (&k, totals) in side {
+                    if let Some(v) = totals.metric(metric) {
+                        time.push(Some(options.grid.time_of(k)));
+                        value.push(Some(v));
+                        rows += 1;
+                    }
+                }
+                flow.push_n(&label, rows);
+                metric_column.push_n(metric.name(), rows);
+                unit.push_n(metric.unit().as_str(), rows);
+            }
+        }
+        for metric in Metric::ALL {
+            let values = run.series(metric);
+            for (&k, &v) in &values {
+                time.push(Some(options.grid.time_of(k)));
+                value.push(Some(v));
+            }
+            flow.push_n("all", values.len());
+            metric_column.push_n(metric.name(), values.len());
+            unit.push_n(metric.unit().as_str(), values.len());
+        }
+        run_columns.push_n(run, time.len() - before);
+    }
+    let mut table = run_columns.into_table();
+    table.push("flow", flow.finish());
+    table.push("metric", metric_column.finish());
+    table.push("time", ColumnData::Float(time));
+    table.push("value", ColumnData::Float(value));
+    table.push("unit", unit.finish());
+    table
+}
+
+/// `runs`: one row per run folder, failed ones included.
+pub fn runs(campaign: &Campaign, _options: &Options) -> Table {
+    let names = param_names(campaign);
+    let mut run_columns = RunColumns::new(&names);
+    let mut proto = DictBuilder::default();
+    let (mut flows, mut lost, mut packets) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut anchor, mut loss_pct, mut outage_start, mut outage_ms) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut ok = Vec::new();
+    let (mut errors, mut warnings) = (Vec::new(), Vec::new());
+    for run in &campaign.runs {
+        run_columns.push_n(run, 1);
+        proto.push(run.proto.map_or("", |p| p.as_str()));
+        flows.push(Some(run.flows.len() as i64));
+        lost.push(run.lost.map(|v| v as i64));
+        packets.push(run.packets.map(|v| v as i64));
+        anchor.push(run.anchor_epoch);
+        loss_pct.push(match (run.lost, run.packets) {
+            (Some(l), Some(p)) if p > 0 => Some(100.0 * l as f64 / p as f64),
+            _ => None,
+        });
+        outage_start.push(run.outage.map(|o| o.start));
+        outage_ms.push(run.outage.map(|o| o.duration * 1e3));
+        ok.push(run.ok);
+        let count = |s| {
+            run.diagnostics
+                .items()
+                .iter()
+                .filter(|d| d.severity == s)
+                .count() as i64
+        };
+        errors.push(Some(count(expost_model::Severity::Error)));
+        warnings.push(Some(count(expost_model::Severity::Warning)));
+    }
+    let mut table = run_columns.into_table();
+    table.push("proto", proto.finish());
+    table.push("flows", ColumnData::Int(flows));
+    table.push("anchor_epoch", ColumnData::Float(anchor));
+    table.push("lost", ColumnData::Int(lost));
+    table.push("packets", ColumnData::Int(packets));
+    table.push("loss_pct", ColumnData::Float(loss_pct));
+    table.push("outage_start_s", ColumnData::Float(outage_start));
+    table.push("outage_ms", ColumnData::Float(outage_ms));
+    table.push("ok", ColumnData::Bool(ok));
+    table.push("errors", ColumnData::Int(errors));
+    table.push("warnings", ColumnData::Int(warnings));
+    table
+}
+
+/// `bands`: per configuration, metric and epoch, the spread across trials.
+pub fn bands(campaign: &Campaign, options: &Options) -> Table {
+    let names = param_names(campaign);
+    let mut params: Vec<DictBuilder> = names.iter().map(|_| DictBuilder::default()).collect();
+    let (mut metric_column, mut unit) = (DictBuilder::default(), DictBuilder::default());
+    let mut columns: [Vec<Option<f64>>; 7] = Default::default();
+    let mut n = Vec::new();
+    for config in &campaign.configs {
+        for (metric, points) in &config.bands {
+            for (&k, p) in points {
+                for (builder, name) in params.iter_mut().zip(&names) {
+                    builder.push(config.params.get(name).map_or("", String::as_str));
+                }
+                metric_column.push(metric.name());
+                unit.push(metric.unit().as_str());
+                n.push(Some(p.n as i64));
+                let values = [
+                    options.grid.time_of(k),
+                    p.median,
+                    p.min,
+                    p.max,
+                    p.mean,
+                    p.ci_low,
+                    p.ci_high,
+                ];
+                for (column, v) in columns.iter_mut().zip(values) {
+                    column.push(Some(v));
+                }
+            }
+        }
+    }
+    let mut table = Table::default();
+    for (builder, name) in params.into_iter().zip(&names) {
+        table.push(name.clone(), builder.finish());
+    }
+    table.push("metric", metric_column.finish());
+    let [time, median, min, max, mean, ci_low, ci_high] = columns;
+    table.push("time", ColumnData::Float(time));
+    table.push("trials", ColumnData::Int(n));
+    table.push("median", ColumnData::Float(median));
+    table.push("min", ColumnData::Float(min));
+    table.push("max", ColumnData::Float(max));
+    table.push("mean", ColumnData::Float(mean));
+    table.push("ci95_low", ColumnData::Float(ci_low));
+    table.push("ci95_high", ColumnData::Float(ci_high));
+    table.push("unit", unit.finish());
+    table
+}
+
+/// `diagnostics`: every diagnostic with its run.
+pub fn diagnostics(campaign: &Campaign, _options: &Options) -> Table {
+    let (mut run, mut severity, mut file, mut message) = (
+        DictBuilder::default(),
+        DictBuilder::default(),
+        DictBuilder::default(),
+        DictBuilder::default(),
+    );
+    let mut line = Vec::new();
+    let entries =
+        campaign
+            .diagnostics
+            .iter()
+            .map(|d| ("", d))
+            .chain(campaign.runs.iter().flat_map(|r| {
+                r.diagnostics
+                    .items()
+                    .iter()
+                    .map(move |d| (r.rel.as_str(), d))
+            }));
+    for (rel, d) in entries {
+        run.push(rel);
+        severity.push(match d.severity {
+            expost_model::Severity::Note => "note",
+            expost_model::Severity::Warning => "warning",
+            expost_model::Severity::Error => "error",
+        });
+        file.push(&d.file);
+        line.push(d.line.map(|l| l as i64));
+        message.push(&d.message);
+    }
+    let mut table = Table::default();
+    table.push("run", run.finish());
+    table.push("severity", severity.finish());
+    table.push("file", file.finish());
+    table.push("line", ColumnData::Int(line));
+    table.push("message", message.finish());
+    table
+}

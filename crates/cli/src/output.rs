@@ -1,0 +1,38 @@
+//! The output folder: created and checked for writing before any input is
+//! read, so a bad `-o` fails in the first millisecond, not after the work.
+
+use anyhow::{Context, Result};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// A checked, writable output folder.
+#[derive(Debug, Clone)]
+pub struct OutputDir {
+    dir: PathBuf,
+}
+
+impl OutputDir {
+    /// Creates `dir` if needed and proves it writable.
+    pub fn prepare(dir: &Path) -> Result<OutputDir> {
+        fs::create_dir_all(dir)
+            .with_context(|| format!("could not create output folder '{}'", dir.display()))?;
+        let probe = tempfile::Builder::new()
+            .prefix(".expost-probe-")
+            .tempfile_in(dir)
+            .with_context(|| format!("output folder '{}' is not writable", dir.display()))?;
+        drop(probe);
+        Ok(OutputDir {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The path of output file `name`.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+}

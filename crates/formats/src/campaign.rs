@@ -1,0 +1,283 @@
+//! Campaign layout: which folders under a root are runs, and what each
+//! run's parameters are, read from its path.
+//!
+//! The default is the Flightplan layout `<exp>_<config>/<exp>_<config>_<trial>`
+//! (e.g. `fec_udp_failover_020/fec_udp_failover_020_3`). A user pattern such
+//! as `{study}/fec_udp_failover_{poll_ms}/{_}_{trial}` names the parts of the
+//! path relative to the root: `{name}` captures one path segment's text
+//! (greedily), `{_}` matches without capturing, and `{trial}` is the trial.
+
+use expost_model::Params;
+use regex::Regex;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// A run folder found under a campaign root.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunDir {
+    /// The folder, as reachable from the working directory.
+    pub path: PathBuf,
+    /// The folder relative to the root, with `/` separators.
+    pub rel: String,
+    /// The folder's own name.
+    pub name: String,
+}
+
+/// Finds run folders under `root`: folders for which `is_run` holds,
+/// without looking inside them. Sorted by relative path, so every listing
+/// of the same tree is the same. Unreadable folders are returned as errors
+/// beside the runs, never dropped.
+pub fn discover(
+    root: &Path,
+    is_run: impl Fn(&Path) -> bool,
+) -> (Vec<RunDir>, Vec<(PathBuf, String)>) {
+    let mut runs = Vec::new();
+    let mut errors = Vec::new();
+    let mut walker = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter();
+    while let Some(entry) = walker.next() {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                let path = e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| root.to_path_buf());
+                errors.push((path, e.to_string()));
+                continue;
+            }
+        };
+        if !entry.file_type().is_dir() || !is_run(entry.path()) {
+            continue;
+        }
+        let rel = entry
+            .path()
+            .strip_prefix(root)
+            .unwrap_or(entry.path())
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        let name = entry.file_name().to_string_lossy().into_owned();
+        runs.push(RunDir {
+            path: entry.path().to_path_buf(),
+            rel: if rel.is_empty() { ".".into() } else { rel },
+            name,
+        });
+        walker.skip_current_dir();
+    }
+    runs.sort_by(|a, b| a.rel.cmp(&b.rel));
+    (runs, errors)
+}
+
+/// What a run's path says about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PathParams {
+    /// The configuration's parameters (everything but the trial).
+    pub params: Params,
+    /// The trial, which tells runs of one configuration apart.
+    pub trial: String,
+}
+
+/// How parameters are read from paths.
+#[derive(Debug, Clone)]
+pub enum Layout {
+    /// `<exp>_<config>/<exp>_<config>_<trial>`, giving `exp`, `config`, `trial`.
+    Flightplan,
+    /// A user pattern.
+    Pattern(PathPattern),
+}
+
+impl Layout {
+    /// Reads the parameters of `run`; `Err` says why the path does not fit.
+    pub fn params(&self, run: &RunDir) -> Result<PathParams, String> {
+        match self {
+            Layout::Flightplan => flightplan_params(run),
+            Layout::Pattern(pattern) => pattern.params(&run.rel),
+        }
+    }
+}
+
+fn flightplan_params(run: &RunDir) -> Result<PathParams, String> {
+    let parent = run
+        .rel
+        .rsplit_once('/')
+        .map(|(p, _)| p.rsplit('/').next().unwrap_or(p));
+    let parent = parent.ok_or_else(|| {
+        format!(
+            "run folder {:?} has no parent folder: expected <exp>_<config>/<exp>_<config>_<trial>",
+            run.rel
+        )
+    })?;
+    let trial = run
+        .name
+        .strip_prefix(parent)
+        .and_then(|rest| rest.strip_prefix('_'))
+        .filter(|t| !t.is_empty() && !t.contains('_'))
+        .ok_or_else(|| {
+            format!(
+                "{:?} is not <parent>_<trial> with parent {parent:?} (expected <exp>_<config>/<exp>_<config>_<trial>; use --pattern for other layouts)",
+                run.name
+            )
+        })?;
+    let (exp, config) = parent.rsplit_once('_').unwrap_or((parent, ""));
+    let mut params = Params::new();
+    params.insert("exp".into(), exp.to_string());
+    if !config.is_empty() {
+        params.insert("config".into(), config.to_string());
+    }
+    Ok(PathParams {
+        params,
+        trial: trial.to_string(),
+    })
+}
+
+/// A path pattern such as `{study}/fec_udp_failover_{poll_ms}/{_}_{trial}`.
+#[derive(Debug, Clone)]
+pub struct PathPattern {
+    text: String,
+    regex: Regex,
+    names: Vec<String>,
+}
+
+impl fmt::Display for PathPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl FromStr for PathPattern {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut regex = String::from("^");
+        let mut names: Vec<String> = Vec::new();
+        let mut rest = text.trim_matches('/');
+        while let Some(open) = rest.find('{') {
+            regex.push_str(&regex::escape(&rest[..open]));
+            let close = rest[open..]
+                .find('}')
+                .map(|c| open + c)
+                .ok_or_else(|| format!("pattern {text:?}: '{{' without '}}'"))?;
+            let name = &rest[open + 1..close];
+            let valid =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(format!(
+                    "pattern {text:?}: {{{name}}} is not a name of letters, digits and '_'"
+                ));
+            }
+            if name == "_" {
+                regex.push_str("[^/]+");
+            } else {
+                if names.iter().any(|n| n == name) {
+                    return Err(format!("pattern {text:?}: {{{name}}} appears twice"));
+                }
+                regex.push_str(&format!("(?P<{name}>[^/]+)"));
+                names.push(name.to_string());
+            }
+            rest = &rest[close + 1..];
+        }
+        if rest.contains('}') {
+            return Err(format!("pattern {text:?}: '}}' without '{{'"));
+        }
+        regex.push_str(&regex::escape(rest));
+        regex.push('$');
+        let regex = Regex::new(&regex).map_err(|e| format!("pattern {text:?}: {e}"))?;
+        Ok(PathPattern {
+            text: text.to_string(),
+            regex,
+            names,
+        })
+    }
+}
+
+impl PathPattern {
+    /// Reads the parameters from a path relative to the root.
+    pub fn params(&self, rel: &str) -> Result<PathParams, String> {
+        let caps = self
+            .regex
+            .captures(rel)
+            .ok_or_else(|| format!("path {rel:?} does not match --pattern {:?}", self.text))?;
+        let mut params = Params::new();
+        let mut trial = None;
+        for name in &self.names {
+            let value = caps
+                .name(name)
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_default();
+            if name == "trial" {
+                trial = Some(value);
+            } else {
+                params.insert(name.clone(), value);
+            }
+        }
+        let trial = trial.unwrap_or_else(|| rel.rsplit('/').next().unwrap_or(rel).to_string());
+        Ok(PathParams { params, trial })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(rel: &str) -> RunDir {
+        RunDir {
+            path: PathBuf::from(rel),
+            rel: rel.into(),
+            name: rel.rsplit('/').next().unwrap().into(),
+        }
+    }
+
+    #[test]
+    fn flightplan_layout() {
+        let p = Layout::Flightplan
+            .params(&run("fec/fec_udp_failover_020/fec_udp_failover_020_3"))
+            .unwrap();
+        assert_eq!(p.trial, "3");
+        assert_eq!(p.params["exp"], "fec_udp_failover");
+        assert_eq!(p.params["config"], "020");
+        let err = Layout::Flightplan
+            .params(&run("a/b/other_name"))
+            .unwrap_err();
+        assert!(err.contains("--pattern"), "{err}");
+        assert!(Layout::Flightplan.params(&run("lonely_1")).is_err());
+    }
+
+    #[test]
+    fn user_pattern() {
+        let pattern: PathPattern = "{study}/fec_udp_failover_{poll_ms}/{_}_{trial}"
+            .parse()
+            .unwrap();
+        let p = pattern
+            .params("fec/fec_udp_failover_020/fec_udp_failover_020_1")
+            .unwrap();
+        assert_eq!(p.params["study"], "fec");
+        assert_eq!(p.params["poll_ms"], "020");
+        assert_eq!(p.trial, "1");
+        assert!(pattern.params("fec/other_020/x_1").is_err());
+        assert!("{a}/{a}".parse::<PathPattern>().is_err());
+        assert!("{a b}".parse::<PathPattern>().is_err());
+        assert!("{open".parse::<PathPattern>().is_err());
+    }
+
+    #[test]
+    fn discovery_is_sorted_and_stops_at_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        for rel in [
+            "x_2/x_2_1/iperf",
+            "x_1/x_1_2/iperf",
+            "x_1/x_1_1/iperf",
+            "x_1/x_1_1/iperf/nested/iperf",
+        ] {
+            std::fs::create_dir_all(dir.path().join(rel)).unwrap();
+        }
+        let (runs, errors) = discover(dir.path(), |p| p.join("iperf").is_dir());
+        assert!(errors.is_empty());
+        let rels: Vec<_> = runs.iter().map(|r| r.rel.as_str()).collect();
+        assert_eq!(rels, ["x_1/x_1_1", "x_1/x_1_2", "x_2/x_2_1"]);
+    }
+}

@@ -1,0 +1,189 @@
+//! Reading one failover run folder: the Shremote event log and, per flow,
+//! the client's iperf3 JSON and the server's iperf3 output (text or JSON).
+//! Parsing only: nothing here aggregates.
+
+use expost_formats::iperf3_json::{self, IperfTest};
+use expost_formats::iperf3_text::{self, TextLog, TextOptions};
+use expost_formats::shremote::{self, EventLog};
+use expost_formats::ParseError;
+use expost_model::Diagnostics;
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+/// The server side of one flow, as whichever file the run has.
+#[derive(Debug, Clone)]
+pub enum ServerOutput {
+    /// `server_N.out`: iperf3 text, usually with a time prefix.
+    Text(TextLog),
+    /// `server_N.json`: iperf3 `-J` on the server.
+    Json(IperfTest),
+}
+
+/// The files of one flow, parsed.
+#[derive(Debug, Clone, Default)]
+pub struct FlowFiles {
+    /// The flow number from the file names (`client_3.json` → 3).
+    pub number: u32,
+    /// The client's JSON, if present and readable.
+    pub client: Option<IperfTest>,
+    /// Path of the client file, as reachable.
+    pub client_path: Option<PathBuf>,
+    /// The server's output, if present and readable.
+    pub server: Option<ServerOutput>,
+    /// Path of the server file, as reachable.
+    pub server_path: Option<PathBuf>,
+}
+
+/// Everything read from one run folder.
+#[derive(Debug, Clone, Default)]
+pub struct RunFiles {
+    /// The event log, when it could be read.
+    pub events: Option<EventLog>,
+    /// The flows, by number.
+    pub flows: Vec<FlowFiles>,
+}
+
+/// True when `dir` looks like a failover run: it holds `event_log.json`
+/// or an `iperf/` folder (a folder with only one of them is still a run,
+/// reported as broken).
+pub fn is_run_dir(dir: &Path) -> bool {
+    dir.join("event_log.json").is_file() || dir.join("iperf").is_dir()
+}
+
+/// Reads a run folder, reporting every problem into `diags` (file names as
+/// reachable from the working directory). Files that cannot be read at all
+/// are reported as errors and left out; the rest is returned.
+pub fn read_run(dir: &Path, text_options: &TextOptions, diags: &mut Diagnostics) -> RunFiles {
+    let mut run = RunFiles::default();
+    let log_path = dir.join("event_log.json");
+    diags.set_file(display(&log_path));
+    if log_path.is_file() {
+        run.events = read_with(&log_path, diags, |reader, d| shremote::parse(reader, d));
+    } else {
+        diags.error(
+            None,
+            "no event_log.json in the run folder: the run cannot be aligned",
+        );
+    }
+    let iperf_dir = dir.join("iperf");
+    diags.set_file(display(&iperf_dir));
+    let entries = match fs::read_dir(&iperf_dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            diags.error(
+                None,
+                format!("run folder has no readable iperf/ folder: {e}"),
+            );
+            return run;
+        }
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut flows: BTreeMap<u32, FlowFiles> = BTreeMap::new();
+    for name in names {
+        let path = iperf_dir.join(&name);
+        diags.set_file(display(&path));
+        match classify(&name) {
+            Some((Side::Client, number)) => {
+                let flow = flows.entry(number).or_insert_with(|| FlowFiles {
+                    number,
+                    ..FlowFiles::default()
+                });
+                flow.client = read_json(&path, diags);
+                flow.client_path = Some(path);
+            }
+            Some((Side::ServerText, number)) | Some((Side::ServerJson, number)) => {
+                let flow = flows.entry(number).or_insert_with(|| FlowFiles {
+                    number,
+                    ..FlowFiles::default()
+                });
+                if flow.server.is_some() {
+                    diags.warn(
+                        None,
+                        format!("a second server file for flow {number}; this one is ignored"),
+                    );
+                    continue;
+                }
+                flow.server = if name.ends_with(".json") {
+                    read_json(&path, diags).map(ServerOutput::Json)
+                } else {
+                    read_with(&path, diags, |reader, d| {
+                        iperf3_text::parse(reader, text_options, d)
+                    })
+                    .map(ServerOutput::Text)
+                };
+                flow.server_path = Some(path);
+            }
+            None => diags.note(
+                None,
+                "not a client_N.json or server_N.out/.json file; ignored",
+            ),
+        }
+    }
+    run.flows = flows.into_values().collect();
+    run
+}
+
+enum Side {
+    Client,
+    ServerText,
+    ServerJson,
+}
+
+/// `client_3.json` → (Client, 3); `server_3.out` / `.txt` / `.log` → ServerText; `server_3.json` → ServerJson.
+fn classify(name: &str) -> Option<(Side, u32)> {
+    let (stem, ext) = name.rsplit_once('.')?;
+    let (role, number) = stem.rsplit_once('_')?;
+    let number: u32 = number.parse().ok()?;
+    match (role, ext) {
+        ("client", "json") => Some((Side::Client, number)),
+        ("server", "json") => Some((Side::ServerJson, number)),
+        ("server", "out" | "txt" | "log") => Some((Side::ServerText, number)),
+        _ => None,
+    }
+}
+
+fn read_json(path: &Path, diags: &mut Diagnostics) -> Option<IperfTest> {
+    match fs::read(path) {
+        Ok(bytes) => report(iperf3_json::parse_bytes(&bytes, diags), diags),
+        Err(e) => {
+            diags.error(None, format!("could not read: {e}"));
+            None
+        }
+    }
+}
+
+fn read_with<T>(
+    path: &Path,
+    diags: &mut Diagnostics,
+    parse: impl FnOnce(BufReader<fs::File>, &mut Diagnostics) -> Result<T, ParseError>,
+) -> Option<T> {
+    match fs::File::open(path) {
+        Ok(file) => report(parse(BufReader::new(file), diags), diags),
+        Err(e) => {
+            diags.error(None, format!("could not open: {e}"));
+            None
+        }
+    }
+}
+
+fn report<T>(result: Result<T, ParseError>, diags: &mut Diagnostics) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(e) => {
+            diags.error(e.line(), e.to_string());
+            None
+        }
+    }
+}
+
+/// A path as the user would type it, with `/` separators.
+pub fn display(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}

@@ -1,0 +1,236 @@
+//! The failover study (Flightplan, NSDI'21): iperf3 flows through a
+//! failover, aligned on the Shremote `iperf_client` event, binned in 0.1 s
+//! epochs, combined per run and banded across trials per configuration.
+
+mod analyse;
+mod load;
+mod report;
+
+pub use analyse::{analyse_run, FlowResult, Options, RunResult, StartSource};
+pub use load::{is_run_dir, read_run, FlowFiles, RunFiles, ServerOutput};
+pub use report::{ConfigReport, Report, RunReport, Spread};
+
+use expost_formats::campaign::{discover, Layout, RunDir};
+use expost_formats::iperf3_json::Protocol;
+use expost_model::{Diagnostic, Diagnostics, Params, Severity};
+use expost_ops::band::{band, BandPoint};
+use expost_ops::stats::{median, min_max};
+use expost_ops::traffic::Metric;
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One configuration: the runs sharing every parameter but the trial.
+#[derive(Debug, Clone)]
+pub struct ConfigResult {
+    /// The shared parameters.
+    pub params: Params,
+    /// Indexes into [`Campaign::runs`] of its analysed runs, by trial.
+    pub runs: Vec<usize>,
+    /// The protocol of its runs.
+    pub proto: Option<Protocol>,
+    /// Outage durations across trials, ms.
+    pub outage_ms: Option<Spread>,
+    /// Outage starts across trials, seconds after the anchor.
+    pub outage_start_s: Option<Spread>,
+    /// Per metric, the band across trials at each epoch.
+    pub bands: BTreeMap<Metric, BTreeMap<i64, BandPoint>>,
+}
+
+/// A whole campaign, analysed.
+#[derive(Debug, Clone)]
+pub struct Campaign {
+    /// Every run found, in path order (failed ones too, with `ok == false`).
+    pub runs: Vec<RunResult>,
+    /// Configurations, ordered by their parameters (numbers numerically).
+    pub configs: Vec<ConfigResult>,
+    /// Problems with the campaign itself (unreadable folders).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Campaign {
+    /// Every diagnostic of the campaign and its runs.
+    pub fn all_diagnostics(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics
+            .iter()
+            .chain(self.runs.iter().flat_map(|r| r.diagnostics.items()))
+    }
+
+    /// How many diagnostics are at least `severity`.
+    pub fn count_at_least(&self, severity: Severity) -> usize {
+        self.all_diagnostics()
+            .filter(|d| d.severity >= severity)
+            .count()
+    }
+}
+
+/// Finds the run folders under `root`.
+pub fn find_runs(root: &Path) -> (Vec<RunDir>, Vec<Diagnostic>) {
+    let (runs, errors) = discover(root, is_run_dir);
+    let diagnostics = errors
+        .into_iter()
+        .map(|(path, message)| Diagnostic {
+            file: load::display(&path),
+            line: None,
+            message: format!("could not list folder: {message}"),
+            severity: Severity::Error,
+        })
+        .collect();
+    (runs, diagnostics)
+}
+
+/// Reads and analyses every run (in parallel), then groups them into
+/// configurations. `progress` is called once per run finished.
+pub fn analyse_campaign(
+    runs: &[RunDir],
+    layout: &Layout,
+    options: &Options,
+    progress: &(dyn Fn() + Sync),
+) -> Vec<RunResult> {
+    runs.par_iter()
+        .map(|dir| {
+            let result = analyse_dir(dir, layout, options);
+            progress();
+            result
+        })
+        .collect()
+}
+
+fn analyse_dir(dir: &RunDir, layout: &Layout, options: &Options) -> RunResult {
+    let run_dir = load::display(&dir.path);
+    let mut run = RunResult {
+        name: dir.name.clone(),
+        rel: dir.rel.clone(),
+        diagnostics: Diagnostics::for_file(&run_dir),
+        ..RunResult::default()
+    };
+    match layout.params(dir) {
+        Ok(p) => {
+            run.params = p.params;
+            run.trial = p.trial;
+        }
+        Err(message) => {
+            run.diagnostics
+                .error(None, format!("{message}; run left out"));
+            return run;
+        }
+    }
+    let files = read_run(&dir.path, &options.text, &mut run.diagnostics);
+    analyse_run(run, files, &run_dir, options)
+}
+
+/// Groups analysed runs into configurations and computes their bands.
+pub fn group_configs(runs: &[RunResult]) -> Vec<ConfigResult> {
+    let mut groups: BTreeMap<Vec<(String, SortKey)>, Vec<usize>> = BTreeMap::new();
+    for (index, run) in runs.iter().enumerate().filter(|(_, r)| r.ok) {
+        let key = run
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), SortKey::of(v)))
+            .collect();
+        groups.entry(key).or_default().push(index);
+    }
+    groups
+        .into_values()
+        .map(|mut members| {
+            members.sort_by(|&a, &b| SortKey::of(&runs[a].trial).cmp(&SortKey::of(&runs[b].trial)));
+            config_of(runs, members)
+        })
+        .collect()
+}
+
+fn config_of(runs: &[RunResult], members: Vec<usize>) -> ConfigResult {
+    let first = &runs[members[0]];
+    let outages: Vec<_> = members.iter().filter_map(|&i| runs[i].outage).collect();
+    let durations: Vec<f64> = outages.iter().map(|o| o.duration * 1e3).collect();
+    let starts: Vec<f64> = outages
+        .iter()
+        .map(|o| o.start)
+        .filter(|s| s.is_finite())
+        .collect();
+    let mut bands = BTreeMap::new();
+    for metric in Metric::ALL {
+        let series: Vec<BTreeMap<i64, f64>> =
+            members.iter().map(|&i| runs[i].series(metric)).collect();
+        let refs: Vec<&BTreeMap<i64, f64>> = series.iter().filter(|s| !s.is_empty()).collect();
+        if !refs.is_empty() {
+            bands.insert(metric, band(&refs));
+        }
+    }
+    ConfigResult {
+        params: first.params.clone(),
+        proto: first.proto,
+        outage_ms: Spread::of(&durations),
+        outage_start_s: Spread::of(&starts),
+        bands,
+        runs: members,
+    }
+}
+
+/// Orders parameter values numerically when both are numbers ("020" < "100"),
+/// else as text.
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
+enum SortKey {
+    Number(f64, String),
+    Text(String),
+}
+
+impl Eq for SortKey {}
+
+impl Ord for SortKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        match (self, other) {
+            (SortKey::Number(a, sa), SortKey::Number(b, sb)) => {
+                a.total_cmp(b).then_with(|| sa.cmp(sb))
+            }
+            (SortKey::Number(..), SortKey::Text(_)) => Ordering::Less,
+            (SortKey::Text(_), SortKey::Number(..)) => Ordering::Greater,
+            (SortKey::Text(a), SortKey::Text(b)) => a.cmp(b),
+        }
+    }
+}
+
+impl SortKey {
+    fn of(value: &str) -> SortKey {
+        match value.parse::<f64>() {
+            Ok(n) if n.is_finite() => SortKey::Number(n, value.to_string()),
+            _ => SortKey::Text(value.to_string()),
+        }
+    }
+}
+
+impl Spread {
+    /// Median, min and max of `values`; `None` when empty.
+    pub fn of(values: &[f64]) -> Option<Spread> {
+        let (min, max) = min_max(values)?;
+        Some(Spread {
+            median: median(values)?,
+            min,
+            max,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_params_sort_numerically() {
+        let mut keys = vec![
+            SortKey::of("100"),
+            SortKey::of("020"),
+            SortKey::of("abc"),
+            SortKey::of("5"),
+        ];
+        keys.sort();
+        let texts: Vec<String> = keys
+            .into_iter()
+            .map(|k| match k {
+                SortKey::Number(_, s) | SortKey::Text(s) => s,
+            })
+            .collect();
+        assert_eq!(texts, ["5", "020", "100", "abc"]);
+    }
+}

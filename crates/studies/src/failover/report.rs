@@ -1,0 +1,193 @@
+//! The JSON contract of `expost failover --json`, which other tools read.
+//! Field names and shapes are fixed; fields may be added.
+
+use super::{Campaign, ConfigResult, RunResult};
+use expost_model::{Diagnostic, Params, Severity};
+use serde::Serialize;
+
+/// Median, min and max across trials.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Spread {
+    /// Median.
+    pub median: f64,
+    /// Minimum.
+    pub min: f64,
+    /// Maximum.
+    pub max: f64,
+}
+
+/// The whole JSON object.
+#[derive(Debug, Serialize)]
+pub struct Report<'a> {
+    /// One entry per run folder found, failed runs included.
+    pub runs: Vec<RunReport<'a>>,
+    /// One entry per configuration with analysed runs.
+    pub configs: Vec<ConfigReport<'a>>,
+    /// Counts of runs and diagnostics.
+    pub summary: Summary,
+    /// Problems with the campaign itself (unreadable folders).
+    pub campaign_diagnostics: &'a [Diagnostic],
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    /// Run folders found.
+    pub runs: usize,
+    /// Runs analysed.
+    pub ok: usize,
+    /// Runs that could not be analysed.
+    pub failed: usize,
+    /// Configurations.
+    pub configs: usize,
+    /// Diagnostics at error level.
+    pub errors: usize,
+    /// Diagnostics at warning level.
+    pub warnings: usize,
+    /// Diagnostics at note level.
+    pub notes: usize,
+}
+
+/// One run.
+#[derive(Debug, Serialize)]
+pub struct RunReport<'a> {
+    /// The run folder's name.
+    pub run: &'a str,
+    /// The run folder relative to ROOT.
+    pub path: &'a str,
+    /// Parameters from the path (without the trial).
+    pub params: &'a Params,
+    /// The trial.
+    pub trial: &'a str,
+    /// `udp` or `tcp` (`null` when the run failed before it was known).
+    pub proto: Option<&'static str>,
+    /// Flows analysed.
+    pub flows: usize,
+    /// The anchor event's time, UTC epoch seconds.
+    pub anchor_epoch: Option<f64>,
+    /// Σ over flows of the client's `end.sum.lost_packets` (UDP), else null.
+    pub lost: Option<u64>,
+    /// Σ over flows of the client's `end.sum.packets` (UDP), else null.
+    pub packets: Option<u64>,
+    /// When the outage started, seconds after the anchor; null when there was none or it is unknown.
+    pub outage_start_s: Option<f64>,
+    /// How long the outage lasted, ms (0 when none was seen); null when unknown.
+    pub outage_ms: Option<f64>,
+    /// True when the run was analysed.
+    pub ok: bool,
+    /// The window in which all flows ran, seconds after the anchor.
+    pub overlap_s: Option<[f64; 2]>,
+    /// Each flow's start on the run's clock and where it came from.
+    pub flow_starts: Vec<FlowStart>,
+    /// Everything reported for this run.
+    pub diagnostics: &'a [Diagnostic],
+}
+
+/// A flow's start.
+#[derive(Debug, Serialize)]
+pub struct FlowStart {
+    /// Flow number.
+    pub flow: u32,
+    /// Start, seconds after the anchor.
+    pub start_s: f64,
+    /// ± seconds.
+    pub uncertainty_s: f64,
+    /// Where it came from.
+    pub source: &'static str,
+}
+
+/// One configuration.
+#[derive(Debug, Serialize)]
+pub struct ConfigReport<'a> {
+    /// The shared parameters.
+    pub params: &'a Params,
+    /// Analysed runs.
+    pub trials: usize,
+    /// Outage durations across trials, ms.
+    pub outage_ms: Option<Spread>,
+    /// Outage starts across trials, seconds after the anchor.
+    pub outage_start_s: Option<Spread>,
+    /// `udp` or `tcp`.
+    pub proto: Option<&'static str>,
+    /// The run folders, relative to ROOT.
+    pub runs: Vec<&'a str>,
+}
+
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+impl<'a> Report<'a> {
+    /// Builds the JSON object of a campaign.
+    pub fn of(campaign: &'a Campaign) -> Report<'a> {
+        let count = |s: Severity| {
+            campaign
+                .all_diagnostics()
+                .filter(|d| d.severity == s)
+                .count()
+        };
+        let ok = campaign.runs.iter().filter(|r| r.ok).count();
+        Report {
+            runs: campaign.runs.iter().map(RunReport::of).collect(),
+            configs: campaign
+                .configs
+                .iter()
+                .map(|c| ConfigReport::of(c, &campaign.runs))
+                .collect(),
+            summary: Summary {
+                runs: campaign.runs.len(),
+                ok,
+                failed: campaign.runs.len() - ok,
+                configs: campaign.configs.len(),
+                errors: count(Severity::Error),
+                warnings: count(Severity::Warning),
+                notes: count(Severity::Note),
+            },
+            campaign_diagnostics: &campaign.diagnostics,
+        }
+    }
+}
+
+impl<'a> RunReport<'a> {
+    fn of(run: &'a RunResult) -> RunReport<'a> {
+        RunReport {
+            run: &run.name,
+            path: &run.rel,
+            params: &run.params,
+            trial: &run.trial,
+            proto: run.proto.map(|p| p.as_str()),
+            flows: run.flows.len(),
+            anchor_epoch: run.anchor_epoch,
+            lost: run.lost,
+            packets: run.packets,
+            outage_start_s: run.outage.and_then(|o| finite(o.start)),
+            outage_ms: run.outage.and_then(|o| finite(o.duration * 1e3)),
+            ok: run.ok,
+            overlap_s: run.overlap.map(|w| [w.start, w.end]),
+            flow_starts: run
+                .flows
+                .iter()
+                .map(|f| FlowStart {
+                    flow: f.number,
+                    start_s: f.start,
+                    uncertainty_s: f.start_uncertainty,
+                    source: f.start_source.as_str(),
+                })
+                .collect(),
+            diagnostics: run.diagnostics.items(),
+        }
+    }
+}
+
+impl<'a> ConfigReport<'a> {
+    fn of(config: &'a ConfigResult, runs: &'a [RunResult]) -> ConfigReport<'a> {
+        ConfigReport {
+            params: &config.params,
+            trials: config.runs.len(),
+            outage_ms: config.outage_ms,
+            outage_start_s: config.outage_start_s,
+            proto: config.proto.map(|p| p.as_str()),
+            runs: config.runs.iter().map(|&i| runs[i].rel.as_str()).collect(),
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! Studies: each one a short composition of parsers (`expost-formats`),
+//! operations (`expost-ops`) and the model, returning typed results that
+//! the command line renders.
+
+pub mod failover;
