@@ -496,7 +496,10 @@ impl IntervalBuilder {
                 return;
             }
         };
-        if let Some(prev) = self.intervals.last() {
+        // After the `--omit` warm-up, iperf3 restarts its clock at 0: the
+        // warm-up intervals are checked among themselves and moved before 0.
+        let previous = self.intervals.iter().rev().find(|p| p.omitted == interval.omitted);
+        if let Some(prev) = previous {
             if interval.start == prev.start && interval.end == prev.end {
                 diags.warn(
                     None,
@@ -521,7 +524,11 @@ impl IntervalBuilder {
         self.intervals.push(interval);
     }
 
-    fn finish(self, test: &mut IperfTest, diags: &mut Diagnostics) {
+    fn finish(mut self, test: &mut IperfTest, diags: &mut Diagnostics) {
+        shift_omitted(&mut self.intervals, |i| i.omitted, |i, by| {
+            i.start -= by;
+            i.end -= by;
+        });
         if self.omitted > 0 {
             diags.note(
                 None,
@@ -553,6 +560,35 @@ impl IntervalBuilder {
     }
 }
 
+/// Moves warm-up intervals (`omitted`) before time 0 so they end where the
+/// measured ones begin, and puts them first. iperf3 restarts its clock after
+/// `--omit`, so both groups start at 0 in the file.
+pub(crate) fn shift_omitted<T>(intervals: &mut Vec<T>, omitted: impl Fn(&T) -> bool, shift: impl Fn(&mut T, f64))
+where
+    T: HasEnd,
+{
+    let warm_up_end = intervals.iter().filter(|i| omitted(i)).map(HasEnd::end).fold(0.0, f64::max);
+    if warm_up_end <= 0.0 {
+        return;
+    }
+    for interval in intervals.iter_mut().filter(|i| omitted(i)) {
+        shift(interval, warm_up_end);
+    }
+    intervals.sort_by_key(|i| !omitted(i));
+}
+
+/// Something with an end time, in seconds since the test started.
+pub(crate) trait HasEnd {
+    /// The end time.
+    fn end(&self) -> f64;
+}
+
+impl HasEnd for Interval {
+    fn end(&self) -> f64 {
+        self.end
+    }
+}
+
 fn sum_of_streams(streams: &[RawStream]) -> Option<RawStream> {
     let first = streams.first()?;
     let add = |f: fn(&RawStream) -> Option<f64>| -> Option<f64> {
@@ -576,6 +612,11 @@ fn sum_of_streams(streams: &[RawStream]) -> Option<RawStream> {
 }
 
 fn convert_interval(sum: &RawStream, streams: &[RawStream]) -> Result<Interval, String> {
+    for (index, stream) in streams.iter().enumerate() {
+        for (name, value) in [("bytes", stream.bytes), ("bits_per_second", stream.bits_per_second), ("rtt", stream.rtt)] {
+            optional_nonneg(value, name).map_err(|e| format!("stream {}: {e}", index + 1))?;
+        }
+    }
     let start = require(sum.start, "start")?;
     let end = require(sum.end, "end")?;
     if end < start {

@@ -252,7 +252,7 @@ fn finish_run(
         flows.push(FlowResult {
             number: p.number,
             proto: p.proto,
-            start: p.start.start,
+            start: p.offset,
             start_uncertainty: p.start.uncertainty,
             start_source: p.source,
             span: p.span,
@@ -405,6 +405,8 @@ struct PreparedFlow {
     number: u32,
     proto: Protocol,
     start: StartEstimate,
+    /// The start, seconds after the anchor.
+    offset: f64,
     source: StartSource,
     span: TimeWindow,
     sender: Vec<Sample>,
@@ -481,6 +483,8 @@ fn prepare_flow(
         .chain(&receiver)
         .map(|s| s.end)
         .fold(f64::NEG_INFINITY, f64::max);
+    // Warm-up intervals kept with --include-omitted lie before the measured start.
+    let first_start = sender.iter().chain(&receiver).map(Sample::start).fold(offset, f64::min);
     if !last_end.is_finite() {
         diags.set_file(if server_file.is_empty() {
             &client_file
@@ -503,9 +507,10 @@ fn prepare_flow(
         number: n,
         proto,
         start,
+        offset,
         source,
         span: TimeWindow {
-            start: offset,
+            start: first_start,
             end: last_end,
         },
         sender,

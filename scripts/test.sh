@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what the tests need, builds,
+# runs every test, and checks formatting and lints.
+#
+#   ./scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v python3 >/dev/null || need_apt+=(python3)
+if ((${#need_apt[@]})); then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
+    else
+        echo "missing: ${need_apt[*]} (install them, or run as root)" >&2
+        exit 1
+    fi
+fi
+
+echo "== build and test"
+cargo test --workspace --locked
+
+echo "== format"
+cargo fmt --all --check
+
+echo "== lints"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== docs"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
