@@ -46,11 +46,18 @@ fn injected() -> BTreeMap<String, (f64, f64)> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    let (run, start, applied) = (col("run"), col("outage_start_epoch"), col("outage_ms_applied"));
+    let (run, start, applied) = (
+        col("run"),
+        col("outage_start_epoch"),
+        col("outage_ms_applied"),
+    );
     lines
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            (f[run].to_string(), (f[start].parse().unwrap(), f[applied].parse().unwrap()))
+            (
+                f[run].to_string(),
+                (f[start].parse().unwrap(), f[applied].parse().unwrap()),
+            )
         })
         .collect()
 }
@@ -58,12 +65,28 @@ fn injected() -> BTreeMap<String, (f64, f64)> {
 #[test]
 fn json_contract_on_the_example_campaign() {
     let out = expost(&["failover", example().to_str().unwrap(), "--json"]);
-    assert!(out.status.success(), "stderr:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report = json_of(&out);
     let runs = report["runs"].as_array().unwrap();
     assert_eq!(runs.len(), injected().len());
     for run in runs {
-        for key in ["run", "path", "params", "proto", "flows", "anchor_epoch", "lost", "packets", "outage_start_s", "outage_ms", "diagnostics"] {
+        for key in [
+            "run",
+            "path",
+            "params",
+            "proto",
+            "flows",
+            "anchor_epoch",
+            "lost",
+            "packets",
+            "outage_start_s",
+            "outage_ms",
+            "diagnostics",
+        ] {
             assert!(run.get(key).is_some(), "run lacks {key}: {run}");
         }
         assert_eq!(run["ok"], true, "{run}");
@@ -106,12 +129,21 @@ fn udp_outages_match_the_injected_ones_to_a_few_datagrams() {
     let report = json_of(&out);
     let truth = injected();
     let mut checked = 0;
-    for run in report["runs"].as_array().unwrap().iter().filter(|r| r["proto"] == "udp") {
+    for run in report["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["proto"] == "udp")
+    {
         let (start_epoch, applied_ms) = truth[run["path"].as_str().unwrap()];
         let measured_ms = run["outage_ms"].as_f64().unwrap();
         // The nft rule is added and removed by separate commands: the applied
         // length is known to about a millisecond; datagrams are 0.6 ms apart at 20 Mbit/s.
-        assert!((measured_ms - applied_ms).abs() < 3.0, "{}: {measured_ms} ms vs {applied_ms} ms injected", run["path"]);
+        assert!(
+            (measured_ms - applied_ms).abs() < 3.0,
+            "{}: {measured_ms} ms vs {applied_ms} ms injected",
+            run["path"]
+        );
         let start = run["outage_start_s"].as_f64().unwrap() + run["anchor_epoch"].as_f64().unwrap();
         // Whole-second --timestamps pin a flow's start only to about one interval.
         let flow_uncertainty = run["flow_starts"]
@@ -121,7 +153,11 @@ fn udp_outages_match_the_injected_ones_to_a_few_datagrams() {
             .map(|f| f["uncertainty_s"].as_f64().unwrap())
             .fold(0.0, f64::max);
         let tolerance = 0.005 + flow_uncertainty;
-        assert!((start - start_epoch).abs() < tolerance, "{}: outage at {start} vs {start_epoch} (±{tolerance})", run["path"]);
+        assert!(
+            (start - start_epoch).abs() < tolerance,
+            "{}: outage at {start} vs {start_epoch} (±{tolerance})",
+            run["path"]
+        );
         checked += 1;
     }
     assert!(checked >= 6);
@@ -130,41 +166,79 @@ fn udp_outages_match_the_injected_ones_to_a_few_datagrams() {
 #[test]
 fn outputs_are_written_and_agree_with_the_raw_files() {
     let dir = tempfile::tempdir().unwrap();
-    let out = expost(&["failover", example().to_str().unwrap(), "-o", dir.path().to_str().unwrap(), "-q"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    for name in ["series.csv", "series.parquet", "runs.csv", "runs.parquet", "bands.csv", "diagnostics.csv", "failover.json"] {
+    let out = expost(&[
+        "failover",
+        example().to_str().unwrap(),
+        "-o",
+        dir.path().to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in [
+        "series.csv",
+        "series.parquet",
+        "runs.csv",
+        "runs.parquet",
+        "bands.csv",
+        "diagnostics.csv",
+        "failover.json",
+    ] {
         assert!(dir.path().join(name).is_file(), "{name} missing");
     }
-    for stem in ["loss", "loss_zoom", "throughput_udp", "throughput_tcp", "rtt"] {
+    for stem in [
+        "loss",
+        "loss_zoom",
+        "throughput_udp",
+        "throughput_tcp",
+        "rtt",
+    ] {
         for ext in ["svg", "png", "pdf"] {
             let path = dir.path().join(format!("{stem}.{ext}"));
-            assert!(path.metadata().map(|m| m.len() > 500).unwrap_or(false), "{} missing or empty", path.display());
+            assert!(
+                path.metadata().map(|m| m.len() > 500).unwrap_or(false),
+                "{} missing or empty",
+                path.display()
+            );
         }
     }
     let png = std::fs::read(dir.path().join("loss.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");
-    assert!(std::fs::read(dir.path().join("loss.pdf")).unwrap().starts_with(b"%PDF"));
+    assert!(std::fs::read(dir.path().join("loss.pdf"))
+        .unwrap()
+        .starts_with(b"%PDF"));
 
     // Flow 0's sent throughput per epoch is its client interval rate: their
     // mean over the run equals the client's own end.sum rate within 1 %.
     let series = std::fs::read_to_string(dir.path().join("series.csv")).unwrap();
     let mut lines = series.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    assert_eq!(header[header.len() - 6..], ["run", "flow", "metric", "time", "value", "unit"]);
+    assert_eq!(
+        header[header.len() - 6..],
+        ["run", "flow", "metric", "time", "value", "unit"]
+    );
     let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
     let run_name = "fec_udp_failover_050/fec_udp_failover_050_1";
     let values: Vec<f64> = series
         .lines()
         .skip(1)
         .map(|l| l.split(',').collect::<Vec<_>>())
-        .filter(|f| f[col("run")] == run_name && f[col("flow")] == "0" && f[col("metric")] == "throughput")
+        .filter(|f| {
+            f[col("run")] == run_name && f[col("flow")] == "0" && f[col("metric")] == "throughput"
+        })
         .map(|f| f[col("value")].parse().unwrap())
         .collect();
     assert!(values.len() > 50);
     let mean = values.iter().sum::<f64>() / values.len() as f64;
     let client = read_json(&example().join(run_name).join("iperf/client_0.json"));
     let reported = client["end"]["sum"]["bits_per_second"].as_f64().unwrap();
-    assert!((mean - reported).abs() / reported < 0.01, "{mean} vs {reported}");
+    assert!(
+        (mean - reported).abs() / reported < 0.01,
+        "{mean} vs {reported}"
+    );
 }
 
 #[test]
@@ -172,7 +246,13 @@ fn outputs_are_identical_whatever_the_thread_count() {
     let run = |threads: &str| {
         let dir = tempfile::tempdir().unwrap();
         let out = Command::new(env!("CARGO_BIN_EXE_expost"))
-            .args(["failover", example().to_str().unwrap(), "-q", "-o", dir.path().to_str().unwrap()])
+            .args([
+                "failover",
+                example().to_str().unwrap(),
+                "-q",
+                "-o",
+                dir.path().to_str().unwrap(),
+            ])
             .env("RAYON_NUM_THREADS", threads)
             .output()
             .unwrap();
@@ -180,7 +260,16 @@ fn outputs_are_identical_whatever_the_thread_count() {
         dir
     };
     let (one, two) = (run("1"), run("2"));
-    for name in ["series.csv", "series.parquet", "bands.csv", "runs.csv", "failover.json", "loss.svg", "loss.png", "loss.pdf"] {
+    for name in [
+        "series.csv",
+        "series.parquet",
+        "bands.csv",
+        "runs.csv",
+        "failover.json",
+        "loss.svg",
+        "loss.png",
+        "loss.pdf",
+    ] {
         let a = std::fs::read(one.path().join(name)).unwrap();
         let b = std::fs::read(two.path().join(name)).unwrap();
         assert!(a == b, "{name} differs between 1 and 2 threads");
@@ -202,7 +291,15 @@ fn user_pattern_and_window() {
     assert!(first["params"].get("config").is_none());
 
     let dir = tempfile::tempdir().unwrap();
-    let out = expost(&["failover", example().to_str().unwrap(), "-q", "--window", "3:6", "-o", dir.path().to_str().unwrap()]);
+    let out = expost(&[
+        "failover",
+        example().to_str().unwrap(),
+        "-q",
+        "--window",
+        "3:6",
+        "-o",
+        dir.path().to_str().unwrap(),
+    ]);
     assert!(out.status.success());
     let bands = std::fs::read_to_string(dir.path().join("bands.csv")).unwrap();
     let header: Vec<&str> = bands.lines().next().unwrap().split(',').collect();
@@ -222,7 +319,12 @@ fn command_line_mistakes_exit_2_and_missing_folders_exit_1() {
     let out = expost(&["failover", "/nonexistent/campaign"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/campaign"));
-    let out = expost(&["failover", example().to_str().unwrap(), "--pattern", "{a}/{a}"]);
+    let out = expost(&[
+        "failover",
+        example().to_str().unwrap(),
+        "--pattern",
+        "{a}/{a}",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("appears twice"));
 }
@@ -233,7 +335,11 @@ fn command_line_mistakes_exit_2_and_missing_folders_exit_1() {
 fn bad_input_corpus() {
     let corpus = repo().join("tests/corpus/failover");
     let out = expost(&["failover", corpus.to_str().unwrap(), "--json"]);
-    assert_eq!(out.status.code(), Some(1), "some runs fail, so the exit code says so");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "some runs fail, so the exit code says so"
+    );
     let report = json_of(&out);
     let runs: BTreeMap<String, &Value> = report["runs"]
         .as_array()
@@ -244,38 +350,104 @@ fn bad_input_corpus() {
     // (case, run still analysed, file suffix, line, words in the message)
     let expected: [(&str, bool, &str, Option<u64>, &str); 11] = [
         ("emptyfile", true, "iperf/client_0.json", None, "empty"),
-        ("truncated", true, "iperf/client_0.json", Some(0), "truncated JSON"),
-        ("junkline", true, "iperf/client_0.json", Some(1), "line before the JSON"),
-        ("othertool", true, "iperf/client_0.json", None, "not iperf3 output"),
-        ("orphanserver", true, "iperf/server_7.out", None, "matches no client"),
-        ("portmismatch", true, "iperf/server_0.out", None, "port 5999"),
+        (
+            "truncated",
+            true,
+            "iperf/client_0.json",
+            Some(0),
+            "truncated JSON",
+        ),
+        (
+            "junkline",
+            true,
+            "iperf/client_0.json",
+            Some(1),
+            "line before the JSON",
+        ),
+        (
+            "othertool",
+            true,
+            "iperf/client_0.json",
+            None,
+            "not iperf3 output",
+        ),
+        (
+            "orphanserver",
+            true,
+            "iperf/server_7.out",
+            None,
+            "matches no client",
+        ),
+        (
+            "portmismatch",
+            true,
+            "iperf/server_0.out",
+            None,
+            "port 5999",
+        ),
         ("noanchor", false, "event_log.json", None, "iperf_client"),
         ("noiperf", false, "iperf", None, "no readable iperf/"),
-        ("backwards", true, "iperf/server_0.out", Some(0), "backwards"),
-        ("cutline", true, "iperf/server_1.out", Some(0), "middle of this line"),
+        (
+            "backwards",
+            true,
+            "iperf/server_0.out",
+            Some(0),
+            "backwards",
+        ),
+        (
+            "cutline",
+            true,
+            "iperf/server_1.out",
+            Some(0),
+            "middle of this line",
+        ),
         ("nanneg", true, "iperf/client_1.json", None, "negative"),
     ];
     assert_eq!(runs["control"]["ok"], true);
-    assert!(runs["control"]["diagnostics"].as_array().unwrap().iter().all(|d| d["severity"] == "note"));
+    assert!(runs["control"]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["severity"] == "note"));
     for (case, ok, file, line, words) in expected {
-        let run = runs.get(case).unwrap_or_else(|| panic!("case {case} not reported"));
+        let run = runs
+            .get(case)
+            .unwrap_or_else(|| panic!("case {case} not reported"));
         assert_eq!(run["ok"], ok, "{case}: {run}");
         let diags = run["diagnostics"].as_array().unwrap();
         let found = diags.iter().find(|d| {
-            d["file"].as_str().unwrap().ends_with(file) && d["message"].as_str().unwrap().contains(words)
+            d["file"].as_str().unwrap().ends_with(file)
+                && d["message"].as_str().unwrap().contains(words)
         });
-        let found = found.unwrap_or_else(|| panic!("{case}: no diagnostic on {file} saying {words:?}: {diags:#?}"));
+        let found = found.unwrap_or_else(|| {
+            panic!("{case}: no diagnostic on {file} saying {words:?}: {diags:#?}")
+        });
         match line {
-            Some(0) => assert!(found["line"].as_u64().is_some(), "{case}: a line number was expected: {found}"),
+            Some(0) => assert!(
+                found["line"].as_u64().is_some(),
+                "{case}: a line number was expected: {found}"
+            ),
             Some(n) => assert_eq!(found["line"].as_u64(), Some(n), "{case}: {found}"),
             None => {}
         }
     }
     let nan = runs["nanneg"]["diagnostics"].as_array().unwrap();
-    assert!(nan.iter().any(|d| d["message"].as_str().unwrap().contains("nan")), "{nan:#?}");
+    assert!(
+        nan.iter()
+            .any(|d| d["message"].as_str().unwrap().contains("nan")),
+        "{nan:#?}"
+    );
     assert_eq!(report["summary"]["failed"], 2);
-    let total: usize = runs.values().map(|r| r["diagnostics"].as_array().unwrap().len()).sum();
+    let total: usize = runs
+        .values()
+        .map(|r| r["diagnostics"].as_array().unwrap().len())
+        .sum();
     let summary = &report["summary"];
-    let counted = summary["errors"].as_u64().unwrap() + summary["warnings"].as_u64().unwrap() + summary["notes"].as_u64().unwrap();
-    assert_eq!(counted as usize, total, "the summary counts every diagnostic");
+    let counted = summary["errors"].as_u64().unwrap()
+        + summary["warnings"].as_u64().unwrap()
+        + summary["notes"].as_u64().unwrap();
+    assert_eq!(
+        counted as usize, total,
+        "the summary counts every diagnostic"
+    );
 }

@@ -498,7 +498,11 @@ impl IntervalBuilder {
         };
         // After the `--omit` warm-up, iperf3 restarts its clock at 0: the
         // warm-up intervals are checked among themselves and moved before 0.
-        let previous = self.intervals.iter().rev().find(|p| p.omitted == interval.omitted);
+        let previous = self
+            .intervals
+            .iter()
+            .rev()
+            .find(|p| p.omitted == interval.omitted);
         if let Some(prev) = previous {
             if interval.start == prev.start && interval.end == prev.end {
                 diags.warn(
@@ -525,10 +529,14 @@ impl IntervalBuilder {
     }
 
     fn finish(mut self, test: &mut IperfTest, diags: &mut Diagnostics) {
-        shift_omitted(&mut self.intervals, |i| i.omitted, |i, by| {
-            i.start -= by;
-            i.end -= by;
-        });
+        shift_omitted(
+            &mut self.intervals,
+            |i| i.omitted,
+            |i, by| {
+                i.start -= by;
+                i.end -= by;
+            },
+        );
         if self.omitted > 0 {
             diags.note(
                 None,
@@ -563,11 +571,18 @@ impl IntervalBuilder {
 /// Moves warm-up intervals (`omitted`) before time 0 so they end where the
 /// measured ones begin, and puts them first. iperf3 restarts its clock after
 /// `--omit`, so both groups start at 0 in the file.
-pub(crate) fn shift_omitted<T>(intervals: &mut Vec<T>, omitted: impl Fn(&T) -> bool, shift: impl Fn(&mut T, f64))
-where
+pub(crate) fn shift_omitted<T>(
+    intervals: &mut [T],
+    omitted: impl Fn(&T) -> bool,
+    shift: impl Fn(&mut T, f64),
+) where
     T: HasEnd,
 {
-    let warm_up_end = intervals.iter().filter(|i| omitted(i)).map(HasEnd::end).fold(0.0, f64::max);
+    let warm_up_end = intervals
+        .iter()
+        .filter(|i| omitted(i))
+        .map(HasEnd::end)
+        .fold(0.0, f64::max);
     if warm_up_end <= 0.0 {
         return;
     }
@@ -613,7 +628,11 @@ fn sum_of_streams(streams: &[RawStream]) -> Option<RawStream> {
 
 fn convert_interval(sum: &RawStream, streams: &[RawStream]) -> Result<Interval, String> {
     for (index, stream) in streams.iter().enumerate() {
-        for (name, value) in [("bytes", stream.bytes), ("bits_per_second", stream.bits_per_second), ("rtt", stream.rtt)] {
+        for (name, value) in [
+            ("bytes", stream.bytes),
+            ("bits_per_second", stream.bits_per_second),
+            ("rtt", stream.rtt),
+        ] {
             optional_nonneg(value, name).map_err(|e| format!("stream {}: {e}", index + 1))?;
         }
     }

@@ -584,7 +584,10 @@ fn read_extra_fields(interval: &mut TextInterval, extra: &[&str]) -> Result<(), 
 fn drop_bad_intervals(test: &mut TextTest, diags: &mut Diagnostics) {
     let mut kept: Vec<TextInterval> = Vec::with_capacity(test.intervals.len());
     for interval in test.intervals.drain(..) {
-        let previous = kept.iter().rev().find(|k| k.stream == interval.stream && k.omitted == interval.omitted);
+        let previous = kept
+            .iter()
+            .rev()
+            .find(|k| k.stream == interval.stream && k.omitted == interval.omitted);
         if let Some(prev) = previous {
             if prev.start == interval.start && prev.end == interval.end {
                 diags.warn(
@@ -618,10 +621,14 @@ fn drop_bad_intervals(test: &mut TextTest, diags: &mut Diagnostics) {
         }
         kept.push(interval);
     }
-    crate::iperf3_json::shift_omitted(&mut kept, |i| i.omitted, |i, by| {
-        i.start -= by;
-        i.end -= by;
-    });
+    crate::iperf3_json::shift_omitted(
+        &mut kept,
+        |i| i.omitted,
+        |i, by| {
+            i.start -= by;
+            i.end -= by;
+        },
+    );
     test.intervals = kept;
 }
 

@@ -5,8 +5,11 @@ use expost_formats::{iperf3_json, iperf3_text, shremote};
 use expost_model::Diagnostics;
 use proptest::prelude::*;
 
-const REAL_JSON: &str = include_str!("../../../tests/fixtures/iperf3/udp_server_P2_iperf3.19.1_iperf3-lib_udp-server.json");
-const REAL_TEXT: &str = include_str!("../../../tests/fixtures/iperf3/server_text_tcp_iperf3_statexec_iperf_server.log");
+const REAL_JSON: &str = include_str!(
+    "../../../tests/fixtures/iperf3/udp_server_P2_iperf3.19.1_iperf3-lib_udp-server.json"
+);
+const REAL_TEXT: &str =
+    include_str!("../../../tests/fixtures/iperf3/server_text_tcp_iperf3_statexec_iperf_server.log");
 
 fn run_all(bytes: &[u8]) {
     let mut d = Diagnostics::default();

@@ -8,13 +8,16 @@ use expost_model::{Diagnostics, Severity};
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/iperf3").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/iperf3")
+        .join(name)
 }
 
 fn json(name: &str) -> (iperf3_json::IperfTest, Diagnostics) {
     let mut diags = Diagnostics::for_file(name);
     let bytes = std::fs::read(fixture(name)).unwrap();
-    let test = iperf3_json::parse_bytes(&bytes, &mut diags).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let test =
+        iperf3_json::parse_bytes(&bytes, &mut diags).unwrap_or_else(|e| panic!("{name}: {e}"));
     (test, diags)
 }
 
@@ -23,7 +26,10 @@ fn tcp_p4_iperf_3_6_without_sender_keys() {
     let (test, diags) = json("tcp_P4_iperf3.6_ekfoury-iperf3_plotter_my_test.json");
     assert!(diags.is_empty(), "{:?}", diags.items());
     assert_eq!(test.version.as_deref(), Some("iperf 3.6"));
-    assert_eq!((test.role, test.protocol, test.num_streams), (Some(Role::Client), Some(Protocol::Tcp), Some(4)));
+    assert_eq!(
+        (test.role, test.protocol, test.num_streams),
+        (Some(Role::Client), Some(Protocol::Tcp), Some(4))
+    );
     assert_eq!(test.intervals.len(), 60);
     assert!(test.intervals.iter().all(|i| i.sender.is_none()));
     // Four streams' RTTs averaged, in ms.
@@ -42,7 +48,10 @@ fn tcp_omit_intervals_are_flagged_and_crlf_is_fine() {
     // The warm-up comes first, moved before 0; the measured clock starts at 0.
     assert!((test.intervals[0].start + 3.000083).abs() < 1e-9);
     assert!(test.intervals[2].end.abs() < 1e-9);
-    assert!(test.intervals.windows(2).all(|w| w[1].start >= w[0].end - 1e-3));
+    assert!(test
+        .intervals
+        .windows(2)
+        .all(|w| w[1].start >= w[0].end - 1e-3));
     assert_eq!(diags.len(), 1);
     assert_eq!(diags.items()[0].severity, Severity::Note);
     assert!(diags.items()[0].message.contains("omitted"));
@@ -60,20 +69,35 @@ fn tcp_p2_iperf_3_12() {
 fn udp_client_totals() {
     let (test, diags) = json("udp_client_iperf3.12_flxo-iperf3-json_udp.json");
     assert!(diags.is_empty(), "{:?}", diags.items());
-    assert_eq!((test.role, test.protocol), (Some(Role::Client), Some(Protocol::Udp)));
+    assert_eq!(
+        (test.role, test.protocol),
+        (Some(Role::Client), Some(Protocol::Udp))
+    );
     let totals = test.udp_totals().unwrap();
     assert_eq!((totals.lost_packets, totals.packets), (Some(0), Some(8)));
-    assert_eq!(test.intervals.iter().map(|i| i.packets.unwrap()).sum::<u64>(), 8);
+    assert_eq!(
+        test.intervals
+            .iter()
+            .map(|i| i.packets.unwrap())
+            .sum::<u64>(),
+        8
+    );
 }
 
 #[test]
 fn udp_server_receiver_fields() {
     let (test, diags) = json("udp_server_P2_iperf3.19.1_iperf3-lib_udp-server.json");
     assert!(diags.is_empty(), "{:?}", diags.items());
-    assert_eq!((test.role, test.protocol), (Some(Role::Server), Some(Protocol::Udp)));
+    assert_eq!(
+        (test.role, test.protocol),
+        (Some(Role::Server), Some(Protocol::Udp))
+    );
     assert_eq!(test.server_port, Some(5201));
     let first = &test.intervals[0];
-    assert_eq!((first.packets, first.lost_packets, first.sender), (Some(834), Some(0), Some(false)));
+    assert_eq!(
+        (first.packets, first.lost_packets, first.sender),
+        (Some(834), Some(0), Some(false))
+    );
     assert!(first.jitter_ms.is_some());
     // The short trailing interval is kept.
     assert!(test.intervals.last().unwrap().seconds < 0.01);
@@ -84,7 +108,12 @@ fn tcp_server_text_with_errors_and_a_repeated_line() {
     let name = "server_text_tcp_iperf3_statexec_iperf_server.log";
     let mut diags = Diagnostics::for_file(name);
     let file = std::fs::File::open(fixture(name)).unwrap();
-    let log = iperf3_text::parse(std::io::BufReader::new(file), &TextOptions::default(), &mut diags).unwrap();
+    let log = iperf3_text::parse(
+        std::io::BufReader::new(file),
+        &TextOptions::default(),
+        &mut diags,
+    )
+    .unwrap();
     assert_eq!(log.stamp_kind, StampKind::None);
     let test = log.main_test().unwrap();
     assert_eq!(test.listening_port, Some(5201));
@@ -101,7 +130,12 @@ fn udp_summary_text_with_custom_timestamps_and_notes() {
     let name = "udp_summary_text_timestamps_iperf3_sh_iperf3.log";
     let mut diags = Diagnostics::for_file(name);
     let file = std::fs::File::open(fixture(name)).unwrap();
-    let log = iperf3_text::parse(std::io::BufReader::new(file), &TextOptions::default(), &mut diags).unwrap();
+    let log = iperf3_text::parse(
+        std::io::BufReader::new(file),
+        &TextOptions::default(),
+        &mut diags,
+    )
+    .unwrap();
     assert_eq!(log.stamp_kind, StampKind::Calendar { resolution: 1.0 });
     let summaries: Vec<_> = log.tests.iter().flat_map(|t| &t.summaries).collect();
     assert_eq!(summaries.len(), 12);

@@ -264,8 +264,10 @@ fn finish_run(
     }
     let senders: Vec<&FlowEpochs> = flows.iter().map(|f| &f.sender).collect();
     let receivers: Vec<&FlowEpochs> = flows.iter().map(|f| &f.receiver).collect();
-    let sender = combine(&senders);
-    let receiver = combine(&receivers);
+    let mut sender = combine(&senders);
+    let mut receiver = combine(&receivers);
+    trim_partial_edges(&mut sender, flows.len());
+    trim_partial_edges(&mut receiver, flows.len());
     let diags = &mut run.diagnostics;
     diags.set_file(format!("{run_dir}/iperf"));
     report_missing_epochs(&sender, &receiver, flows.len(), diags);
@@ -321,6 +323,20 @@ fn finish_series(series: BTreeMap<i64, Combined>, options: &Options) -> BTreeMap
     }
 }
 
+/// Drops the epochs at either end of the overlap window that not every flow
+/// reported in (the window opens and closes between interval ends, so its
+/// first and last epoch may hold only some flows, and a sum over them would
+/// show a false dip). Gaps inside the window are kept and reported.
+fn trim_partial_edges(series: &mut BTreeMap<i64, Combined>, flows: usize) {
+    let partial = |c: &Combined| (c.flows as usize) < flows;
+    while series.first_key_value().is_some_and(|(_, c)| partial(c)) {
+        series.pop_first();
+    }
+    while series.last_key_value().is_some_and(|(_, c)| partial(c)) {
+        series.pop_last();
+    }
+}
+
 fn report_missing_epochs(
     sender: &BTreeMap<i64, Combined>,
     receiver: &BTreeMap<i64, Combined>,
@@ -336,7 +352,7 @@ fn report_missing_epochs(
             diags.note(
                 None,
                 format!(
-                    "{short} of {} epochs lack a {side} report from some flow (an interval boundary fell on an epoch edge); their sums cover fewer flows",
+                    "{short} of {} epochs lack a {side} report from some flow (an interval ended on an epoch edge); their sums cover fewer flows",
                     series.len()
                 ),
             );
@@ -484,7 +500,11 @@ fn prepare_flow(
         .map(|s| s.end)
         .fold(f64::NEG_INFINITY, f64::max);
     // Warm-up intervals kept with --include-omitted lie before the measured start.
-    let first_start = sender.iter().chain(&receiver).map(Sample::start).fold(offset, f64::min);
+    let first_start = sender
+        .iter()
+        .chain(&receiver)
+        .map(Sample::start)
+        .fold(offset, f64::min);
     if !last_end.is_finite() {
         diags.set_file(if server_file.is_empty() {
             &client_file

@@ -18,7 +18,7 @@ pub enum ServerOutput {
     /// `server_N.out`: iperf3 text, usually with a time prefix.
     Text(TextLog),
     /// `server_N.json`: iperf3 `-J` on the server.
-    Json(IperfTest),
+    Json(Box<IperfTest>),
 }
 
 /// The files of one flow, parsed.
@@ -60,7 +60,7 @@ pub fn read_run(dir: &Path, text_options: &TextOptions, diags: &mut Diagnostics)
     let log_path = dir.join("event_log.json");
     diags.set_file(display(&log_path));
     if log_path.is_file() {
-        run.events = read_with(&log_path, diags, |reader, d| shremote::parse(reader, d));
+        run.events = read_with(&log_path, diags, shremote::parse);
     } else {
         diags.error(
             None,
@@ -111,7 +111,7 @@ pub fn read_run(dir: &Path, text_options: &TextOptions, diags: &mut Diagnostics)
                     continue;
                 }
                 flow.server = if name.ends_with(".json") {
-                    read_json(&path, diags).map(ServerOutput::Json)
+                    read_json(&path, diags).map(|t| ServerOutput::Json(Box::new(t)))
                 } else {
                     read_with(&path, diags, |reader, d| {
                         iperf3_text::parse(reader, text_options, d)

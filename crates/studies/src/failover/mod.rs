@@ -169,13 +169,19 @@ fn config_of(runs: &[RunResult], members: Vec<usize>) -> ConfigResult {
 
 /// Orders parameter values numerically when both are numbers ("020" < "100"),
 /// else as text.
-#[derive(Debug, Clone, PartialEq, PartialOrd)]
+#[derive(Debug, Clone, PartialEq)]
 enum SortKey {
     Number(f64, String),
     Text(String),
 }
 
 impl Eq for SortKey {}
+
+impl PartialOrd for SortKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl Ord for SortKey {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
