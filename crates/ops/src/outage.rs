@@ -29,6 +29,11 @@ pub struct Outage {
 pub struct UdpOutage {
     /// The estimate.
     pub outage: Outage,
+    /// How far the true start may be from the estimate, seconds: about one
+    /// datagram when the outage spans an interval boundary; when it lies
+    /// inside one interval, the intervals cannot tell where, and this is
+    /// half the room it had.
+    pub start_uncertainty: f64,
     /// Datagrams lost in the burst.
     pub lost: u64,
     /// Start of the first interval of the burst (nothing arrived, or loss was booked).
@@ -68,13 +73,29 @@ pub fn udp_outage(samples: &[Sample], packets_per_second: f64) -> Option<UdpOuta
     let lost_total: u64 = burst.iter().map(lost).sum();
     let booking = burst.iter().rev().find(|s| lost(s) > 0)?;
     let duration = lost_total as f64 / packets_per_second;
-    let resumed = booking.end - received(booking) as f64 / packets_per_second;
-    let start = resumed - duration;
+    let datagram = 1.0 / packets_per_second;
     let interval = booking.seconds.max(1e-9);
     let burst_start = burst[0].start();
-    let consistent = start >= burst_start - interval - 1e-9 && resumed <= booking.end + 1e-9;
+    // Did the interval before the burst receive all it should have? Then the
+    // outage began inside the booking interval, between packets received
+    // before and after it, and the counts cannot say where.
+    let before_full = first
+        .checked_sub(1)
+        .map(|i| &samples[i])
+        .is_none_or(|p| received(p) as f64 + 1.5 >= p.seconds * packets_per_second);
+    let inside_one = first == last && before_full && lost(&samples[first]) > 0;
+    let (start, start_uncertainty) = if inside_one {
+        let room = (booking.seconds - duration).max(0.0);
+        (booking.start() + room / 2.0, room / 2.0 + datagram)
+    } else {
+        let resumed = booking.end - received(booking) as f64 * datagram;
+        (resumed - duration, 2.0 * datagram)
+    };
+    let consistent =
+        start >= burst_start - interval - 1e-9 && start + duration <= booking.end + 1e-9;
     Some(UdpOutage {
         outage: Outage { start, duration },
+        start_uncertainty,
         lost: lost_total,
         burst_start,
         booked_end: booking.end,
