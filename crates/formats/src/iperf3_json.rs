@@ -131,6 +131,11 @@ pub struct IperfTest {
 }
 
 impl IperfTest {
+    /// `, port N` when the server's port is known, else nothing.
+    pub fn port_text(&self) -> String {
+        self.server_port.map(|p| format!(", port {p}")).unwrap_or_default()
+    }
+
     /// The client's UDP totals, as `end.sum` (or `end.sum_received` when `sum` is absent).
     pub fn udp_totals(&self) -> Option<&EndSum> {
         let end = self.end.as_ref()?;

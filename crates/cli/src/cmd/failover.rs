@@ -25,6 +25,7 @@ use expost_render::figure::PaperSize;
 use expost_render::table::{write_table, Csv, Parquet, TableWriter};
 use expost_studies::failover::{self, Campaign, Options, Report};
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -45,7 +46,8 @@ Exit codes: 0 all runs analysed; 1 a run or an output failed (details on
 stderr, and in diagnostics.csv); 2 bad command line.";
 
 /// Which band to draw around each configuration's line.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum BandArg {
     /// Median across trials, with min–max band.
     Median,
@@ -54,7 +56,8 @@ pub enum BandArg {
 }
 
 /// Figure size.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SizeArg {
     /// Single paper column, 3.3 in wide.
     Column,
@@ -64,41 +67,58 @@ pub enum SizeArg {
     Slide,
 }
 
-/// Arguments of `expost failover`.
-#[derive(Debug, clap::Args)]
+/// Arguments of `expost failover`; also the `[failover]` table of a study
+/// file (`expost.toml`), where every key but `root` may be left out.
+#[derive(Debug, Clone, clap::Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Args {
     /// Campaign folder: every folder below it holding event_log.json and iperf/ is a run.
     pub root: PathBuf,
     /// Write tables, figures and failover.json into this folder (created if needed).
     #[arg(short, long, value_name = "DIR")]
+    #[serde(default)]
     pub output: Option<PathBuf>,
     /// Print the JSON summary on stdout (and nothing else there).
     #[arg(long)]
+    #[serde(skip)]
     pub json: bool,
+    /// Save these options to a study file (default: expost.toml in the output
+    /// folder, else in the current one) to rerun them later with `expost run`.
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
+    pub save_study: Option<Option<PathBuf>>,
     /// Path pattern naming the parameters, relative to ROOT, e.g.
     /// '{study}/fec_udp_failover_{poll_ms}/{_}_{trial}'. Default: <exp>_<config>/<exp>_<config>_<trial>.
     #[arg(long, value_name = "PATTERN")]
+    #[serde(default)]
     pub pattern: Option<String>,
     /// The Shremote event each run is aligned on (its time_).
-    #[arg(long, default_value = "iperf_client", value_name = "NAME")]
+    #[arg(long, default_value_t = defaults::anchor(), value_name = "NAME")]
+    #[serde(default = "defaults::anchor")]
     pub anchor: String,
     /// Epoch width in seconds (samples are binned by the epoch their interval ends in, rounding up).
-    #[arg(long, default_value_t = 0.1, value_name = "SECONDS")]
+    #[arg(long, default_value_t = defaults::bin(), value_name = "SECONDS")]
+    #[serde(default = "defaults::bin")]
     pub bin: f64,
     /// Keep only this time window, seconds after the anchor (e.g. 11:19), in series, bands and figures.
     #[arg(long, value_name = "START:END", allow_hyphen_values = true)]
+    #[serde(default, with = "window_text")]
     pub window: Option<TimeWindow>,
     /// Rolling window over each run's combined series, in epochs (loss over it is Σlost/Σpackets).
-    #[arg(long, default_value_t = 1, value_name = "EPOCHS")]
+    #[arg(long, default_value_t = defaults::rolling(), value_name = "EPOCHS")]
+    #[serde(default = "defaults::rolling")]
     pub rolling: usize,
     /// Band across trials.
-    #[arg(long, value_enum, default_value_t = BandArg::Median)]
+    #[arg(long, value_enum, default_value_t = defaults::band())]
+    #[serde(default = "defaults::band")]
     pub band: BandArg,
     /// TCP outage: the span where summed throughput fell below this fraction of its median.
-    #[arg(long, default_value_t = 0.5, value_name = "FRACTION")]
+    #[arg(long, default_value_t = defaults::tcp_threshold(), value_name = "FRACTION")]
+    #[serde(default = "defaults::tcp_threshold")]
     pub tcp_threshold: f64,
     /// Keep iperf3 --omit warm-up intervals (left out by default).
     #[arg(long)]
+    #[serde(default)]
     pub include_omitted: bool,
     /// Zone of iperf3 --timestamps prefixes, hours east of UTC (they carry none).
     #[arg(
@@ -107,16 +127,60 @@ pub struct Args {
         value_name = "HOURS",
         allow_hyphen_values = true
     )]
+    #[serde(default)]
     pub text_utc_offset: f64,
     /// strftime format of a custom iperf3 --timestamps prefix.
     #[arg(long, value_name = "FORMAT")]
+    #[serde(default)]
     pub timestamp_format: Option<String>,
     /// Figure size.
-    #[arg(long, value_enum, default_value_t = SizeArg::Column)]
+    #[arg(long, value_enum, default_value_t = defaults::size())]
+    #[serde(default = "defaults::size")]
     pub size: SizeArg,
     /// No progress bar, no table on stderr/stdout (diagnostics are still printed).
     #[arg(short, long)]
+    #[serde(skip)]
     pub quiet: bool,
+}
+
+/// Defaults shared by the command line and study files.
+mod defaults {
+    use super::{BandArg, SizeArg};
+
+    pub fn anchor() -> String {
+        "iperf_client".into()
+    }
+    pub fn bin() -> f64 {
+        0.1
+    }
+    pub fn rolling() -> usize {
+        1
+    }
+    pub fn band() -> BandArg {
+        BandArg::Median
+    }
+    pub fn tcp_threshold() -> f64 {
+        0.5
+    }
+    pub fn size() -> SizeArg {
+        SizeArg::Column
+    }
+}
+
+/// `window` in study files: the same `START:END` text as on the command line.
+mod window_text {
+    use expost_ops::window::TimeWindow;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(window: &Option<TimeWindow>, s: S) -> Result<S::Ok, S::Error> {
+        window.map(|w| w.to_string()).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<TimeWindow>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        text.map(|t| t.parse().map_err(serde::de::Error::custom))
+            .transpose()
+    }
 }
 
 impl Args {
@@ -173,6 +237,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let options = args.options()?;
     let layout = args.layout()?;
     let output = args.output.as_deref().map(OutputDir::prepare).transpose()?;
+    if let Some(path) = &args.save_study {
+        let path = super::run::study_path(path.as_deref(), args.output.as_deref());
+        super::run::save(&path, &super::run::Study::Failover(args.clone()))?;
+        if !args.quiet && !args.json {
+            eprintln!(
+                "saved the study to {}; rerun it with: expost run {}",
+                path.display(),
+                path.display()
+            );
+        }
+    }
     if !args.root.is_dir() {
         bail!(
             "campaign folder '{}' does not exist or is not a folder",

@@ -1,6 +1,10 @@
 //! The subcommands, one file each.
 
+pub mod completions;
 pub mod failover;
+pub mod inspect;
+pub mod man;
+pub mod run;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -9,8 +13,9 @@ use std::process::ExitCode;
 ///
 /// Exit codes: 0 everything was analysed; 1 something failed (a run, a file,
 /// an output), with the details on stderr; 2 the command line was wrong.
+/// Progress bars appear on a terminal only; NO_COLOR turns colours off.
 #[derive(Debug, Parser)]
-#[command(name = "expost", version, about, long_about = None, propagate_version = true)]
+#[command(name = "expost", version, about, long_about, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -21,11 +26,27 @@ enum Command {
     /// Failover study: loss, throughput and RTT of iperf3 flows through a failover.
     #[command(after_long_help = failover::EXAMPLES)]
     Failover(failover::Args),
+    /// Say what a file or folder holds (format, runs, time range, diagnostics).
+    #[command(after_long_help = inspect::EXAMPLES)]
+    Inspect(inspect::Args),
+    /// Rerun a study from the expost.toml that --save-study wrote.
+    #[command(after_long_help = run::EXAMPLES)]
+    Run(run::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_long_help = completions::EXAMPLES)]
+    Completions(completions::Args),
+    /// Print the man page (roff) generated from the same definitions as --help.
+    #[command(after_long_help = man::EXAMPLES)]
+    Man(man::Args),
 }
 
 /// Runs the chosen subcommand.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Failover(args) => failover::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     }
 }

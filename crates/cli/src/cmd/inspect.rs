@@ -1,0 +1,364 @@
+//! `expost inspect PATH`: says what a file or folder holds, recognised by
+//! its content (not its name): the kind, runs, time range, entities,
+//! metrics, and every diagnostic met while reading it.
+
+use anyhow::{Context, Result};
+use expost_formats::campaign::Layout;
+use expost_formats::iperf3_json::{self, Role};
+use expost_formats::iperf3_text::{self, StampKind, TextOptions};
+use expost_formats::shremote;
+use expost_model::{Diagnostic, Diagnostics, Severity};
+use expost_studies::failover;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Examples shown at the end of `expost inspect --help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  expost inspect examples/failover
+  expost inspect run/iperf/client_0.json
+  expost inspect run/iperf/ --json
+
+Recognised: failover campaigns (run folders with event_log.json and iperf/),
+iperf3 JSON (client or server, --json-stream too), iperf3 text output (either
+side, any time prefix), Shremote event logs. A folder that is no campaign is
+inspected file by file. Exit code 1 when something was not recognised or
+could not be read.";
+
+/// Arguments of `expost inspect`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A file or folder.
+    pub path: PathBuf,
+    /// Print one JSON object per path on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What was found at one path.
+#[derive(Debug, Serialize)]
+pub struct Finding {
+    /// The path inspected.
+    pub path: String,
+    /// What it is (`iperf3 JSON`, `failover campaign`, …), or `unknown`.
+    pub kind: String,
+    /// One line saying what is in it.
+    pub summary: String,
+    /// First and last moment it covers, UTC epoch seconds, when it says.
+    pub time_range: Option<[f64; 2]>,
+    /// The same, as ISO 8601 UTC.
+    pub time_range_utc: Option<[String; 2]>,
+    /// Runs found (campaigns).
+    pub runs: Option<usize>,
+    /// The entities observed (flows, streams, commands).
+    pub entities: Vec<String>,
+    /// The metrics it holds.
+    pub metrics: Vec<String>,
+    /// Everything reported while reading it.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Finding {
+    fn new(path: &Path, kind: &str, summary: String) -> Finding {
+        Finding {
+            path: path.to_string_lossy().into_owned(),
+            kind: kind.into(),
+            summary,
+            time_range: None,
+            time_range_utc: None,
+            runs: None,
+            entities: Vec::new(),
+            metrics: Vec::new(),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    fn with_range(mut self, start: Option<f64>, end: Option<f64>) -> Finding {
+        if let (Some(a), Some(b)) = (start, end) {
+            self.time_range = Some([a, b]);
+            self.time_range_utc = Some([utc(a), utc(b)]);
+        }
+        self
+    }
+
+    fn failed(&self) -> bool {
+        self.kind == "unknown"
+            || self
+                .diagnostics
+                .iter()
+                .any(|d| d.severity == Severity::Error)
+    }
+}
+
+fn utc(epoch: f64) -> String {
+    chrono::DateTime::from_timestamp_micros((epoch * 1e6).round() as i64)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_else(|| format!("{epoch}"))
+}
+
+/// Inspects the path and prints what it holds.
+pub fn run(args: Args) -> Result<ExitCode> {
+    let findings = if args.path.is_dir() {
+        inspect_dir(&args.path)?
+    } else {
+        vec![inspect_file(&args.path)?]
+    };
+    for finding in &findings {
+        if args.json {
+            println!("{}", serde_json::to_string(finding)?);
+        } else {
+            print!("{}", describe(finding));
+        }
+    }
+    Ok(if findings.iter().any(Finding::failed) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn describe(f: &Finding) -> String {
+    let mut out = format!("{}: {}\n  {}\n", f.path, f.kind, f.summary);
+    if let Some([a, b]) = &f.time_range_utc {
+        out.push_str(&format!("  time: {a} to {b}\n"));
+    }
+    if !f.entities.is_empty() {
+        out.push_str(&format!("  entities: {}\n", f.entities.join(", ")));
+    }
+    if !f.metrics.is_empty() {
+        out.push_str(&format!("  metrics: {}\n", f.metrics.join(", ")));
+    }
+    for d in &f.diagnostics {
+        out.push_str(&format!("  {d}\n"));
+    }
+    out
+}
+
+fn inspect_dir(dir: &Path) -> Result<Vec<Finding>> {
+    let (runs, campaign_diagnostics) = failover::find_runs(dir);
+    if !runs.is_empty() {
+        return Ok(vec![inspect_campaign(dir, &runs, campaign_diagnostics)]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("could not list '{}'", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Ok(vec![Finding::new(
+            dir,
+            "unknown",
+            "an empty folder, or one holding only folders that are no runs".into(),
+        )]);
+    }
+    files.iter().map(|f| inspect_file(f)).collect()
+}
+
+fn inspect_campaign(
+    dir: &Path,
+    runs: &[expost_formats::campaign::RunDir],
+    diagnostics: Vec<Diagnostic>,
+) -> Finding {
+    let options = failover::Options::default();
+    let results = failover::analyse_campaign(runs, &Layout::Flightplan, &options, &|| ());
+    let configs = failover::group_configs(&results);
+    let ok = results.iter().filter(|r| r.ok).count();
+    let start = results
+        .iter()
+        .filter_map(|r| r.anchor_epoch)
+        .min_by(f64::total_cmp);
+    let end = results
+        .iter()
+        .filter_map(|r| Some(r.anchor_epoch? + r.overlap?.end))
+        .max_by(f64::total_cmp);
+    let flows = results.iter().map(|r| r.flows.len()).max().unwrap_or(0);
+    let protos: std::collections::BTreeSet<&str> = results
+        .iter()
+        .filter_map(|r| r.proto.map(|p| p.as_str()))
+        .collect();
+    let mut finding = Finding::new(
+        dir,
+        "failover campaign",
+        format!(
+            "{} runs ({ok} readable) in {} configurations, {} flows per run at most, {}",
+            runs.len(),
+            configs.len(),
+            flows,
+            protos.into_iter().collect::<Vec<_>>().join(" and ")
+        ),
+    )
+    .with_range(start, end);
+    finding.runs = Some(runs.len());
+    finding.entities = (0..flows).map(|i| format!("flow {i}")).collect();
+    finding.metrics = expost_ops::traffic::Metric::ALL
+        .iter()
+        .filter(|m| results.iter().any(|r| !r.series(**m).is_empty()))
+        .map(|m| m.name().to_string())
+        .collect();
+    finding.diagnostics = diagnostics;
+    finding
+        .diagnostics
+        .extend(results.into_iter().flat_map(|r| r.diagnostics.into_items()));
+    finding
+}
+
+/// Reads a file as each format in turn, by what its content looks like.
+fn inspect_file(path: &Path) -> Result<Finding> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("could not read '{}'", path.display()))?;
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let file = path.to_string_lossy().into_owned();
+    let mut diags = Diagnostics::for_file(&file);
+    if first == Some(b'[') {
+        if let Ok(log) = shremote::parse(bytes.as_slice(), &mut diags) {
+            return Ok(shremote_finding(path, &log, diags));
+        }
+        diags = Diagnostics::for_file(&file);
+    }
+    if bytes.windows(2).any(|w| w == b"\n{") || first == Some(b'{') {
+        match iperf3_json::parse_bytes(&bytes, &mut diags) {
+            Ok(test) => return Ok(iperf_json_finding(path, &test, diags)),
+            Err(e) if first == Some(b'{') => {
+                let mut finding = Finding::new(
+                    path,
+                    "unknown",
+                    format!("JSON, but not a format expost reads: {e}"),
+                );
+                diags.error(e.line(), e.to_string());
+                finding.diagnostics = diags.into_items();
+                return Ok(finding);
+            }
+            Err(_) => diags = Diagnostics::for_file(&file),
+        }
+    }
+    if let Ok(log) = iperf3_text::parse(bytes.as_slice(), &TextOptions::default(), &mut diags) {
+        return Ok(iperf_text_finding(path, &log, diags));
+    }
+    Ok(Finding::new(
+        path,
+        "unknown",
+        "not a format expost reads (iperf3 JSON or text, Shremote event log, campaign folder)"
+            .into(),
+    ))
+}
+
+fn shremote_finding(path: &Path, log: &shremote::EventLog, diags: Diagnostics) -> Finding {
+    let start = log.events.iter().map(|e| e.time).min_by(f64::total_cmp);
+    let end = log
+        .events
+        .iter()
+        .map(|e| e.stop_time.unwrap_or(e.time))
+        .max_by(f64::total_cmp);
+    let mut f = Finding::new(
+        path,
+        "Shremote event log",
+        format!("{} command starts", log.events.len()),
+    )
+    .with_range(start, end);
+    f.entities = log.names().into_iter().map(String::from).collect();
+    f.diagnostics = diags.into_items();
+    f
+}
+
+fn iperf_json_finding(path: &Path, test: &iperf3_json::IperfTest, diags: Diagnostics) -> Finding {
+    let role = match test.role {
+        Some(Role::Client) => "client",
+        Some(Role::Server) => "server",
+        None => "unknown side",
+    };
+    let proto = test.protocol.map_or("unknown protocol", |p| p.as_str());
+    let last_end = test.intervals.last().map(|i| i.end);
+    let summary = format!(
+        "{}, {role}, {proto}, {} stream(s), {} intervals{}",
+        test.version
+            .as_deref()
+            .unwrap_or("iperf3 (version not recorded)"),
+        test.num_streams.unwrap_or(1),
+        test.intervals.len(),
+        test.port_text()
+    );
+    let mut f = Finding::new(path, "iperf3 JSON", summary).with_range(
+        test.start_epoch,
+        test.start_epoch.zip(last_end).map(|(s, e)| s + e),
+    );
+    f.entities = (1..=test.num_streams.unwrap_or(1))
+        .map(|i| format!("stream {i}"))
+        .collect();
+    f.metrics = iperf_metrics(test.intervals.first().map(|i| {
+        (
+            i.packets.is_some(),
+            i.lost_packets.is_some(),
+            i.rtt_ms.is_some(),
+        )
+    }));
+    f.diagnostics = diags.into_items();
+    f
+}
+
+fn iperf_metrics(fields: Option<(bool, bool, bool)>) -> Vec<String> {
+    let Some((packets, lost, rtt)) = fields else {
+        return Vec::new();
+    };
+    let mut metrics = vec!["bytes".to_string(), "bits_per_second".to_string()];
+    if packets {
+        metrics.push("packets".into());
+    }
+    if lost {
+        metrics.extend(["lost_packets".to_string(), "jitter_ms".to_string()]);
+    }
+    if rtt {
+        metrics.extend([
+            "rtt".to_string(),
+            "snd_cwnd".to_string(),
+            "retransmits".to_string(),
+        ]);
+    }
+    metrics
+}
+
+fn iperf_text_finding(path: &Path, log: &iperf3_text::TextLog, diags: Diagnostics) -> Finding {
+    let intervals: usize = log.tests.iter().map(|t| t.intervals.len()).sum();
+    let summaries: usize = log.tests.iter().map(|t| t.summaries.len()).sum();
+    let stamps = match log.stamp_kind {
+        StampKind::None => "no time prefix",
+        StampKind::Epoch => "epoch time prefix (ts %.s)",
+        StampKind::Calendar { resolution } if resolution >= 1.0 => {
+            "--timestamps prefix, whole seconds"
+        }
+        StampKind::Calendar { .. } => "--timestamps prefix, sub-second",
+    };
+    let all = log
+        .tests
+        .iter()
+        .flat_map(|t| t.intervals.iter().chain(&t.summaries));
+    let stamps_seen: Vec<f64> = all.clone().filter_map(|i| i.stamp).collect();
+    let udp = all
+        .clone()
+        .any(|i| i.total.is_some() || i.datagrams.is_some());
+    let mut f = Finding::new(
+        path,
+        "iperf3 text",
+        format!(
+            "{} test(s), {intervals} interval lines, {summaries} summary lines, {stamps}, {}",
+            log.tests.len(),
+            if udp { "UDP" } else { "TCP" }
+        ),
+    )
+    .with_range(
+        stamps_seen.iter().copied().min_by(f64::total_cmp),
+        stamps_seen.iter().copied().max_by(f64::total_cmp),
+    );
+    f.metrics = if udp {
+        ["bytes", "bits_per_second", "jitter_ms", "lost", "total"]
+            .map(String::from)
+            .to_vec()
+    } else {
+        ["bytes", "bits_per_second", "retransmits", "cwnd"]
+            .map(String::from)
+            .to_vec()
+    };
+    f.diagnostics = diags.into_items();
+    f
+}

@@ -1,0 +1,181 @@
+//! End-to-end tests of the everyday commands: inspect, study files,
+//! completions and man pages.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn expost(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_expost"))
+        .args(args)
+        .output()
+        .expect("expost runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn inspect_recognises_by_content_not_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = repo().join("tests/fixtures/iperf3");
+    // Names that say nothing: the content decides.
+    std::fs::copy(
+        fixtures.join("udp_server_P2_iperf3.19.1_iperf3-lib_udp-server.json"),
+        dir.path().join("a.dat"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixtures.join("server_text_tcp_iperf3_statexec_iperf_server.log"),
+        dir.path().join("b.dat"),
+    )
+    .unwrap();
+    std::fs::copy(
+        repo().join("examples/failover/fec_udp_failover_020/fec_udp_failover_020_1/event_log.json"),
+        dir.path().join("c.dat"),
+    )
+    .unwrap();
+    let out = expost(&["inspect", dir.path().to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let findings: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = findings
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["iperf3 JSON", "iperf3 text", "Shremote event log"]);
+    assert!(findings[0]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("server, udp, 2 stream(s)"));
+    assert_eq!(findings[0]["time_range_utc"][0], "2026-09-26T20:14:23.000Z");
+    assert!(findings[1]["diagnostics"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("printed twice"));
+    assert_eq!(
+        findings[2]["entities"],
+        serde_json::json!(["iperf_server", "iperf_client", "failover"])
+    );
+}
+
+#[test]
+fn inspect_a_campaign_and_an_unknown_file() {
+    let out = expost(&[
+        "inspect",
+        repo().join("examples/failover").to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success());
+    let finding: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(finding["kind"], "failover campaign");
+    assert_eq!(finding["runs"], 13);
+    assert!(finding["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m == "loss"));
+    let out = expost(&["inspect", repo().join("Cargo.toml").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("unknown"));
+}
+
+#[test]
+fn a_saved_study_reruns_to_the_same_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let example = repo().join("examples/failover");
+    let out = expost(&[
+        "failover",
+        example.to_str().unwrap(),
+        "-q",
+        "-o",
+        out_dir.to_str().unwrap(),
+        "--window",
+        "3:6",
+        "--band",
+        "mean",
+        "--save-study",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let study = out_dir.join("expost.toml");
+    let text = std::fs::read_to_string(&study).unwrap();
+    assert!(
+        text.contains("version = 1")
+            && text.contains("[failover]")
+            && text.contains("band = \"mean\""),
+        "{text}"
+    );
+    let first = std::fs::read(out_dir.join("bands.csv")).unwrap();
+    std::fs::remove_file(out_dir.join("bands.csv")).unwrap();
+    // Rerun from another working directory: paths are relative to the file.
+    let out = Command::new(env!("CARGO_BIN_EXE_expost"))
+        .args(["run", study.to_str().unwrap(), "-q"])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(out_dir.join("bands.csv")).unwrap(), first);
+
+    std::fs::write(&study, text.replace("band = \"mean\"", "bands = \"mean\"")).unwrap();
+    let out = expost(&["run", study.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bands") && err.contains("expost.toml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn completions_and_man_pages_come_from_the_definitions() {
+    let out = expost(&["completions", "bash"]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("failover") && stdout(&out).contains("--tcp-threshold"));
+    for shell in ["zsh", "fish"] {
+        assert!(expost(&["completions", shell]).status.success());
+    }
+    assert_eq!(expost(&["completions", "tcsh"]).status.code(), Some(2));
+    let out = expost(&["man"]);
+    assert!(
+        stdout(&out).starts_with(".ie") || stdout(&out).contains(".TH expost"),
+        "{}",
+        &stdout(&out)[..200.min(stdout(&out).len())]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    assert!(expost(&["man", "--dir", dir.path().to_str().unwrap()])
+        .status
+        .success());
+    assert!(dir.path().join("expost-failover.1").is_file());
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    for command in ["failover", "inspect", "run", "completions", "man"] {
+        let out = expost(&[command, "--help"]);
+        assert!(out.status.success());
+        assert!(
+            stdout(&out).contains("Examples:"),
+            "{command} --help has no example"
+        );
+    }
+}
