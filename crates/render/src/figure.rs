@@ -462,9 +462,12 @@ struct PlacedLabel {
 
 /// Places labels `(line x, text width)` (points, sorted by x) so that none
 /// overlaps another or leaves `bounds`: centred on the line if possible,
-/// else beside it, in the lowest row with room.
+/// else beside it, in the lowest row with room. Placements that would
+/// straddle another marker line (`lines`, points) are avoided when any
+/// other fits, so that each label stays next to its own line.
 fn place_marker_labels(
     labels: impl Iterator<Item = (f64, f64)>,
+    lines: &[f64],
     bounds: (f64, f64),
     pad: f64,
     gap: f64,
@@ -477,11 +480,19 @@ fn place_marker_labels(
             (Side::Right, x + pad, x + pad),
             (Side::Left, x - pad - w, x - pad),
         ];
-        let in_bounds: Vec<_> = candidates
+        let clear_of_lines = |l: f64| {
+            lines
+                .iter()
+                .all(|&o| (o - x).abs() < 1e-9 || o < l - pad / 2.0 || o > l + w + pad / 2.0)
+        };
+        let mut in_bounds: Vec<_> = candidates
             .iter()
             .copied()
             .filter(|&(_, l, _)| l >= bounds.0 && l + w <= bounds.1)
             .collect();
+        if in_bounds.iter().any(|&(_, l, _)| clear_of_lines(l)) {
+            in_bounds.retain(|&(_, l, _)| clear_of_lines(l));
+        }
         let options = if in_bounds.is_empty() {
             // Wider than the figure allows: centre it as well as possible.
             let l = (x - w / 2.0).clamp(bounds.0, (bounds.1 - w).max(bounds.0));
@@ -592,6 +603,33 @@ fn draw_polyline(
     Ok(())
 }
 
+/// Lays out legend entries of the given widths: `(x offset, row)` of each.
+/// All in one row if they fit in `avail`, else in a grid with as many
+/// equal-width columns as fit (at least one), filled row by row.
+fn legend_grid(items: &[LegendItem], avail: f64, gap: f64) -> Vec<(f64, usize)> {
+    let total =
+        items.iter().map(|i| i.width).sum::<f64>() + gap * (items.len().saturating_sub(1)) as f64;
+    if total <= avail {
+        let mut x = 0.0;
+        return items
+            .iter()
+            .map(|it| {
+                let p = (x, 0);
+                x += it.width + gap;
+                p
+            })
+            .collect();
+    }
+    let col_w = items.iter().map(|i| i.width).fold(0.0, f64::max);
+    let cols = (((avail + gap) / (col_w + gap)).floor() as usize).clamp(1, items.len().max(1));
+    // Balance the rows: the fewest columns giving the same number of rows.
+    let rows = items.len().div_ceil(cols);
+    let cols = items.len().div_ceil(rows);
+    (0..items.len())
+        .map(|i| ((i % cols) as f64 * (col_w + gap), i / cols))
+        .collect()
+}
+
 /// One legend entry and where it goes.
 struct LegendItem<'a> {
     line: usize,
@@ -637,23 +675,10 @@ pub fn render_svg(fig: &Figure, size: PaperSize) -> Result<String, FigureError> 
         })
         .collect();
     let avail = st.w - 2.0 * margin;
-    let mut rows: Vec<Vec<&LegendItem>> = Vec::new();
-    let mut row_w = 0.0;
-    for it in &items {
-        match rows.last_mut() {
-            Some(row) if row_w + item_gap + it.width <= avail => {
-                row.push(it);
-                row_w += item_gap + it.width;
-            }
-            _ => {
-                rows.push(vec![it]);
-                row_w = it.width;
-            }
-        }
-    }
-    let row_width = |row: &[&LegendItem]| {
-        row.iter().map(|i| i.width).sum::<f64>() + item_gap * (row.len() as f64 - 1.0)
-    };
+    // One row if everything fits; else a grid of equal-width columns, so
+    // that the entries line up.
+    let legend = legend_grid(&items, avail, item_gap);
+    let legend_rows = legend.iter().map(|p| p.1 + 1).max().unwrap_or(0);
 
     let title = fig
         .title
@@ -666,7 +691,7 @@ pub fn render_svg(fig: &Figure, size: PaperSize) -> Result<String, FigureError> 
         0.0
     };
     let legend_row_h = st.legend_font * 1.45;
-    let legend_h = rows.len() as f64 * legend_row_h;
+    let legend_h = legend_rows as f64 * legend_row_h;
     let marker_row_h = st.tick_font * 1.3;
     let labelled: Vec<(f64, &str)> = fig
         .markers
@@ -735,10 +760,17 @@ pub fn render_svg(fig: &Figure, size: PaperSize) -> Result<String, FigureError> 
     let to_px = |x: f64| plot_x + (x - rect.x0) / (rect.x1 - rect.x0) * plot_w;
     let mut sorted = labelled.clone();
     sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let marker_lines: Vec<f64> = fig
+        .markers
+        .iter()
+        .filter(|m| m.x.is_finite() && m.x >= rect.x0 && m.x <= rect.x1)
+        .map(|m| to_px(m.x))
+        .collect();
     let placed = place_marker_labels(
         sorted
             .iter()
             .map(|&(x, text)| (to_px(x), font::text_width(text, st.tick_font))),
+        &marker_lines,
         (margin, st.w - margin),
         1.5 * k,
         3.0 * k,
@@ -753,7 +785,7 @@ pub fn render_svg(fig: &Figure, size: PaperSize) -> Result<String, FigureError> 
         return Err(FigureError::TooCrowded(format!(
             "{} legend row(s) and {n_marker_rows} marker label row(s) leave a {plot_w:.0} pt × \
              {plot_h:.0} pt plot; use a larger PaperSize, fewer lines or shorter labels",
-            rows.len(),
+            legend_rows,
         )));
     }
 
@@ -883,36 +915,42 @@ pub fn render_svg(fig: &Figure, size: PaperSize) -> Result<String, FigureError> 
         // Legend, above the plot, centred on it (or on the figure if wider).
         let plot_cx = f64::from(px_range.start + px_range.end) / 2.0 / UNITS_PER_PT;
         let legend_top = margin + title_h;
-        for (r, row) in rows.iter().enumerate() {
-            let rw = row_width(row);
-            let cx = if rw <= plot_w { plot_cx } else { st.w / 2.0 };
-            let mut x = (cx - rw / 2.0).clamp(margin, (st.w - margin - rw).max(margin));
+        let legend_w = legend
+            .iter()
+            .zip(&items)
+            .map(|(p, it)| p.0 + it.width)
+            .fold(0.0, f64::max);
+        let cx = if legend_w <= plot_w {
+            plot_cx
+        } else {
+            st.w / 2.0
+        };
+        let left = (cx - legend_w / 2.0).clamp(margin, (st.w - margin - legend_w).max(margin));
+        for (&(dx, r), it) in legend.iter().zip(&items) {
+            let x = left + dx;
             let cy = legend_top + (r as f64 + 0.5) * legend_row_h;
-            for it in row {
-                let lk = &looks[it.line];
-                let y = cy * UNITS_PER_PT;
-                let sample = [(x * UNITS_PER_PT, y), ((x + sample_len) * UNITS_PER_PT, y)];
-                draw_polyline(
-                    &root,
-                    &sample,
-                    &lk.dash,
-                    stroke(lk.color.to_rgba(), st.line_w),
-                )?;
-                draw_shape(
-                    &root,
-                    lk.shape,
-                    (u(x + sample_len / 2.0), u(cy)),
-                    st.marker,
-                    &lk.color,
-                )?;
-                root.draw(&Text::new(
-                    it.label.to_string(),
-                    (u(x + sample_len + sample_gap), u(cy)),
-                    text_style(st.legend_font, &TEXT, Pos::new(HPos::Left, VPos::Center)),
-                ))
-                .map_err(draw_err)?;
-                x += it.width + item_gap;
-            }
+            let lk = &looks[it.line];
+            let y = cy * UNITS_PER_PT;
+            let sample = [(x * UNITS_PER_PT, y), ((x + sample_len) * UNITS_PER_PT, y)];
+            draw_polyline(
+                &root,
+                &sample,
+                &lk.dash,
+                stroke(lk.color.to_rgba(), st.line_w),
+            )?;
+            draw_shape(
+                &root,
+                lk.shape,
+                (u(x + sample_len / 2.0), u(cy)),
+                st.marker,
+                &lk.color,
+            )?;
+            root.draw(&Text::new(
+                it.label.to_string(),
+                (u(x + sample_len + sample_gap), u(cy)),
+                text_style(st.legend_font, &TEXT, Pos::new(HPos::Left, VPos::Center)),
+            ))
+            .map_err(draw_err)?;
         }
 
         // Marker labels, between the legend and the plot.
@@ -994,7 +1032,7 @@ fn parse_svg(svg: &str) -> Result<usvg::Tree, FigureError> {
 
 /// Rasterises an SVG (e.g. from [`render_svg`]) to PNG at `dpi`, taking the
 /// SVG's `width`/`height` as px at 72 px/in: a Column figure at 300 dpi is
-/// 990 px wide. The image is opaque (white background), 8-bit RGB, and
+/// 990 px wide. The image is opaque (white background), 8-bit RGBA, and
 /// records its resolution (pHYs) so that LaTeX and viewers know its
 /// physical size. Text uses only the embedded font.
 ///
@@ -1019,17 +1057,13 @@ pub fn svg_to_png(svg: &str, dpi: f32) -> Result<Vec<u8>, FigureError> {
         tiny_skia::Transform::from_scale(pw as f32 / size.width(), ph as f32 / size.height());
     resvg::render(&tree, transform, &mut pixmap.as_mut());
 
-    // Opaque, so the premultiplied RGBA is plain RGBA: drop the alpha.
-    let rgb: Vec<u8> = pixmap
-        .data()
-        .chunks_exact(4)
-        .flat_map(|p| [p[0], p[1], p[2]])
-        .collect();
-    let mut out = Vec::with_capacity(rgb.len() / 8);
+    // Opaque, so the premultiplied RGBA is plain RGBA and can be written as
+    // is (dropping the constant alpha would cost more time than it saves).
+    let mut out = Vec::with_capacity(pixmap.data().len() / 16);
     {
         let png_err = |e: png::EncodingError| FigureError::Png(e.to_string());
         let mut enc = png::Encoder::new(&mut out, pw, ph);
-        enc.set_color(png::ColorType::Rgb);
+        enc.set_color(png::ColorType::Rgba);
         enc.set_depth(png::BitDepth::Eight);
         let ppm = (f64::from(dpi) / 0.0254).round() as u32;
         enc.set_pixel_dims(Some(png::PixelDimensions {
@@ -1038,7 +1072,7 @@ pub fn svg_to_png(svg: &str, dpi: f32) -> Result<Vec<u8>, FigureError> {
             unit: png::Unit::Meter,
         }));
         let mut writer = enc.write_header().map_err(png_err)?;
-        writer.write_image_data(&rgb).map_err(png_err)?;
+        writer.write_image_data(pixmap.data()).map_err(png_err)?;
         writer.finish().map_err(png_err)?;
     }
     Ok(out)

@@ -4,4 +4,5 @@
 
 pub mod atomic;
 pub mod figure;
+pub mod report;
 pub mod table;

@@ -392,3 +392,45 @@ fn timing() {
         ms(t_svg + t_png + t_pdf)
     );
 }
+
+#[test]
+fn legend_is_one_row_or_an_aligned_grid() {
+    let item = |w: f64| LegendItem {
+        line: 0,
+        label: "",
+        width: w,
+    };
+    let one_row = legend_grid(&[item(30.0), item(40.0), item(30.0)], 200.0, 10.0);
+    assert_eq!(one_row, vec![(0.0, 0), (40.0, 0), (90.0, 0)]);
+    let items: Vec<_> = (0..5).map(|i| item(50.0 + i as f64)).collect();
+    let grid = legend_grid(&items, 130.0, 10.0);
+    assert_eq!(
+        grid,
+        vec![(0.0, 0), (64.0, 0), (0.0, 1), (64.0, 1), (0.0, 2)]
+    );
+}
+
+#[test]
+fn marker_labels_do_not_overlap_and_avoid_other_lines() {
+    // Two lines 10 pt apart with 40 pt labels: side by side, one each side.
+    let placed = place_marker_labels(
+        [(100.0, 40.0), (110.0, 40.0)].into_iter(),
+        &[100.0, 110.0],
+        (0.0, 300.0),
+        1.5,
+        3.0,
+    );
+    assert_eq!(placed[0].row, 0);
+    assert_eq!(placed[0].side, Side::Left);
+    assert_eq!(placed[1].row, 0);
+    assert_eq!(placed[1].side, Side::Right);
+    // A label at the right edge goes left of its line.
+    let edge = place_marker_labels(
+        [(298.0, 20.0)].into_iter(),
+        &[298.0],
+        (0.0, 300.0),
+        1.5,
+        3.0,
+    );
+    assert_eq!(edge[0].side, Side::Left);
+}

@@ -1,0 +1,306 @@
+//! One self-contained HTML report: figures (interactive, drawn by a small
+//! inline script from the same figure specs as the SVG/PNG/PDF files, with
+//! the static SVG inline as a fallback), sortable tables, diagnostics, the
+//! parameters and the command that made each study. Nothing is fetched
+//! from the network: the CSS and the script are inlined.
+
+use crate::figure::{Figure, Line, VMarker};
+use serde_json::{json, Value};
+
+const CSS: &str = include_str!("../assets/report.css");
+const SCRIPT: &str = include_str!("../assets/report.js");
+
+/// A whole report.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// The page title.
+    pub title: String,
+    /// The command that made the report.
+    pub command: String,
+    /// The expost version that made the report.
+    pub version: String,
+    /// One section per study output folder.
+    pub studies: Vec<StudySection>,
+}
+
+/// One study's outputs.
+#[derive(Debug, Clone, Default)]
+pub struct StudySection {
+    /// The study's name (`failover`, …).
+    pub name: String,
+    /// The folder its outputs were read from.
+    pub source: String,
+    /// The command that ran the study, when it was recorded.
+    pub command: Option<String>,
+    /// The expost version that ran it, when recorded.
+    pub version: Option<String>,
+    /// Options and their values.
+    pub parameters: Vec<(String, String)>,
+    /// Headline numbers (`runs`, `errors`, …).
+    pub summary: Vec<(String, String)>,
+    /// Figures, in order.
+    pub figures: Vec<ReportFigure>,
+    /// Tables, in order (the diagnostics table among them).
+    pub tables: Vec<HtmlTable>,
+}
+
+/// A figure: its spec (drawn interactively) and its static SVG.
+#[derive(Debug, Clone)]
+pub struct ReportFigure {
+    /// The figure's file stem (`loss`, `throughput_udp`, …).
+    pub name: String,
+    /// What to draw.
+    pub figure: Figure,
+    /// The SVG written by the study, shown when scripts are off.
+    pub static_svg: Option<String>,
+}
+
+/// A table to show.
+#[derive(Debug, Clone, Default)]
+pub struct HtmlTable {
+    /// Heading above it.
+    pub title: String,
+    /// Column names.
+    pub header: Vec<String>,
+    /// Cells, row by row.
+    pub rows: Vec<Vec<String>>,
+    /// A CSS class per row (`error`, `warning`), or empty.
+    pub row_classes: Vec<String>,
+}
+
+/// A figure spec as JSON (the form `figures.json` and the report script use).
+pub fn figure_to_json(fig: &Figure) -> Value {
+    let num = |v: f64| if v.is_finite() { json!(v) } else { Value::Null };
+    json!({
+        "title": fig.title,
+        "x_label": fig.x_label,
+        "y_label": fig.y_label,
+        "x_range": fig.x_range.map(|(a, b)| [a, b]),
+        "y_range": fig.y_range.map(|(a, b)| [a, b]),
+        "lines": fig.lines.iter().map(|l| json!({
+            "label": l.label,
+            "points": l.points.iter().map(|&(x, y)| json!([num(x), num(y)])).collect::<Vec<_>>(),
+            "band": l.band.iter().map(|&(x, lo, hi)| json!([num(x), num(lo), num(hi)])).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "markers": fig.markers.iter().map(|m| json!({"x": num(m.x), "label": m.label})).collect::<Vec<_>>(),
+    })
+}
+
+/// Reads a figure spec back from [`figure_to_json`]'s form; `None` when it does not have that shape.
+pub fn figure_from_json(value: &Value) -> Option<Figure> {
+    let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    let range = |v: &Value| v.as_array().filter(|a| a.len() == 2).map(|a| (f(&a[0]), f(&a[1])));
+    let lines = value["lines"]
+        .as_array()?
+        .iter()
+        .map(|l| {
+            Some(Line {
+                label: l["label"].as_str()?.to_string(),
+                points: l["points"].as_array()?.iter().map(|p| (f(&p[0]), f(&p[1]))).collect(),
+                band: l["band"].as_array()?.iter().map(|b| (f(&b[0]), f(&b[1]), f(&b[2]))).collect(),
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Figure {
+        title: value["title"].as_str().map(str::to_string),
+        x_label: value["x_label"].as_str()?.to_string(),
+        y_label: value["y_label"].as_str()?.to_string(),
+        x_range: range(&value["x_range"]),
+        y_range: range(&value["y_range"]),
+        lines,
+        markers: value["markers"]
+            .as_array()
+            .map(|ms| {
+                ms.iter()
+                    .map(|m| VMarker {
+                        x: f(&m["x"]),
+                        label: m["label"].as_str().map(str::to_string),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
+/// Escapes text for HTML.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// JSON placed inside a `<script>` element must not close it.
+fn script_safe(json: &str) -> String {
+    json.replace("</", "<\\/").replace("<!--", "<\\!--")
+}
+
+/// Renders the report as one HTML document.
+pub fn render_html(report: &Report) -> String {
+    let mut html = String::with_capacity(1 << 20);
+    html.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    html.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    html.push_str(&format!("<title>{}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n", escape(&report.title)));
+    html.push_str(&format!(
+        "<header><h1>{}</h1><p>Made by <code>{}</code> with expost {}.</p></header>\n<main>\n",
+        escape(&report.title),
+        escape(&report.command),
+        escape(&report.version)
+    ));
+    for (index, study) in report.studies.iter().enumerate() {
+        render_study(&mut html, study, index);
+    }
+    html.push_str(&format!("</main>\n<script>\n{SCRIPT}</script>\n</body>\n</html>\n"));
+    html
+}
+
+fn render_study(html: &mut String, study: &StudySection, index: usize) {
+    html.push_str(&format!(
+        "<section class=\"study\" id=\"study-{index}\">\n<h2>{} — <code>{}</code></h2>\n",
+        escape(&study.name),
+        escape(&study.source)
+    ));
+    if let Some(command) = &study.command {
+        let version = study.version.as_deref().map(|v| format!(" (expost {})", escape(v))).unwrap_or_default();
+        html.push_str(&format!("<p>Made by:{version}</p><pre>{}</pre>\n", escape(command)));
+    }
+    if !study.summary.is_empty() {
+        html.push_str("<p class=\"counts\">");
+        for (key, value) in &study.summary {
+            html.push_str(&format!("<span><b>{}</b> {}</span>", escape(value), escape(key)));
+        }
+        html.push_str("</p>\n");
+    }
+    if !study.figures.is_empty() {
+        html.push_str("<h3>Figures</h3>\n<p class=\"hint\">Hover for values; drag across a chart to zoom its time axis; double-click to reset.</p>\n<div class=\"charts\">\n");
+        for (f, figure) in study.figures.iter().enumerate() {
+            render_figure(html, figure, &format!("s{index}f{f}"));
+        }
+        html.push_str("</div>\n");
+    }
+    for table in &study.tables {
+        render_table(html, table);
+    }
+    if !study.parameters.is_empty() {
+        let table = HtmlTable {
+            title: "Parameters".into(),
+            header: vec!["option".into(), "value".into()],
+            rows: study.parameters.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect(),
+            row_classes: Vec::new(),
+        };
+        render_table(html, &table);
+    }
+    html.push_str("</section>\n");
+}
+
+fn render_figure(html: &mut String, figure: &ReportFigure, id: &str) {
+    let spec = script_safe(&figure_to_json(&figure.figure).to_string());
+    html.push_str(&format!(
+        "<div class=\"chart\" id=\"{id}\"><h4>{}</h4><div class=\"static\">{}</div><div class=\"legend\"></div><div class=\"tooltip\" hidden></div>\n<script type=\"application/json\">{spec}</script></div>\n",
+        escape(&figure.name),
+        figure.static_svg.as_deref().map(strip_xml_prolog).unwrap_or("")
+    ));
+}
+
+fn strip_xml_prolog(svg: &str) -> &str {
+    match (svg.starts_with("<?xml"), svg.find("?>")) {
+        (true, Some(end)) => &svg[end + 2..],
+        _ => svg,
+    }
+}
+
+fn render_table(html: &mut String, table: &HtmlTable) {
+    html.push_str(&format!("<h3>{} <small>({} rows)</small></h3>\n", escape(&table.title), table.rows.len()));
+    if table.rows.is_empty() {
+        html.push_str("<p>None.</p>\n");
+        return;
+    }
+    html.push_str("<div class=\"table-wrap\"><table class=\"sortable\"><thead><tr>");
+    for name in &table.header {
+        html.push_str(&format!("<th>{}</th>", escape(name)));
+    }
+    html.push_str("</tr></thead><tbody>\n");
+    for (r, row) in table.rows.iter().enumerate() {
+        match table.row_classes.get(r).filter(|c| !c.is_empty()) {
+            Some(class) => html.push_str(&format!("<tr class=\"{}\">", escape(class))),
+            None => html.push_str("<tr>"),
+        }
+        for cell in row {
+            let numeric = !cell.is_empty() && cell.parse::<f64>().is_ok();
+            html.push_str(if numeric { "<td class=\"num\">" } else { "<td>" });
+            html.push_str(&escape(cell));
+            html.push_str("</td>");
+        }
+        html.push_str("</tr>\n");
+    }
+    html.push_str("</tbody></table></div>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figure() -> Figure {
+        Figure {
+            title: None,
+            x_label: "Time (s)".into(),
+            y_label: "Loss (%)".into(),
+            x_range: Some((0.0, 2.0)),
+            y_range: None,
+            lines: vec![Line {
+                label: "a</script><b>".into(),
+                points: vec![(0.0, 1.0), (f64::NAN, f64::NAN), (1.0, 2.0)],
+                band: vec![(0.0, 0.5, 1.5)],
+            }],
+            markers: vec![VMarker { x: 1.0, label: Some("outage".into()) }],
+        }
+    }
+
+    #[test]
+    fn figure_json_round_trips_with_gaps() {
+        let back = figure_from_json(&figure_to_json(&figure())).unwrap();
+        assert_eq!(back.lines[0].points[0], (0.0, 1.0));
+        assert!(back.lines[0].points[1].0.is_nan());
+        assert_eq!(back.x_range, Some((0.0, 2.0)));
+        assert_eq!(back.markers[0].label.as_deref(), Some("outage"));
+        assert!(figure_from_json(&json!({"lines": 3})).is_none());
+    }
+
+    #[test]
+    fn html_is_self_contained_and_escaped() {
+        let report = Report {
+            title: "Failover <study>".into(),
+            command: "expost report out -o r.html".into(),
+            version: "0.1.0".into(),
+            studies: vec![StudySection {
+                name: "failover".into(),
+                source: "out".into(),
+                figures: vec![ReportFigure { name: "loss".into(), figure: figure(), static_svg: Some("<?xml version=\"1.0\"?><svg></svg>".into()) }],
+                tables: vec![HtmlTable {
+                    title: "Runs".into(),
+                    header: vec!["run".into(), "ms".into()],
+                    rows: vec![vec!["a_1".into(), "5.5".into()]],
+                    row_classes: vec![String::new()],
+                }],
+                ..StudySection::default()
+            }],
+        };
+        let html = render_html(&report);
+        assert!(html.contains("Failover &lt;study&gt;"));
+        assert!(!html.contains("a</script><b>"), "a label must not close the script element");
+        assert!(html.contains("<td class=\"num\">5.5</td>"));
+        assert!(!html.contains("<?xml"));
+        for forbidden in ["http://", "https://"] {
+            let outside_svg_namespace = html.replace("http://www.w3.org/2000/svg", "");
+            assert!(!outside_svg_namespace.contains(forbidden), "the report must fetch nothing");
+        }
+    }
+}
