@@ -6,8 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Debian packages the tests use: Chromium opens the HTML report (browser test).
 need_apt=()
 command -v python3 >/dev/null || need_apt+=(python3)
+command -v chromium >/dev/null || need_apt+=(chromium)
 if ((${#need_apt[@]})); then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
@@ -18,7 +20,8 @@ if ((${#need_apt[@]})); then
 fi
 
 echo "== build and test"
-cargo test --workspace --locked
+# The browser test fails, rather than skips, when Chromium is missing.
+EXPOST_REQUIRE_BROWSER=1 cargo test --workspace --locked
 
 echo "== format"
 cargo fmt --all --check

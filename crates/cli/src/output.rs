@@ -36,3 +36,30 @@ impl OutputDir {
         &self.dir
     }
 }
+
+/// The command line this process was started with, quoted for a POSIX shell.
+pub fn command_line() -> String {
+    let quote = |arg: String| {
+        let plain = !arg.is_empty()
+            && arg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+        if plain {
+            arg
+        } else {
+            format!("'{}'", arg.replace('\'', "'\\''"))
+        }
+    };
+    let mut args = std::env::args();
+    let program = args.next().map(|p| {
+        Path::new(&p)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or(p)
+    });
+    program
+        .into_iter()
+        .chain(args.map(quote))
+        .collect::<Vec<_>>()
+        .join(" ")
+}

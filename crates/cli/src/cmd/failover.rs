@@ -39,8 +39,9 @@ Examples:
 
 Outputs in -o DIR: series.csv/.parquet (tidy: params, trial, run, flow, metric,
 time, value, unit; flow \"all\" is the flows combined), bands.csv, runs.csv,
-diagnostics.csv, failover.json (as --json), and figures loss, throughput,
-goodput, rtt (and *_zoom around the outage) as SVG, PNG and PDF.
+diagnostics.csv, failover.json (as --json), figures.json, and figures loss,
+throughput, goodput, rtt (and *_zoom around the outage) as SVG, PNG and PDF.
+Then `expost report DIR -o report.html` puts them all in one page.
 
 Exit codes: 0 all runs analysed; 1 a run or an output failed (details on
 stderr, and in diagnostics.csv); 2 bad command line.";
@@ -275,7 +276,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         output_failed = write_outputs(&campaign, &options, &args, dir);
     }
     if args.json {
-        let report = Report::of(&campaign);
+        let report = summary_json(&campaign, &args)?;
         println!(
             "{}",
             serde_json::to_string_pretty(&report)
@@ -299,6 +300,19 @@ pub fn run(args: Args) -> Result<ExitCode> {
             ExitCode::SUCCESS
         },
     )
+}
+
+/// The JSON contract, plus how it was made: the expost version, the
+/// command line and the options (so `expost report` can show them).
+fn summary_json(campaign: &Campaign, args: &Args) -> Result<serde_json::Value> {
+    let mut value = serde_json::to_value(Report::of(campaign))
+        .context("could not serialise the JSON summary")?;
+    if let Some(object) = value.as_object_mut() {
+        object.insert("expost_version".into(), env!("CARGO_PKG_VERSION").into());
+        object.insert("command".into(), crate::output::command_line().into());
+        object.insert("options".into(), serde_json::to_value(args)?);
+    }
+    Ok(value)
 }
 
 /// Writes every output file; reports failures on stderr and returns true if any.
@@ -333,7 +347,7 @@ fn write_outputs(campaign: &Campaign, options: &Options, args: &Args, dir: &Outp
         table_job("diagnostics", tables::diagnostics),
         Box::new(|| {
             let path = dir.file("failover.json");
-            let json = serde_json::to_vec_pretty(&Report::of(campaign))?;
+            let json = serde_json::to_vec_pretty(&summary_json(campaign, args)?)?;
             expost_render::atomic::write_atomic(&path, &json)
                 .with_context(|| format!("could not write '{}'", path.display()))?;
             Ok(vec![path])

@@ -4,6 +4,7 @@ pub mod completions;
 pub mod failover;
 pub mod inspect;
 pub mod man;
+pub mod report;
 pub mod run;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,9 @@ enum Command {
     /// Say what a file or folder holds (format, runs, time range, diagnostics).
     #[command(after_long_help = inspect::EXAMPLES)]
     Inspect(inspect::Args),
+    /// One self-contained HTML page of study outputs: figures, tables, diagnostics.
+    #[command(after_long_help = report::EXAMPLES)]
+    Report(report::Args),
     /// Rerun a study from the expost.toml that --save-study wrote.
     #[command(after_long_help = run::EXAMPLES)]
     Run(run::Args),
@@ -45,6 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Failover(args) => failover::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Report(args) => report::run(args),
         Command::Run(args) => run::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),

@@ -7,7 +7,9 @@ use expost_formats::iperf3_json::Protocol;
 use expost_ops::bin::EpochGrid;
 use expost_ops::stats::median;
 use expost_ops::traffic::Metric;
+use expost_render::atomic::write_atomic;
 use expost_render::figure::{write_figure, Figure, Line, PaperSize, VMarker};
+use expost_render::report::figure_to_json;
 use expost_studies::failover::{Campaign, ConfigResult, Options};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -29,15 +31,28 @@ pub fn write_all(
     dir: &Path,
 ) -> Result<Vec<PathBuf>> {
     let plans = plans(campaign);
-    let written: Vec<Vec<PathBuf>> = plans
+    let figures: Vec<(String, Figure)> = plans
+        .iter()
+        .map(|plan| (plan.stem.clone(), figure_of(plan, options, anchor)))
+        .collect();
+    let written: Vec<Vec<PathBuf>> = figures
         .par_iter()
-        .map(|plan| {
-            let figure = figure_of(plan, options, anchor);
-            write_figure(&figure, size, dir, &plan.stem)
-                .with_context(|| format!("could not draw figure '{}'", plan.stem))
+        .map(|(stem, figure)| {
+            write_figure(figure, size, dir, stem)
+                .with_context(|| format!("could not draw figure '{stem}'"))
         })
         .collect::<Result<_>>()?;
-    Ok(written.into_iter().flatten().collect())
+    // The specs behind the figures, for `expost report`'s interactive charts.
+    let specs: Vec<serde_json::Value> = figures
+        .iter()
+        .map(|(stem, figure)| serde_json::json!({"name": stem, "figure": figure_to_json(figure)}))
+        .collect();
+    let path = dir.join("figures.json");
+    write_atomic(&path, &serde_json::to_vec_pretty(&specs)?)
+        .with_context(|| format!("could not write '{}'", path.display()))?;
+    let mut all: Vec<PathBuf> = written.into_iter().flatten().collect();
+    all.push(path);
+    Ok(all)
 }
 
 fn plans(campaign: &Campaign) -> Vec<Plan<'_>> {
