@@ -179,3 +179,37 @@ fn every_command_has_help_with_an_example() {
         );
     }
 }
+
+#[test]
+fn dash_output_writes_series_csv_to_stdout() {
+    let out = expost(&[
+        "failover",
+        repo().join("examples/failover").to_str().unwrap(),
+        "-o",
+        "-",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .ends_with("run,flow,metric,time,value,unit"));
+    assert!(lines.count() > 1000);
+    assert!(
+        !text.contains("outage ms"),
+        "no terminal table on a data pipe"
+    );
+    let both = expost(&[
+        "failover",
+        repo().join("examples/failover").to_str().unwrap(),
+        "-o",
+        "-",
+        "--json",
+    ]);
+    assert_eq!(both.status.code(), Some(1));
+}

@@ -34,6 +34,7 @@ pub const EXAMPLES: &str = "\
 Examples:
   expost failover examples/failover -o out/
   expost failover runs/ --json > failover.json
+  expost failover runs/ -o - | grep ',all,loss,' 
   expost failover runs/ --pattern '{study}/fec_udp_failover_{poll_ms}/{_}_{trial}' -o out/
   expost failover runs/ --window 11:19 --band mean -o out/
 
@@ -75,7 +76,8 @@ pub enum SizeArg {
 pub struct Args {
     /// Campaign folder: every folder below it holding event_log.json and iperf/ is a run.
     pub root: PathBuf,
-    /// Write tables, figures and failover.json into this folder (created if needed).
+    /// Write tables, figures and failover.json into this folder (created if
+    /// needed); `-o -` writes only series.csv, to stdout, for pipes.
     #[arg(short, long, value_name = "DIR")]
     #[serde(default)]
     pub output: Option<PathBuf>,
@@ -237,7 +239,14 @@ impl Args {
 pub fn run(args: Args) -> Result<ExitCode> {
     let options = args.options()?;
     let layout = args.layout()?;
-    let output = args.output.as_deref().map(OutputDir::prepare).transpose()?;
+    let to_stdout = args.output.as_deref() == Some(std::path::Path::new("-"));
+    if to_stdout && args.json {
+        bail!("-o - writes series.csv to stdout, and --json the summary: choose one");
+    }
+    let output = match &args.output {
+        Some(dir) if !to_stdout => Some(OutputDir::prepare(dir)?),
+        _ => None,
+    };
     if let Some(path) = &args.save_study {
         let path = super::run::study_path(path.as_deref(), args.output.as_deref());
         super::run::save(&path, &super::run::Study::Failover(args.clone()))?;
@@ -275,7 +284,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(dir) = &output {
         output_failed = write_outputs(&campaign, &options, &args, dir);
     }
-    if args.json {
+    if to_stdout {
+        let stdout = std::io::stdout();
+        Csv.write_to(&tables::series(&campaign, &options), &mut stdout.lock())
+            .context("could not write series CSV to stdout")?;
+    } else if args.json {
         let report = summary_json(&campaign, &args)?;
         println!(
             "{}",
