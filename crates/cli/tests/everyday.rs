@@ -198,7 +198,7 @@ fn dash_output_writes_series_csv_to_stdout() {
     assert!(lines
         .next()
         .unwrap()
-        .ends_with("run,flow,metric,time,value,unit"));
+        .ends_with("trial,flow,metric,time,value,unit"));
     assert!(lines.count() > 1000);
     assert!(
         !text.contains("outage ms"),

@@ -172,6 +172,7 @@ fn outputs_are_written_and_agree_with_the_raw_files() {
         "-o",
         dir.path().to_str().unwrap(),
         "-q",
+        "--per-flow",
     ]);
     assert!(
         out.status.success(),
@@ -217,8 +218,8 @@ fn outputs_are_written_and_agree_with_the_raw_files() {
     let mut lines = series.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert_eq!(
-        header[header.len() - 6..],
-        ["run", "flow", "metric", "time", "value", "unit"]
+        header,
+        ["config", "exp", "trial", "flow", "metric", "time", "value", "unit"]
     );
     let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
     let run_name = "fec_udp_failover_050/fec_udp_failover_050_1";
@@ -227,8 +228,11 @@ fn outputs_are_written_and_agree_with_the_raw_files() {
         .skip(1)
         .map(|l| l.split(',').collect::<Vec<_>>())
         .filter(|f| {
-            f[col("run")] == run_name && f[col("flow")] == "0" && f[col("metric")] == "throughput"
+            f[col("exp")] == "fec_udp_failover"
+                && f[col("config")] == "050"
+                && f[col("trial")] == "1"
         })
+        .filter(|f| f[col("flow")] == "0" && f[col("metric")] == "throughput")
         .map(|f| f[col("value")].parse().unwrap())
         .collect();
     assert!(values.len() > 50);
@@ -265,7 +269,7 @@ fn outputs_are_identical_whatever_the_thread_count() {
         "series.parquet",
         "bands.csv",
         "runs.csv",
-        "failover.json",
+        "figures.json",
         "loss.svg",
         "loss.png",
         "loss.pdf",
@@ -274,6 +278,15 @@ fn outputs_are_identical_whatever_the_thread_count() {
         let b = std::fs::read(two.path().join(name)).unwrap();
         assert!(a == b, "{name} differs between 1 and 2 threads");
     }
+    // The summary records the command line, whose output folder differs here.
+    let summary = |dir: &tempfile::TempDir| {
+        let mut value = read_json(&dir.path().join("failover.json"));
+        let object = value.as_object_mut().unwrap();
+        object.remove("command");
+        object["options"].as_object_mut().unwrap().remove("output");
+        value
+    };
+    assert_eq!(summary(&one), summary(&two));
 }
 
 #[test]

@@ -38,8 +38,9 @@ Examples:
   expost failover runs/ --pattern '{study}/fec_udp_failover_{poll_ms}/{_}_{trial}' -o out/
   expost failover runs/ --window 11:19 --band mean -o out/
 
-Outputs in -o DIR: series.csv/.parquet (tidy: params, trial, run, flow, metric,
-time, value, unit; flow \"all\" is the flows combined), bands.csv, runs.csv,
+Outputs in -o DIR: series.csv/.parquet (tidy: params, trial, flow, metric,
+time, value, unit; flow \"all\" is the flows combined; --per-flow adds each
+flow's rows), bands.csv, runs.csv/.parquet,
 diagnostics.csv, failover.json (as --json), figures.json, and figures loss,
 throughput, goodput, rtt (and *_zoom around the outage) as SVG, PNG and PDF.
 Then `expost report DIR -o report.html` puts them all in one page.
@@ -111,6 +112,11 @@ pub struct Args {
     #[arg(long, default_value_t = defaults::rolling(), value_name = "EPOCHS")]
     #[serde(default = "defaults::rolling")]
     pub rolling: usize,
+    /// Also write each flow's own rows in series.csv/.parquet (by default
+    /// only the flows combined, flow "all").
+    #[arg(long)]
+    #[serde(default)]
+    pub per_flow: bool,
     /// Band across trials.
     #[arg(long, value_enum, default_value_t = defaults::band())]
     #[serde(default = "defaults::band")]
@@ -286,8 +292,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     if to_stdout {
         let stdout = std::io::stdout();
-        Csv.write_to(&tables::series(&campaign, &options), &mut stdout.lock())
-            .context("could not write series CSV to stdout")?;
+        Csv.write_to(
+            &tables::series(&campaign, &options, args.per_flow),
+            &mut stdout.lock(),
+        )
+        .context("could not write series CSV to stdout")?;
     } else if args.json {
         let report = summary_json(&campaign, &args)?;
         println!(
@@ -328,36 +337,56 @@ fn summary_json(campaign: &Campaign, args: &Args) -> Result<serde_json::Value> {
     Ok(value)
 }
 
+/// One output job: writes some files, returns their paths.
+type Job<'a> = Box<dyn Fn() -> Result<Vec<PathBuf>> + Send + Sync + 'a>;
+/// Builds a table.
+type Build<'a> = Box<dyn Fn() -> expost_render::table::Table + Send + Sync + 'a>;
+
+/// Writes the table `build` makes as `<name>.csv` (and `.parquet`).
+fn table_job<'a>(
+    dir: &'a OutputDir,
+    name: &'static str,
+    parquet: bool,
+    build: Build<'a>,
+) -> Job<'a> {
+    Box::new(move || {
+        let table = build();
+        let writers: [&dyn TableWriter; 2] = [&Csv, &Parquet];
+        let wanted = if parquet { &writers[..] } else { &writers[..1] };
+        wanted
+            .par_iter()
+            .map(|w| {
+                let path = dir.file(&format!("{name}.{}", w.extension()));
+                write_table(&table, &path, *w)
+                    .with_context(|| format!("could not write '{}'", path.display()))?;
+                Ok(path)
+            })
+            .collect()
+    })
+}
+
 /// Writes every output file; reports failures on stderr and returns true if any.
 fn write_outputs(campaign: &Campaign, options: &Options, args: &Args, dir: &OutputDir) -> bool {
-    type Job<'a> = Box<dyn Fn() -> Result<Vec<PathBuf>> + Send + Sync + 'a>;
-    let table_job = |name: &'static str,
-                     build: fn(&Campaign, &Options) -> expost_render::table::Table|
-     -> Job<'_> {
-        Box::new(move || {
-            let table = build(campaign, options);
-            let writers: [&dyn TableWriter; 2] = [&Csv, &Parquet];
-            let wanted: &[&dyn TableWriter] = if name == "series" || name == "runs" {
-                &writers
-            } else {
-                &writers[..1]
-            };
-            wanted
-                .par_iter()
-                .map(|w| {
-                    let path = dir.file(&format!("{name}.{}", w.extension()));
-                    write_table(&table, &path, *w)
-                        .with_context(|| format!("could not write '{}'", path.display()))?;
-                    Ok(path)
-                })
-                .collect()
-        })
-    };
     let jobs: Vec<Job<'_>> = vec![
-        table_job("series", tables::series),
-        table_job("runs", tables::runs),
-        table_job("bands", tables::bands),
-        table_job("diagnostics", tables::diagnostics),
+        table_job(
+            dir,
+            "series",
+            true,
+            Box::new(|| tables::series(campaign, options, args.per_flow)),
+        ),
+        table_job(dir, "runs", true, Box::new(|| tables::runs(campaign))),
+        table_job(
+            dir,
+            "bands",
+            false,
+            Box::new(|| tables::bands(campaign, options)),
+        ),
+        table_job(
+            dir,
+            "diagnostics",
+            false,
+            Box::new(|| tables::diagnostics(campaign)),
+        ),
         Box::new(|| {
             let path = dir.file("failover.json");
             let json = serde_json::to_vec_pretty(&summary_json(campaign, args)?)?;

@@ -214,6 +214,7 @@ mod tests {
             bin: 0.1,
             window: "3:6".parse().ok(),
             rolling: 2,
+            per_flow: false,
             band: failover::BandArg::Mean,
             tcp_threshold: 0.5,
             include_omitted: false,

@@ -15,7 +15,6 @@ pub fn param_names(campaign: &Campaign) -> Vec<String> {
 struct RunColumns {
     params: Vec<(String, DictBuilder)>,
     trial: DictBuilder,
-    run: DictBuilder,
 }
 
 impl RunColumns {
@@ -26,7 +25,6 @@ impl RunColumns {
                 .map(|n| (n.clone(), DictBuilder::default()))
                 .collect(),
             trial: DictBuilder::default(),
-            run: DictBuilder::default(),
         }
     }
 
@@ -35,7 +33,6 @@ impl RunColumns {
             column.push_n(run.params.get(name).map_or("", String::as_str), n);
         }
         self.trial.push_n(&run.trial, n);
-        self.run.push_n(&run.rel, n);
     }
 
     fn into_table(self) -> Table {
@@ -44,13 +41,13 @@ impl RunColumns {
             table.push(name, column.finish());
         }
         table.push("trial", self.trial.finish());
-        table.push("run", self.run.finish());
         table
     }
 }
 
-/// `series`: one row per run, flow (or `all`), metric and epoch.
-pub fn series(campaign: &Campaign, options: &Options) -> Table {
+/// `series`: one row per run, metric and epoch of the flows combined
+/// (flow `all`), and with `per_flow` of each flow too.
+pub fn series(campaign: &Campaign, options: &Options, per_flow: bool) -> Table {
     let names = param_names(campaign);
     let mut run_columns = RunColumns::new(&names);
     let mut flow = DictBuilder::default();
@@ -60,7 +57,7 @@ pub fn series(campaign: &Campaign, options: &Options) -> Table {
     let mut value = Vec::new();
     for run in campaign.runs.iter().filter(|r| r.ok) {
         let before = time.len();
-        for f in &run.flows {
+        for f in run.flows.iter().filter(|_| per_flow) {
             let label = f.number.to_string();
             for metric in Metric::ALL {
                 let side = if metric.from_receiver() {
@@ -103,9 +100,10 @@ pub fn series(campaign: &Campaign, options: &Options) -> Table {
 }
 
 /// `runs`: one row per run folder, failed ones included.
-pub fn runs(campaign: &Campaign, _options: &Options) -> Table {
+pub fn runs(campaign: &Campaign) -> Table {
     let names = param_names(campaign);
     let mut run_columns = RunColumns::new(&names);
+    let mut path = DictBuilder::default();
     let mut proto = DictBuilder::default();
     let (mut flows, mut lost, mut packets) = (Vec::new(), Vec::new(), Vec::new());
     let (mut anchor, mut loss_pct, mut outage_start, mut outage_ms) =
@@ -114,6 +112,7 @@ pub fn runs(campaign: &Campaign, _options: &Options) -> Table {
     let (mut errors, mut warnings) = (Vec::new(), Vec::new());
     for run in &campaign.runs {
         run_columns.push_n(run, 1);
+        path.push(&run.rel);
         proto.push(run.proto.map_or("", |p| p.as_str()));
         flows.push(Some(run.flows.len() as i64));
         lost.push(run.lost.map(|v| v as i64));
@@ -137,6 +136,7 @@ pub fn runs(campaign: &Campaign, _options: &Options) -> Table {
         warnings.push(Some(count(expost_model::Severity::Warning)));
     }
     let mut table = run_columns.into_table();
+    table.push("run", path.finish());
     table.push("proto", proto.finish());
     table.push("flows", ColumnData::Int(flows));
     table.push("anchor_epoch", ColumnData::Float(anchor));
@@ -201,7 +201,7 @@ pub fn bands(campaign: &Campaign, options: &Options) -> Table {
 }
 
 /// `diagnostics`: every diagnostic with its run.
-pub fn diagnostics(campaign: &Campaign, _options: &Options) -> Table {
+pub fn diagnostics(campaign: &Campaign) -> Table {
     let (mut run, mut severity, mut file, mut message) = (
         DictBuilder::default(),
         DictBuilder::default(),
