@@ -26,6 +26,9 @@ pub enum ColumnData {
     },
     /// Numbers; `None` is written as an empty CSV field / Parquet null.
     Float(Vec<Option<f64>>),
+    /// Numbers, half the memory of `Float`: a non-finite value (NaN) is
+    /// written as an empty CSV field / Parquet null.
+    Number(Vec<f64>),
     /// Whole numbers; `None` as above.
     Int(Vec<Option<i64>>),
     /// Booleans.
@@ -37,6 +40,7 @@ impl ColumnData {
         match self {
             ColumnData::Dict { keys, .. } => keys.len(),
             ColumnData::Float(v) => v.len(),
+            ColumnData::Number(v) => v.len(),
             ColumnData::Int(v) => v.len(),
             ColumnData::Bool(v) => v.len(),
         }
@@ -155,6 +159,10 @@ impl Csv {
                     ColumnData::Dict { values, keys } => {
                         csv.write_field(&values[keys[row] as usize])?
                     }
+                    ColumnData::Number(v) => match v[row] {
+                        x if x.is_finite() => csv.write_field(format_float(&mut floats, x))?,
+                        _ => csv.write_field("")?,
+                    },
                     ColumnData::Float(v) => match v[row] {
                         Some(x) if x.is_finite() => {
                             csv.write_field(format_float(&mut floats, x))?
@@ -193,10 +201,10 @@ impl TableWriter for Csv {
     }
 }
 
-/// Apache Parquet, Snappy-compressed, one row group per million rows.
+/// Apache Parquet, Snappy-compressed, one row group per 65,536 rows.
 pub struct Parquet;
 
-const ROW_GROUP: usize = 1 << 20;
+const ROW_GROUP: usize = 1 << 16;
 
 impl Parquet {
     fn schema(table: &Table) -> parquet::errors::Result<Type> {
@@ -208,7 +216,9 @@ impl Parquet {
                     Some(LogicalType::String),
                     Repetition::REQUIRED,
                 ),
-                ColumnData::Float(_) => (PhysicalType::DOUBLE, None, Repetition::OPTIONAL),
+                ColumnData::Float(_) | ColumnData::Number(_) => {
+                    (PhysicalType::DOUBLE, None, Repetition::OPTIONAL)
+                }
                 ColumnData::Int(_) => (PhysicalType::INT64, None, Repetition::OPTIONAL),
                 ColumnData::Bool(_) => (PhysicalType::BOOLEAN, None, Repetition::REQUIRED),
             };
@@ -271,6 +281,12 @@ fn write_column(
                 .collect();
             col.typed::<ByteArrayType>()
                 .write_batch(&batch, None, None)?;
+        }
+        ColumnData::Number(v) => {
+            let as_options: Vec<Option<f64>> = v[rows].iter().map(|&x| Some(x)).collect();
+            let (values, levels) = split_options(&as_options, |x| x.filter(|f| f.is_finite()));
+            col.typed::<DoubleType>()
+                .write_batch(&values, Some(&levels), None)?;
         }
         ColumnData::Float(v) => {
             let (values, levels) = split_options(&v[rows], |x| x.filter(|f| f.is_finite()));

@@ -212,6 +212,7 @@ impl Args {
             rolling: self.rolling,
             tcp_threshold: self.tcp_threshold,
             include_omitted: self.include_omitted,
+            keep_flow_epochs: self.per_flow,
             text: TextOptions {
                 timestamp_format: self.timestamp_format.clone(),
                 utc_offset_s: self.text_utc_offset * 3600.0,

@@ -33,6 +33,9 @@ pub struct Options {
     pub tcp_threshold: f64,
     /// Keep iperf3 `--omit` warm-up intervals.
     pub include_omitted: bool,
+    /// Keep each flow's own epochs in the result (for per-flow outputs);
+    /// otherwise only the flows combined are kept, to save memory.
+    pub keep_flow_epochs: bool,
     /// How to read text time prefixes.
     pub text: TextOptions,
     /// Which band to compute for figures.
@@ -48,6 +51,7 @@ impl Default for Options {
             rolling: 1,
             tcp_threshold: 0.5,
             include_omitted: false,
+            keep_flow_epochs: false,
             text: TextOptions::default(),
             band: BandKind::default(),
         }
@@ -302,6 +306,12 @@ fn finish_run(
         for flow in &mut flows {
             flow.sender.retain(|&k, _| user.contains(grid.time_of(k)));
             flow.receiver.retain(|&k, _| user.contains(grid.time_of(k)));
+        }
+    }
+    if !options.keep_flow_epochs {
+        for flow in &mut flows {
+            flow.sender = FlowEpochs::new();
+            flow.receiver = FlowEpochs::new();
         }
     }
     run.flows = flows;

@@ -53,8 +53,9 @@ pub fn series(campaign: &Campaign, options: &Options, per_flow: bool) -> Table {
     let mut flow = DictBuilder::default();
     let mut metric_column = DictBuilder::default();
     let mut unit = DictBuilder::default();
-    let mut time = Vec::new();
-    let mut value = Vec::new();
+    let capacity = series_rows(campaign, per_flow);
+    let mut time = Vec::with_capacity(capacity);
+    let mut value = Vec::with_capacity(capacity);
     for run in campaign.runs.iter().filter(|r| r.ok) {
         let before = time.len();
         for f in run.flows.iter().filter(|_| per_flow) {
@@ -68,8 +69,8 @@ pub fn series(campaign: &Campaign, options: &Options, per_flow: bool) -> Table {
                 let mut rows = 0;
                 for (&k, totals) in side {
                     if let Some(v) = totals.metric(metric) {
-                        time.push(Some(options.grid.time_of(k)));
-                        value.push(Some(v));
+                        time.push(options.grid.time_of(k));
+                        value.push(v);
                         rows += 1;
                     }
                 }
@@ -81,8 +82,8 @@ pub fn series(campaign: &Campaign, options: &Options, per_flow: bool) -> Table {
         for metric in Metric::ALL {
             let values = run.series(metric);
             for (&k, &v) in &values {
-                time.push(Some(options.grid.time_of(k)));
-                value.push(Some(v));
+                time.push(options.grid.time_of(k));
+                value.push(v);
             }
             flow.push_n("all", values.len());
             metric_column.push_n(metric.name(), values.len());
@@ -93,10 +94,28 @@ pub fn series(campaign: &Campaign, options: &Options, per_flow: bool) -> Table {
     let mut table = run_columns.into_table();
     table.push("flow", flow.finish());
     table.push("metric", metric_column.finish());
-    table.push("time", ColumnData::Float(time));
-    table.push("value", ColumnData::Float(value));
+    table.push("time", ColumnData::Number(time));
+    table.push("value", ColumnData::Number(value));
     table.push("unit", unit.finish());
     table
+}
+
+/// How many rows `series` will hold (to allocate once).
+fn series_rows(campaign: &Campaign, per_flow: bool) -> usize {
+    let ok = campaign.runs.iter().filter(|r| r.ok);
+    ok.map(|run| {
+        let combined = run.sender.len() + run.receiver.len();
+        let flows: usize = if per_flow {
+            run.flows
+                .iter()
+                .map(|f| f.sender.len() + f.receiver.len())
+                .sum()
+        } else {
+            0
+        };
+        (combined + flows) * Metric::ALL.len() / 2
+    })
+    .sum()
 }
 
 /// `runs`: one row per run folder, failed ones included.
