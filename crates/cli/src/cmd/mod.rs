@@ -6,6 +6,10 @@ pub mod inspect;
 pub mod man;
 pub mod report;
 pub mod run;
+mod sim_out;
+pub mod simulate;
+pub mod sweep;
+pub mod traces;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -27,6 +31,15 @@ enum Command {
     /// Failover study: loss, throughput and RTT of iperf3 flows through a failover.
     #[command(after_long_help = failover::EXAMPLES)]
     Failover(failover::Args),
+    /// Spot-instance trace statistics: preemption rates, gaps, bursts, node lifetimes.
+    #[command(after_long_help = traces::EXAMPLES)]
+    Traces(traces::Args),
+    /// Simulate training under preemptions (one run, any strategy and model).
+    #[command(after_long_help = simulate::EXAMPLES)]
+    Simulate(simulate::Args),
+    /// Sweep strategies × preemption rates × checkpoint intervals × seeds (shardable).
+    #[command(after_long_help = sweep::EXAMPLES)]
+    Sweep(sweep::Args),
     /// Say what a file or folder holds (format, runs, time range, diagnostics).
     #[command(after_long_help = inspect::EXAMPLES)]
     Inspect(inspect::Args),
@@ -48,6 +61,9 @@ enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Failover(args) => failover::run(args),
+        Command::Traces(args) => traces::run(args),
+        Command::Simulate(args) => simulate::run(args),
+        Command::Sweep(args) => sweep::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Report(args) => report::run(args),
         Command::Run(args) => run::run(args),

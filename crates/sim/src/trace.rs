@@ -1,0 +1,783 @@
+//! Spot-instance trace readers, one per format, into one model: nodes
+//! joining and leaving over time.
+//!
+//! Every reader takes an `impl BufRead`, reports what it repaired or skipped
+//! into a [`Diagnostics`], and fails with a [`TraceError`] naming the line
+//! when the input cannot be used. [`parse`] recognises the format from the
+//! first line; [`parse_as`] reads a given one.
+//!
+//! Times in a [`Trace`] are seconds from the trace's first record; absolute
+//! traces also give that record's UTC epoch time ([`Trace::start_epoch`]).
+
+use chrono::NaiveDateTime;
+use expost_model::Diagnostics;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::fmt;
+use std::io::BufRead;
+
+/// Seconds in a day: the shift applied to rows dated a day early.
+const DAY_S: f64 = 86_400.0;
+
+/// The trace formats expost reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TraceFormat {
+    /// `timestamp,count` with ISO-8601 UTC times (`2021-07-26T18:42:00Z`): live nodes.
+    NodeCount,
+    /// `timestamp,number`: nodes terminated at each time (removals only).
+    Terminations,
+    /// AWS Auto Scaling group metric, `time,count` (`2021-09-17 04:00:00,16.0`), one row a minute.
+    AsgMetric,
+    /// Step plot without header, `offset,count`; offsets in seconds (or hours).
+    StepPlot,
+    /// Per-event trace without header, `ms,add|remove,nodeN`.
+    NodeEvents,
+    /// Google Cloud text trace, `YYYY-MM-DD, HH:MM:SS, count`.
+    GcpText,
+    /// SkyPilot JSON, `{"metadata": {"gap_seconds": N}, "data": [count, ...]}`.
+    SkyPilot,
+}
+
+impl TraceFormat {
+    /// Every format, for messages and `--format`.
+    pub const ALL: [TraceFormat; 7] = [
+        TraceFormat::NodeCount,
+        TraceFormat::Terminations,
+        TraceFormat::AsgMetric,
+        TraceFormat::StepPlot,
+        TraceFormat::NodeEvents,
+        TraceFormat::GcpText,
+        TraceFormat::SkyPilot,
+    ];
+
+    /// The format's name, as on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            TraceFormat::NodeCount => "node-count",
+            TraceFormat::Terminations => "terminations",
+            TraceFormat::AsgMetric => "asg-metric",
+            TraceFormat::StepPlot => "step-plot",
+            TraceFormat::NodeEvents => "node-events",
+            TraceFormat::GcpText => "gcp-text",
+            TraceFormat::SkyPilot => "skypilot",
+        }
+    }
+
+    /// True when the trace gives every join and leave (not only removals).
+    pub fn has_joins(self) -> bool {
+        self != TraceFormat::Terminations
+    }
+}
+
+impl fmt::Display for TraceFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Unit of a step plot's first column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetUnit {
+    /// Seconds.
+    Seconds,
+    /// Hours.
+    Hours,
+}
+
+/// Options of the readers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadOptions {
+    /// Force a format instead of recognising it.
+    pub format: Option<TraceFormat>,
+    /// Unit of a step plot's offsets; `None` guesses: hours when any offset
+    /// has a fractional part (reported as a note), seconds otherwise.
+    pub step_unit: Option<OffsetUnit>,
+}
+
+/// One change in the number of live nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct NodeEvent {
+    /// Seconds since the trace's first record.
+    pub t: f64,
+    /// Nodes that joined (positive) or left (negative) at `t`.
+    pub delta: i64,
+    /// The node, for traces that name nodes (one node per event); ids are
+    /// given in order of first appearance, from 0.
+    pub node: Option<u32>,
+}
+
+/// A trace: nodes joining and leaving over time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trace {
+    /// The format it was read from.
+    pub format: TraceFormat,
+    /// UTC epoch seconds of `t = 0`, for traces with absolute times.
+    pub start_epoch: Option<f64>,
+    /// Seconds from the first to the last record: the end of observation
+    /// (node lifetimes still running then are censored there).
+    pub duration: f64,
+    /// Nodes live at `t = 0` (0 for removal-only traces, which do not say).
+    pub initial: i64,
+    /// Changes, sorted by time (stable: file order within one time).
+    pub events: Vec<NodeEvent>,
+}
+
+impl Trace {
+    /// True when the trace names its nodes (so lifetimes are known).
+    pub fn names_nodes(&self) -> bool {
+        self.events.iter().any(|e| e.node.is_some())
+    }
+
+    /// The node-count curve as steps `(t, live nodes from t on)`, starting
+    /// at `(0, initial)`; `None` for removal-only traces.
+    pub fn count_curve(&self) -> Option<Vec<(f64, i64)>> {
+        if !self.format.has_joins() {
+            return None;
+        }
+        let mut curve = vec![(0.0, self.initial)];
+        let mut live = self.initial;
+        for e in &self.events {
+            live += e.delta;
+            match curve.last_mut() {
+                Some(last) if last.0 == e.t => last.1 = live,
+                _ => curve.push((e.t, live)),
+            }
+        }
+        Some(curve)
+    }
+}
+
+/// Why a trace could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    /// The reader failed.
+    #[error("could not read: {0}")]
+    Io(#[from] std::io::Error),
+    /// No records at all.
+    #[error("no records: the file is empty")]
+    Empty,
+    /// The first line matches no known format.
+    #[error("line {line}: not a known trace format (found {found:?}; expected one of: timestamp,count | timestamp,number | time,count | <offset>,<count> | <ms>,add|remove,<node> | YYYY-MM-DD, HH:MM:SS, <count> | SkyPilot JSON)")]
+    Unknown {
+        /// The 1-based line.
+        line: u64,
+        /// The start of what was found there.
+        found: String,
+    },
+    /// A record is wrong in a way that cannot be repaired.
+    #[error("line {line}: {message}")]
+    Invalid {
+        /// The 1-based line.
+        line: u64,
+        /// What was wrong and what was expected.
+        message: String,
+    },
+}
+
+impl TraceError {
+    /// The 1-based line the error is on, if any.
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            TraceError::Unknown { line, .. } | TraceError::Invalid { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
+}
+
+fn invalid(line: u64, message: impl Into<String>) -> TraceError {
+    TraceError::Invalid {
+        line,
+        message: message.into(),
+    }
+}
+
+/// A line of text with its 1-based number.
+struct Line {
+    number: u64,
+    text: String,
+}
+
+/// Reads all lines, removing CR before LF (reported once), and reporting a
+/// last line without its newline. Lines that are not UTF-8 are errors.
+fn read_lines(
+    mut reader: impl BufRead,
+    diags: &mut Diagnostics,
+) -> Result<(Vec<Line>, bool), TraceError> {
+    let mut lines = Vec::new();
+    let mut buf = Vec::new();
+    let mut crlf = 0u64;
+    let mut number = 0u64;
+    let mut last_complete = true;
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        number += 1;
+        last_complete = buf.last() == Some(&b'\n');
+        if last_complete {
+            buf.pop();
+        }
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+            crlf += 1;
+        }
+        let text = String::from_utf8(std::mem::take(&mut buf))
+            .map_err(|_| invalid(number, "not UTF-8 text"))?;
+        lines.push(Line { number, text });
+    }
+    if crlf > 0 {
+        diags.note(
+            None,
+            format!("CRLF line endings ({crlf} lines); read as LF"),
+        );
+    }
+    while lines.last().is_some_and(|l| l.text.trim().is_empty()) {
+        lines.pop();
+    }
+    Ok((lines, last_complete))
+}
+
+/// Recognises the format from the first non-empty line.
+pub fn sniff(first: &str) -> Option<TraceFormat> {
+    let t = first.trim();
+    if t.starts_with('{') {
+        return Some(TraceFormat::SkyPilot);
+    }
+    let lower = t.to_ascii_lowercase();
+    match lower.as_str() {
+        "timestamp,count" => return Some(TraceFormat::NodeCount),
+        "timestamp,number" => return Some(TraceFormat::Terminations),
+        "time,count" => return Some(TraceFormat::AsgMetric),
+        _ => {}
+    }
+    let fields: Vec<&str> = t.split(',').map(str::trim).collect();
+    match fields.as_slice() {
+        [ms, kind, _] if ms.parse::<u64>().is_ok() && (*kind == "add" || *kind == "remove") => {
+            Some(TraceFormat::NodeEvents)
+        }
+        [date, time, count]
+            if NaiveDateTime::parse_from_str(&format!("{date} {time}"), "%Y-%m-%d %H:%M:%S")
+                .is_ok()
+                && count.parse::<i64>().is_ok() =>
+        {
+            Some(TraceFormat::GcpText)
+        }
+        [offset, count] if offset.parse::<f64>().is_ok() && count.parse::<f64>().is_ok() => {
+            Some(TraceFormat::StepPlot)
+        }
+        _ => None,
+    }
+}
+
+/// Reads a trace, recognising its format from its first line (or taking
+/// `options.format`). Repairs (CRLF, misdated rows, repeated samples) are
+/// reported into `diags`.
+pub fn parse(
+    reader: impl BufRead,
+    options: ReadOptions,
+    diags: &mut Diagnostics,
+) -> Result<Trace, TraceError> {
+    let (lines, last_complete) = read_lines(reader, diags)?;
+    let Some(first) = lines.iter().find(|l| !l.text.trim().is_empty()) else {
+        return Err(TraceError::Empty);
+    };
+    let format = match options.format {
+        Some(f) => f,
+        None => sniff(&first.text).ok_or_else(|| TraceError::Unknown {
+            line: first.number,
+            found: first.text.chars().take(40).collect(),
+        })?,
+    };
+    parse_lines(format, lines, last_complete, options, diags)
+}
+
+/// Reads a trace of a known format.
+pub fn parse_as(
+    format: TraceFormat,
+    reader: impl BufRead,
+    diags: &mut Diagnostics,
+) -> Result<Trace, TraceError> {
+    let options = ReadOptions {
+        format: Some(format),
+        ..ReadOptions::default()
+    };
+    parse(reader, options, diags)
+}
+
+fn parse_lines(
+    format: TraceFormat,
+    mut lines: Vec<Line>,
+    last_complete: bool,
+    options: ReadOptions,
+    diags: &mut Diagnostics,
+) -> Result<Trace, TraceError> {
+    // A last line without newline that does not parse was cut short.
+    if !last_complete {
+        if let Some(last) = lines.last() {
+            if !record_is_whole(format, &last.text) {
+                diags.warn(
+                    Some(last.number),
+                    format!("last line cut short ({:?}); ignored", last.text),
+                );
+                lines.pop();
+            }
+        }
+    }
+    let header = matches!(
+        format,
+        TraceFormat::NodeCount | TraceFormat::Terminations | TraceFormat::AsgMetric
+    );
+    let body: Vec<Line> = lines
+        .into_iter()
+        .filter(|l| !l.text.trim().is_empty())
+        .skip(usize::from(header))
+        .collect();
+    if body.is_empty() {
+        return Err(TraceError::Empty);
+    }
+    match format {
+        TraceFormat::NodeCount => {
+            let rows = timed_rows(&body, 2, parse_iso, "timestamp,count")?;
+            counts_to_trace(format, rows, false, diags)
+        }
+        TraceFormat::AsgMetric => {
+            diags.note(None, "Auto Scaling group times carry no zone; read as UTC");
+            let rows = timed_rows(&body, 2, parse_plain, "time,count")?;
+            counts_to_trace(format, rows, false, diags)
+        }
+        TraceFormat::GcpText => {
+            diags.note(None, "GCP trace times carry no zone; read as UTC");
+            let rows = gcp_rows(&body)?;
+            let rows = drop_repeated_samples(rows, diags);
+            counts_to_trace(format, rows, false, diags)
+        }
+        TraceFormat::StepPlot => step_plot(&body, options.step_unit, diags),
+        TraceFormat::Terminations => terminations(&body, diags),
+        TraceFormat::NodeEvents => node_events(&body, diags),
+        TraceFormat::SkyPilot => {
+            let text: Vec<&str> = body.iter().map(|l| l.text.as_str()).collect();
+            skypilot(&text.join("\n"))
+        }
+    }
+}
+
+/// True when `text` is a complete record of `format` (used on a last line
+/// without newline).
+fn record_is_whole(format: TraceFormat, text: &str) -> bool {
+    let fields: Vec<&str> = text.split(',').map(str::trim).collect();
+    match format {
+        TraceFormat::NodeEvents => {
+            fields.len() == 3
+                && fields[0].parse::<u64>().is_ok()
+                && (fields[1] == "add" || fields[1] == "remove")
+                && !fields[2].is_empty()
+        }
+        TraceFormat::GcpText => {
+            fields.len() == 3 && fields[2].parse::<i64>().is_ok() && fields[1].len() == 8
+        }
+        TraceFormat::NodeCount | TraceFormat::Terminations => {
+            fields.len() == 2 && parse_iso(fields[0]).is_some() && fields[1].parse::<f64>().is_ok()
+        }
+        TraceFormat::AsgMetric => {
+            fields.len() == 2
+                && parse_plain(fields[0]).is_some()
+                && fields[1].parse::<f64>().is_ok()
+        }
+        TraceFormat::StepPlot => {
+            fields.len() == 2 && fields.iter().all(|f| f.parse::<f64>().is_ok())
+        }
+        TraceFormat::SkyPilot => true,
+    }
+}
+
+fn parse_iso(s: &str) -> Option<f64> {
+    NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%SZ")
+        .ok()
+        .map(|d| d.and_utc().timestamp() as f64)
+}
+
+fn parse_plain(s: &str) -> Option<f64> {
+    NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M:%S")
+        .ok()
+        .map(|d| d.and_utc().timestamp() as f64)
+}
+
+/// A count as a whole, non-negative number (`16` or `16.0`).
+fn whole_count(text: &str, line: u64) -> Result<i64, TraceError> {
+    let v: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| invalid(line, format!("count {text:?} is not a number")))?;
+    if !v.is_finite() || v.fract() != 0.0 {
+        return Err(invalid(
+            line,
+            format!("count {text:?} is not a whole number"),
+        ));
+    }
+    if v < 0.0 {
+        return Err(invalid(line, format!("count {text:?} is below zero")));
+    }
+    Ok(v as i64)
+}
+
+/// A row: (line, epoch seconds or offset, count).
+type Row = (u64, f64, i64);
+
+fn timed_rows(
+    body: &[Line],
+    fields: usize,
+    time: fn(&str) -> Option<f64>,
+    expected: &str,
+) -> Result<Vec<Row>, TraceError> {
+    body.iter()
+        .map(|l| {
+            let parts: Vec<&str> = l.text.split(',').collect();
+            if parts.len() != fields {
+                return Err(invalid(
+                    l.number,
+                    format!(
+                        "expected {fields} fields ({expected}), found {}",
+                        parts.len()
+                    ),
+                ));
+            }
+            let t = time(parts[0]).ok_or_else(|| {
+                invalid(
+                    l.number,
+                    format!("bad time {:?} ({expected})", parts[0].trim()),
+                )
+            })?;
+            Ok((l.number, t, whole_count(parts[1], l.number)?))
+        })
+        .collect()
+}
+
+fn gcp_rows(body: &[Line]) -> Result<Vec<Row>, TraceError> {
+    body.iter()
+        .map(|l| {
+            let parts: Vec<&str> = l.text.split(',').map(str::trim).collect();
+            if parts.len() != 3 {
+                return Err(invalid(
+                    l.number,
+                    format!(
+                        "expected 3 fields (YYYY-MM-DD, HH:MM:SS, count), found {}",
+                        parts.len()
+                    ),
+                ));
+            }
+            let t = parse_plain(&format!("{} {}", parts[0], parts[1])).ok_or_else(|| {
+                invalid(
+                    l.number,
+                    format!("bad date and time {:?}, {:?}", parts[0], parts[1]),
+                )
+            })?;
+            Ok((l.number, t, whole_count(parts[2], l.number)?))
+        })
+        .collect()
+}
+
+/// GCP traces print each count at the moment it changed and again each
+/// minute for two minutes, so a change goes back in time over the previous
+/// count's repeats. A row earlier than (or as early as) kept rows replaces
+/// them: they were repeats of a count that no longer held. Reported.
+fn drop_repeated_samples(rows: Vec<Row>, diags: &mut Diagnostics) -> Vec<Row> {
+    let mut kept: Vec<Row> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let first_later = kept.partition_point(|k| k.1 < row.1);
+        if first_later < kept.len() {
+            let dropped = kept.len() - first_later;
+            diags.warn(
+                Some(row.0),
+                format!(
+                    "time goes back {:.0} s to before line {}; the {dropped} earlier row(s) at or after it repeat a stale count and are replaced",
+                    kept[kept.len() - 1].1 - row.1,
+                    kept[first_later].0
+                ),
+            );
+            kept.truncate(first_later);
+        }
+        kept.push(row);
+    }
+    kept
+}
+
+/// Rows of live-node counts to a trace; rows must be in time order, with
+/// no repeated time unless `steps` (a step plot draws each change twice).
+fn counts_to_trace(
+    format: TraceFormat,
+    rows: Vec<Row>,
+    steps: bool,
+    _diags: &mut Diagnostics,
+) -> Result<Trace, TraceError> {
+    let (_, t0, initial) = rows[0];
+    let mut events = Vec::new();
+    let mut prev = rows[0];
+    for &row in &rows[1..] {
+        if row.1 < prev.1 {
+            return Err(invalid(
+                row.0,
+                format!(
+                    "rows out of order: this row's time is {:.0} s before line {}'s",
+                    prev.1 - row.1,
+                    prev.0
+                ),
+            ));
+        }
+        if row.1 == prev.1 && !steps {
+            return Err(invalid(
+                row.0,
+                format!("duplicate timestamp: line {} has the same time", prev.0),
+            ));
+        }
+        if row.2 != prev.2 {
+            events.push(NodeEvent {
+                t: row.1 - t0,
+                delta: row.2 - prev.2,
+                node: None,
+            });
+        }
+        prev = row;
+    }
+    let absolute = !matches!(format, TraceFormat::StepPlot);
+    Ok(Trace {
+        format,
+        start_epoch: absolute.then_some(t0),
+        duration: prev.1 - t0,
+        initial,
+        events,
+    })
+}
+
+fn step_plot(
+    body: &[Line],
+    unit: Option<OffsetUnit>,
+    diags: &mut Diagnostics,
+) -> Result<Trace, TraceError> {
+    let mut rows = Vec::with_capacity(body.len());
+    for l in body {
+        let parts: Vec<&str> = l.text.split(',').collect();
+        if parts.len() != 2 {
+            return Err(invalid(
+                l.number,
+                format!("expected 2 fields (offset,count), found {}", parts.len()),
+            ));
+        }
+        let t: f64 = parts[0]
+            .trim()
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+            .ok_or_else(|| {
+                invalid(
+                    l.number,
+                    format!("offset {:?} is not a non-negative number", parts[0].trim()),
+                )
+            })?;
+        rows.push((l.number, t, whole_count(parts[1], l.number)?));
+    }
+    let unit = unit.unwrap_or_else(|| {
+        if rows.iter().any(|r| r.1.fract() != 0.0) {
+            diags.note(
+                None,
+                "offsets have fractions: read as hours (give the unit to override)",
+            );
+            OffsetUnit::Hours
+        } else {
+            OffsetUnit::Seconds
+        }
+    });
+    if unit == OffsetUnit::Hours {
+        for r in &mut rows {
+            r.1 *= 3600.0;
+        }
+    }
+    counts_to_trace(TraceFormat::StepPlot, rows, true, diags)
+}
+
+/// Termination rows; a row dated exactly one day before its neighbours
+/// (Bamboo's full-64 trace dates its six rows after midnight a day early)
+/// is moved forward a day and reported.
+fn terminations(body: &[Line], diags: &mut Diagnostics) -> Result<Trace, TraceError> {
+    let mut rows = timed_rows(body, 2, parse_iso, "timestamp,number")?;
+    for i in 1..rows.len() {
+        let prev = rows[i - 1];
+        let row = &mut rows[i];
+        if row.1 < prev.1 && row.1 + DAY_S >= prev.1 {
+            diags.warn(
+                Some(row.0),
+                format!(
+                    "dated a day early (before line {}); moved forward 24 h",
+                    prev.0
+                ),
+            );
+            row.1 += DAY_S;
+        }
+    }
+    let t0 = rows[0].1;
+    let mut events = Vec::with_capacity(rows.len());
+    let mut prev = rows[0];
+    for (i, &row) in rows.iter().enumerate() {
+        if i > 0 && row.1 < prev.1 {
+            return Err(invalid(
+                row.0,
+                format!(
+                    "rows out of order: this row's time is {:.0} s before line {}'s",
+                    prev.1 - row.1,
+                    prev.0
+                ),
+            ));
+        }
+        if i > 0 && row.1 == prev.1 {
+            return Err(invalid(
+                row.0,
+                format!("duplicate timestamp: line {} has the same time", prev.0),
+            ));
+        }
+        if row.2 > 0 {
+            events.push(NodeEvent {
+                t: row.1 - t0,
+                delta: -row.2,
+                node: None,
+            });
+        }
+        prev = row;
+    }
+    Ok(Trace {
+        format: TraceFormat::Terminations,
+        start_epoch: Some(t0),
+        duration: prev.1 - t0,
+        initial: 0,
+        events,
+    })
+}
+
+fn node_events(body: &[Line], diags: &mut Diagnostics) -> Result<Trace, TraceError> {
+    let mut ids: HashMap<String, u32> = HashMap::new();
+    let mut live: Vec<bool> = Vec::new();
+    let mut events = Vec::with_capacity(body.len());
+    let mut last_ms = 0u64;
+    for l in body {
+        let parts: Vec<&str> = l.text.split(',').map(str::trim).collect();
+        if parts.len() != 3 {
+            return Err(invalid(
+                l.number,
+                format!(
+                    "expected 3 fields (ms,add|remove,node), found {}",
+                    parts.len()
+                ),
+            ));
+        }
+        let ms: u64 = parts[0].parse().map_err(|_| {
+            invalid(
+                l.number,
+                format!("time {:?} is not whole milliseconds", parts[0]),
+            )
+        })?;
+        if ms < last_ms {
+            return Err(invalid(
+                l.number,
+                format!("rows out of order: {ms} ms comes after {last_ms} ms"),
+            ));
+        }
+        last_ms = ms;
+        if parts[2].is_empty() {
+            return Err(invalid(l.number, "empty node name"));
+        }
+        let next = ids.len() as u32;
+        let id = *ids.entry(parts[2].to_string()).or_insert(next);
+        if id as usize == live.len() {
+            live.push(false);
+        }
+        let delta = match parts[1] {
+            "add" if live[id as usize] => {
+                diags.warn(
+                    Some(l.number),
+                    format!("{} added while live; ignored", parts[2]),
+                );
+                continue;
+            }
+            "remove" if !live[id as usize] => {
+                diags.warn(
+                    Some(l.number),
+                    format!("{} removed while not live; ignored", parts[2]),
+                );
+                continue;
+            }
+            "add" => 1,
+            "remove" => -1,
+            other => {
+                return Err(invalid(
+                    l.number,
+                    format!("event {other:?} is neither add nor remove"),
+                ));
+            }
+        };
+        live[id as usize] = delta > 0;
+        events.push(NodeEvent {
+            t: ms as f64 / 1000.0,
+            delta,
+            node: Some(id),
+        });
+    }
+    Ok(Trace {
+        format: TraceFormat::NodeEvents,
+        start_epoch: None,
+        duration: last_ms as f64 / 1000.0,
+        initial: 0,
+        events,
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct SkyMeta {
+    gap_seconds: f64,
+}
+
+#[derive(serde::Deserialize)]
+struct SkyFile {
+    metadata: SkyMeta,
+    data: Vec<f64>,
+}
+
+fn skypilot(text: &str) -> Result<Trace, TraceError> {
+    let file: SkyFile = serde_json::from_str(text).map_err(|e| {
+        invalid(
+            e.line() as u64,
+            format!("not a SkyPilot trace ({{\"metadata\": {{\"gap_seconds\": N}}, \"data\": [...]}}): {e}"),
+        )
+    })?;
+    let gap = file.metadata.gap_seconds;
+    if !(gap.is_finite() && gap > 0.0) {
+        return Err(invalid(
+            1,
+            format!("gap_seconds {gap} must be a positive number"),
+        ));
+    }
+    if file.data.is_empty() {
+        return Err(TraceError::Empty);
+    }
+    let rows = file
+        .data
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            if !v.is_finite() || v.fract() != 0.0 || v < 0.0 {
+                Err(invalid(
+                    1,
+                    format!("data[{i}] = {v} is not a whole count of at least zero"),
+                ))
+            } else {
+                Ok((1, i as f64 * gap, v as i64))
+            }
+        })
+        .collect::<Result<Vec<Row>, TraceError>>()?;
+    let mut diags = Diagnostics::default();
+    let mut trace = counts_to_trace(TraceFormat::SkyPilot, rows, false, &mut diags)?;
+    trace.start_epoch = None;
+    Ok(trace)
+}
+
+#[cfg(test)]
+mod tests;

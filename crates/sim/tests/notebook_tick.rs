@@ -1,0 +1,106 @@
+//! `--model tick` replays the notebook's own random draws (recorded by
+//! bench/baseline_bamboo.py) and must give the notebook's trace of steps
+//! and reconfigurations, event for event.
+
+use expost_model::Diagnostics;
+use expost_sim::profile::Profile;
+use expost_sim::tick::{self, Recorded, TickParams};
+use std::path::PathBuf;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/preemption")
+}
+
+fn expected_trace() -> Vec<(u32, i64, bool, u64)> {
+    let text = std::fs::read_to_string(fixtures().join("notebook-tick/trace.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[0].parse().unwrap(),
+                f[1].parse().unwrap(),
+                f[2] == "reconfig",
+                f[3].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn tick_mode_with_the_notebooks_draws_gives_the_notebooks_trace() {
+    let params: TickParams = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("notebook-tick/params.json")).unwrap(),
+    )
+    .unwrap();
+    let mut diags = Diagnostics::default();
+    let profile = Profile::from_run_dir(
+        &fixtures().join("bamboo-simulation/profiling-runs/run-86"),
+        &mut diags,
+    )
+    .unwrap();
+    let mut draws = Recorded::parse(
+        &std::fs::read_to_string(fixtures().join("notebook-tick/draws.txt")).unwrap(),
+    )
+    .unwrap();
+    let trace = tick::run(&params, &profile, &mut draws).unwrap();
+    let got: Vec<(u32, i64, bool, u64)> = trace
+        .iter()
+        .map(|e| (e.ws, e.t_us, e.reconfig, e.id))
+        .collect();
+    let want = expected_trace();
+    assert!(
+        want.iter().filter(|e| e.2).count() > 10,
+        "the recording must exercise reconfigurations"
+    );
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g, w, "event {i} differs");
+    }
+    assert_eq!(got.len(), want.len());
+    assert_eq!(draws.remaining(), 0, "every recorded draw is used");
+}
+
+#[test]
+fn the_notebook_profile_reads_as_the_notebook_printed_it() {
+    let mut diags = Diagnostics::default();
+    let p = Profile::from_run_dir(
+        &fixtures().join("bamboo-simulation/profiling-runs/run-86"),
+        &mut diags,
+    )
+    .unwrap();
+    assert!((p.reconfiguration_s - 87.87109575271606).abs() < 1e-9);
+    assert!((p.checkpoint_save_s - 88.99610565625704).abs() < 1e-9);
+    assert!((p.checkpoint_load_s - 46.83130866289139).abs() < 1e-9);
+    assert!((p.iteration_s[&16] - 17.994171783779606).abs() < 1e-9);
+    assert!((p.iteration_s[&64] - 8.282614257155346).abs() < 1e-9);
+    assert_eq!((p.global_batch, p.pipeline_depth), (288, Some(16)));
+}
+
+#[test]
+fn a_profile_missing_a_file_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = fixtures().join("bamboo-simulation/profiling-runs/run-86");
+    for f in ["reconfig.csv", "loop_times_0.csv", "async-checkpoint_0.csv"] {
+        std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
+    }
+    let err = Profile::from_run_dir(dir.path(), &mut Diagnostics::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("load_times_0.csv") && err.contains("could not read"),
+        "{err}"
+    );
+    std::fs::write(dir.path().join("loop_times_0.csv"), "").unwrap();
+    std::fs::copy(
+        src.join("load_times_0.csv"),
+        dir.path().join("load_times_0.csv"),
+    )
+    .unwrap();
+    let err = Profile::from_run_dir(dir.path(), &mut Diagnostics::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no iteration time for any world size"),
+        "{err}"
+    );
+}
