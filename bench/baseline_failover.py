@@ -20,8 +20,9 @@ iperf/server_N.out}:
 
 The notebook's outputs are plots; here the tables are written as CSV instead
 (OUT_DIR/loss_series.csv, throughput_series.csv, loss_bands.csv,
-throughput_bands.csv), the fair counterpart of expost's tables.  Nothing is
-plotted (matplotlib is not used).
+throughput_bands.csv), the fair counterpart of expost's tables.  With --plot
+it also draws the notebook's two band figures with matplotlib (PDF, and PNG
+at 300 dpi), the counterpart of expost's figures.
 
 The functions are copied from the notebook unchanged except for the fixes
 marked "FIX (bench)", the smallest needed for it to run correctly.  It is
@@ -242,6 +243,35 @@ def fill_experiment(df, roll=None, mult=1e-3):
                          'max': gmax.value.values})
 
 
+def plot_bands(failover_losses, failover_tput, exps, out_dir):
+    '''The notebook's plot cells: plot_fill_experiment's fill_between + plot per
+    experiment, then savefig, for loss (as plot_loss_only) and throughput.'''
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    for name, data, ylabel, scale, mult in [
+            ('loss', failover_losses, 'Pkt Loss (%)', 100, 1),
+            ('throughput', failover_tput, 'Throughput\n(Gbps)', 1, 1e-3)]:
+        plt.figure(figsize=(3.25, 1.2))
+        handles = []
+        for col, ls, (exp, _) in zip(['r', 'b', 'g', 'orange'] * 8, [':', '-', '--', 'dashdot'] * 8, exps):
+            df = data[data.experiment == exp]
+            df = df.assign(value=df.value * scale * mult)
+            grouped = df.groupby('time')[['value']]
+            gmin = grouped.min()
+            gmax = grouped.max()
+            gmean = grouped.median().reset_index()
+            plt.fill_between(gmean.time, gmin.value, gmax.value, alpha=.2, color=col)
+            handles.extend(plt.plot(gmean.time, gmean.value, '.-', color=col, alpha=1, linewidth=1, ls=ls))
+        plt.ylabel(ylabel)
+        plt.xlabel("Time (s)")
+        plt.legend(handles, [exp for exp, _ in exps], loc='upper right', fancybox=True, framealpha=1)
+        plt.tight_layout()
+        plt.savefig(os.path.join(out_dir, name + '.pdf'))
+        plt.savefig(os.path.join(out_dir, name + '.png'), dpi=300)
+        plt.close()
+
+
 # --- driver (replaces the notebook's hard-coded folders and plot cells) ----
 def experiments_and_labels(root):
     '''The experiments under ROOT (folders <exp>) and, per experiment, its
@@ -264,6 +294,9 @@ def main():
     parser.add_argument('root', metavar='ROOT', help='campaign folder')
     parser.add_argument('-o', '--output', default=None,
                         help='folder for the CSV tables (default: ROOT/../baseline-out)')
+    parser.add_argument('--plot', action='store_true',
+                        help="also draw the notebook's figures (matplotlib, PDF and PNG), "
+                             "as plot_fill_experiment and plot_loss_only do")
     args = parser.parse_args()
     out_dir = args.output or os.path.join(os.path.dirname(os.path.abspath(args.root)), 'baseline-out')
     os.makedirs(out_dir, exist_ok=True)
@@ -300,6 +333,8 @@ def main():
     failover_tput.to_csv(os.path.join(out_dir, 'throughput_series.csv'), index=False)
     loss_bands.to_csv(os.path.join(out_dir, 'loss_bands.csv'), index=False)
     tput_bands.to_csv(os.path.join(out_dir, 'throughput_bands.csv'), index=False)
+    if args.plot:
+        plot_bands(failover_losses, failover_tput, exps, out_dir)
     t_end = _time.perf_counter()
 
     runs = sum(len(labels) for _, labels in exps)

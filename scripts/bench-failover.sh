@@ -40,9 +40,9 @@ log() { printf '== %s\n' "$*" >&2; }
 
 # ---------------------------------------------------------------- tools
 command -v python3 >/dev/null || { echo "python3 is needed" >&2; exit 1; }
-if ! python3 -c 'import pandas, numpy' 2>/dev/null; then
-    log "installing pandas and numpy (pip)"
-    python3 -m pip install --quiet pandas numpy
+if ! python3 -c 'import pandas, numpy, matplotlib' 2>/dev/null; then
+    log "installing pandas, numpy and matplotlib (pip)"
+    python3 -m pip install --quiet pandas numpy matplotlib
 fi
 missing=()
 command -v hyperfine >/dev/null || missing+=(hyperfine)
@@ -76,7 +76,7 @@ set +e
 EXPOST_RC=$?
 set -e
 if [ "$EXPOST_RC" != 0 ] || [ -s "$OUT/expost-sanity.stderr" ]; then
-    log "expost exited with $EXPOST_RC; its stderr:"
+    log "expost sanity run: exit status $EXPOST_RC, stderr:"
     cat "$OUT/expost-sanity.stderr" >&2
 fi
 OUTPUT_BYTES=$(find "$EXPOST_OUT" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
@@ -85,8 +85,12 @@ IGNORE_FAIL=()
 [ "$EXPOST_RC" = 0 ] || IGNORE_FAIL=(-i)
 
 # ---------------------------------------------------------------- timing
-# measure NAME RUNS WARMUP PREPARE COMMAND: writes "mean stddev min max" (s)
-# to $OUT/time-NAME.txt.
+# Other processes on the machine distort wall times; the load average at the
+# start is reported, and CPU times alongside wall times.
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
+# measure NAME RUNS WARMUP PREPARE COMMAND: writes "mean stddev min max user
+# system" (s; user/system are mean CPU times, nan without hyperfine) to
+# $OUT/time-NAME.txt.
 measure() {
     local name=$1 runs=$2 warmup=$3 prepare=$4 cmd=$5
     log "timing $name: $cmd"
@@ -97,7 +101,7 @@ measure() {
         python3 - "$OUT/hyperfine-$name.json" >"$OUT/time-$name.txt" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"][0]
-print(r["mean"], r["stddev"] or 0.0, r["min"], r["max"])
+print(r["mean"], r["stddev"] or 0.0, r["min"], r["max"], r["user"], r["system"])
 EOF
     else
         local i t0 t1 times=()
@@ -112,17 +116,23 @@ EOF
         python3 - "${times[@]}" >"$OUT/time-$name.txt" <<'EOF'
 import statistics, sys
 t = [float(x) for x in sys.argv[1:]]
-print(statistics.mean(t), statistics.stdev(t) if len(t) > 1 else 0.0, min(t), max(t))
+print(statistics.mean(t), statistics.stdev(t) if len(t) > 1 else 0.0, min(t), max(t), "nan", "nan")
 EOF
     fi
 }
 
 measure baseline "$BASELINE_RUNS" 1 "rm -rf $BASELINE_OUT" \
     "python3 bench/baseline_failover.py $CAMPAIGN -o $BASELINE_OUT"
+# The notebook also draws its figures, as expost does: the same with --plot.
+measure baseline-plots "$BASELINE_RUNS" 1 "rm -rf $BASELINE_OUT" \
+    "python3 bench/baseline_failover.py $CAMPAIGN -o $BASELINE_OUT --plot"
 measure expost "$EXPOST_RUNS" 2 "rm -rf $EXPOST_OUT" \
     "$BIN failover $CAMPAIGN -o $EXPOST_OUT -q"
 measure expost-1thread "$EXPOST_RUNS" 2 "rm -rf $EXPOST_OUT" \
     "RAYON_NUM_THREADS=1 $BIN failover $CAMPAIGN -o $EXPOST_OUT -q"
+# For the breakdown: the same without -o (ingest + analysis, no output files).
+measure expost-no-output "$EXPOST_RUNS" 2 "true" \
+    "$BIN failover $CAMPAIGN -q"
 
 # ---------------------------------------------------------------- memory
 # peak_rss NAME COMMAND...: max resident set size in kB, or "-".
@@ -149,40 +159,45 @@ CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || t
 python3 - "$OUT" "$RUNS" "$INPUT_FILES" "$INPUT_BYTES" "$LARGEST_BYTES" "$OUTPUT_FILES" \
     "$OUTPUT_BYTES" "$RSS_EXPOST" "$RSS_EXPOST_1" "$RSS_BASELINE" "$EXPOST_RC" "$(nproc)" \
     "${CPU:-unknown}" "$("$BIN" --version 2>/dev/null || echo expost)" "$HAVE_HYPERFINE" \
-    "$BASELINE_SPLIT" "$BASELINE_RUNS" "$EXPOST_RUNS" >"$REPORT" <<'EOF'
+    "$BASELINE_SPLIT" "$BASELINE_RUNS" "$EXPOST_RUNS" "$LOAD_START" >"$REPORT" <<'EOF'
 import re, sys
 (out, runs, in_files, in_bytes, largest, out_files, out_bytes, rss, rss1, rss_bl, rc,
- cores, cpu, version, hyperfine, split, bl_runs, ex_runs) = sys.argv[1:]
+ cores, cpu_model, version, hyperfine, split, bl_runs, ex_runs, load) = sys.argv[1:]
 
 def t(name):
-    mean, sd, lo, hi = (float(x) for x in open(f"{out}/time-{name}.txt").read().split())
-    return mean, sd, lo, hi
+    return tuple(float(x) for x in open(f"{out}/time-{name}.txt").read().split())
 
-bl, ex, ex1 = t("baseline"), t("expost"), t("expost-1thread")
+bl, blp, ex, ex1, exn = t("baseline"), t("baseline-plots"), t("expost"), t("expost-1thread"), t("expost-no-output")
 in_bytes, largest, out_bytes = int(in_bytes), int(largest), int(out_bytes)
 limit = 2 * (largest + out_bytes)
 mb = lambda b: f"{b / 1e6:.1f} MB"
 rss_mb = lambda kb: "-" if kb in ("", "-") else f"{int(kb) * 1024 / 1e6:.1f} MB"
 ok = lambda c: "yes" if c else "**no**"
 tool = "hyperfine" if hyperfine == "1" else "timing loop"
-fmt = lambda m: f"{m[0]:.3f} s ± {m[1]:.3f} (min {m[2]:.3f})"
+cpu = lambda m: "" if m[4] != m[4] else f"; CPU {m[4] + m[5]:.3f} s"
+fmt = lambda m: f"{m[0]:.3f} s ± {m[1]:.3f} (min {m[2]:.3f}{cpu(m)})"
 
 lines = [
     "# expost failover benchmark",
     "",
     f"Campaign: {runs} runs x 4 flows x 30 s at 0.1 s intervals (the real seed run "
     f"replicated byte for byte), {in_files} files, {mb(in_bytes)}; largest file "
-    f"{largest} bytes.  Machine: {cores} cores ({cpu}).  {version}.  Times: {tool}, "
+    f"{largest} bytes.  Machine: {cores} cores ({cpu_model}), load average {load} "
+    f"at the start.  {version}.  Times: {tool}, "
     f"mean ± sd over {bl_runs} runs (baseline) / {ex_runs} runs (expost) after warm-up, "
-    "output folder removed before each run, inputs in the page cache.",
+    "output folder removed before each run, inputs in the page cache; CPU = mean "
+    "user + system time.",
     "",
     "| measure | value | target | met |",
     "| --- | --- | --- | --- |",
-    f"| baseline (notebook path, pandas, 1 core) | {fmt(bl)} | | |",
+    f"| baseline (notebook path, pandas, 1 core), tables only | {fmt(bl)} | | |",
+    f"| baseline with the notebook's figures (matplotlib) | {fmt(blp)} | | |",
     f"| expost failover -o OUT, default threads | {fmt(ex)} | < 1 s | {ok(ex[0] < 1)} |",
     f"| expost failover -o OUT, RAYON_NUM_THREADS=1 | {fmt(ex1)} | | |",
     f"| speed-up, default threads (baseline / expost) | {bl[0] / ex[0]:.1f}x | >= 20x | {ok(bl[0] / ex[0] >= 20)} |",
     f"| speed-up, 1 thread | {bl[0] / ex1[0]:.1f}x | | |",
+    f"| speed-up vs. the baseline with figures (both draw figures) | {blp[0] / ex[0]:.1f}x | >= 20x | {ok(blp[0] / ex[0] >= 20)} |",
+    f"| (breakdown) expost failover without -o: ingest + analysis, no files | {fmt(exn)} | | |",
 ]
 if rss not in ("", "-"):
     rss_b = int(rss) * 1024
@@ -191,12 +206,15 @@ if rss not in ("", "-"):
         f"{mb(largest)} + output {mb(out_bytes)}, {out_files} files) = {mb(limit)} | {ok(rss_b < limit)} |")
     if rss1 not in ("", "-"):
         lines.append(f"| peak RSS expost, 1 thread | {rss_mb(rss1)} | < {mb(limit)} | {ok(int(rss1) * 1024 < limit)} |")
+    lines.append(
+        f"| peak RSS expost vs. the stricter reading 2 x largest input + output | {rss_mb(rss)} | "
+        f"< {mb(2 * largest + out_bytes)} | {ok(rss_b < 2 * largest + out_bytes)} |")
     lines.append(f"| peak RSS baseline | {rss_mb(rss_bl)} | | |")
 m = re.search(r"import ([\d.]+) s, analysis ([\d.]+) s", split)
 if m:
     imp, ana = float(m.group(1)), float(m.group(2))
     lines.append(f"| baseline split (one run): python + pandas import / analysis | {imp:.3f} s / {ana:.3f} s | | |")
-    lines.append(f"| speed-up on the analysis alone (excl. import) | {ana / ex[0]:.1f}x | | |")
+    lines.append(f"| speed-up, baseline analysis without the import / expost whole run | {ana / ex[0]:.1f}x | | |")
 lines.append("")
 if rc != "0":
     lines.append(f"expost exited with status {rc} on this campaign; see {out}/expost-sanity.stderr.")

@@ -6,7 +6,7 @@
 use crate::atomic::write_atomic_with;
 use parquet::basic::{Compression, LogicalType, Repetition, Type as PhysicalType};
 use parquet::data_type::{BoolType, ByteArray, ByteArrayType, DoubleType, Int64Type};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::Type;
 use std::collections::HashMap;
@@ -238,8 +238,11 @@ impl Parquet {
         table: &Table,
         out: &mut io::BufWriter<&mut std::fs::File>,
     ) -> parquet::errors::Result<()> {
+        // Statistics only per column chunk: per-page statistics of text
+        // columns cost more than the rest of the write.
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
+            .set_statistics_enabled(EnabledStatistics::Chunk)
             .set_created_by(format!("expost {}", env!("CARGO_PKG_VERSION")))
             .build();
         let mut writer =
