@@ -133,7 +133,9 @@ pub struct IperfTest {
 impl IperfTest {
     /// `, port N` when the server's port is known, else nothing.
     pub fn port_text(&self) -> String {
-        self.server_port.map(|p| format!(", port {p}")).unwrap_or_default()
+        self.server_port
+            .map(|p| format!(", port {p}"))
+            .unwrap_or_default()
     }
 
     /// The client's UDP totals, as `end.sum` (or `end.sum_received` when `sum` is absent).

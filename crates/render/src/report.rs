@@ -89,15 +89,27 @@ pub fn figure_to_json(fig: &Figure) -> Value {
 /// Reads a figure spec back from [`figure_to_json`]'s form; `None` when it does not have that shape.
 pub fn figure_from_json(value: &Value) -> Option<Figure> {
     let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
-    let range = |v: &Value| v.as_array().filter(|a| a.len() == 2).map(|a| (f(&a[0]), f(&a[1])));
+    let range = |v: &Value| {
+        v.as_array()
+            .filter(|a| a.len() == 2)
+            .map(|a| (f(&a[0]), f(&a[1])))
+    };
     let lines = value["lines"]
         .as_array()?
         .iter()
         .map(|l| {
             Some(Line {
                 label: l["label"].as_str()?.to_string(),
-                points: l["points"].as_array()?.iter().map(|p| (f(&p[0]), f(&p[1]))).collect(),
-                band: l["band"].as_array()?.iter().map(|b| (f(&b[0]), f(&b[1]), f(&b[2]))).collect(),
+                points: l["points"]
+                    .as_array()?
+                    .iter()
+                    .map(|p| (f(&p[0]), f(&p[1])))
+                    .collect(),
+                band: l["band"]
+                    .as_array()?
+                    .iter()
+                    .map(|b| (f(&b[0]), f(&b[1]), f(&b[2])))
+                    .collect(),
             })
         })
         .collect::<Option<Vec<_>>>()?;
@@ -148,7 +160,10 @@ pub fn render_html(report: &Report) -> String {
     let mut html = String::with_capacity(1 << 20);
     html.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     html.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    html.push_str(&format!("<title>{}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n", escape(&report.title)));
+    html.push_str(&format!(
+        "<title>{}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n",
+        escape(&report.title)
+    ));
     html.push_str(&format!(
         "<header><h1>{}</h1><p>Made by <code>{}</code> with expost {}.</p></header>\n<main>\n",
         escape(&report.title),
@@ -158,7 +173,9 @@ pub fn render_html(report: &Report) -> String {
     for (index, study) in report.studies.iter().enumerate() {
         render_study(&mut html, study, index);
     }
-    html.push_str(&format!("</main>\n<script>\n{SCRIPT}</script>\n</body>\n</html>\n"));
+    html.push_str(&format!(
+        "</main>\n<script>\n{SCRIPT}</script>\n</body>\n</html>\n"
+    ));
     html
 }
 
@@ -169,13 +186,24 @@ fn render_study(html: &mut String, study: &StudySection, index: usize) {
         escape(&study.source)
     ));
     if let Some(command) = &study.command {
-        let version = study.version.as_deref().map(|v| format!(" (expost {})", escape(v))).unwrap_or_default();
-        html.push_str(&format!("<p>Made by:{version}</p><pre>{}</pre>\n", escape(command)));
+        let version = study
+            .version
+            .as_deref()
+            .map(|v| format!(" (expost {})", escape(v)))
+            .unwrap_or_default();
+        html.push_str(&format!(
+            "<p>Made by:{version}</p><pre>{}</pre>\n",
+            escape(command)
+        ));
     }
     if !study.summary.is_empty() {
         html.push_str("<p class=\"counts\">");
         for (key, value) in &study.summary {
-            html.push_str(&format!("<span><b>{}</b> {}</span>", escape(value), escape(key)));
+            html.push_str(&format!(
+                "<span><b>{}</b> {}</span>",
+                escape(value),
+                escape(key)
+            ));
         }
         html.push_str("</p>\n");
     }
@@ -193,7 +221,11 @@ fn render_study(html: &mut String, study: &StudySection, index: usize) {
         let table = HtmlTable {
             title: "Parameters".into(),
             header: vec!["option".into(), "value".into()],
-            rows: study.parameters.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect(),
+            rows: study
+                .parameters
+                .iter()
+                .map(|(k, v)| vec![k.clone(), v.clone()])
+                .collect(),
             row_classes: Vec::new(),
         };
         render_table(html, &table);
@@ -218,7 +250,11 @@ fn strip_xml_prolog(svg: &str) -> &str {
 }
 
 fn render_table(html: &mut String, table: &HtmlTable) {
-    html.push_str(&format!("<h3>{} <small>({} rows)</small></h3>\n", escape(&table.title), table.rows.len()));
+    html.push_str(&format!(
+        "<h3>{} <small>({} rows)</small></h3>\n",
+        escape(&table.title),
+        table.rows.len()
+    ));
     if table.rows.is_empty() {
         html.push_str("<p>None.</p>\n");
         return;
@@ -235,7 +271,11 @@ fn render_table(html: &mut String, table: &HtmlTable) {
         }
         for cell in row {
             let numeric = !cell.is_empty() && cell.parse::<f64>().is_ok();
-            html.push_str(if numeric { "<td class=\"num\">" } else { "<td>" });
+            html.push_str(if numeric {
+                "<td class=\"num\">"
+            } else {
+                "<td>"
+            });
             html.push_str(&escape(cell));
             html.push_str("</td>");
         }
@@ -260,7 +300,10 @@ mod tests {
                 points: vec![(0.0, 1.0), (f64::NAN, f64::NAN), (1.0, 2.0)],
                 band: vec![(0.0, 0.5, 1.5)],
             }],
-            markers: vec![VMarker { x: 1.0, label: Some("outage".into()) }],
+            markers: vec![VMarker {
+                x: 1.0,
+                label: Some("outage".into()),
+            }],
         }
     }
 
@@ -283,7 +326,11 @@ mod tests {
             studies: vec![StudySection {
                 name: "failover".into(),
                 source: "out".into(),
-                figures: vec![ReportFigure { name: "loss".into(), figure: figure(), static_svg: Some("<?xml version=\"1.0\"?><svg></svg>".into()) }],
+                figures: vec![ReportFigure {
+                    name: "loss".into(),
+                    figure: figure(),
+                    static_svg: Some("<?xml version=\"1.0\"?><svg></svg>".into()),
+                }],
                 tables: vec![HtmlTable {
                     title: "Runs".into(),
                     header: vec!["run".into(), "ms".into()],
@@ -295,12 +342,18 @@ mod tests {
         };
         let html = render_html(&report);
         assert!(html.contains("Failover &lt;study&gt;"));
-        assert!(!html.contains("a</script><b>"), "a label must not close the script element");
+        assert!(
+            !html.contains("a</script><b>"),
+            "a label must not close the script element"
+        );
         assert!(html.contains("<td class=\"num\">5.5</td>"));
         assert!(!html.contains("<?xml"));
         for forbidden in ["http://", "https://"] {
             let outside_svg_namespace = html.replace("http://www.w3.org/2000/svg", "");
-            assert!(!outside_svg_namespace.contains(forbidden), "the report must fetch nothing");
+            assert!(
+                !outside_svg_namespace.contains(forbidden),
+                "the report must fetch nothing"
+            );
         }
     }
 }
