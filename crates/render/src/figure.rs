@@ -11,7 +11,7 @@
 //!
 //! Sizes are in points. The SVG's `width`/`height` are in px at 72 px/in
 //! (a [`PaperSize::Column`] figure is 237.6 × 158.4), while its `viewBox`
-//! has [`UNITS_PER_PT`] units per point so that plotters' integer
+//! has `UNITS_PER_PT` units per point so that plotters' integer
 //! coordinates are fine enough (0.2 pt) for smooth lines.
 
 mod font;

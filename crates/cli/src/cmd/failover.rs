@@ -92,7 +92,7 @@ pub struct Args {
     #[serde(skip)]
     pub save_study: Option<Option<PathBuf>>,
     /// Path pattern naming the parameters, relative to ROOT, e.g.
-    /// '{study}/fec_udp_failover_{poll_ms}/{_}_{trial}'. Default: <exp>_<config>/<exp>_<config>_<trial>.
+    /// '{study}/fec_udp_failover_{poll_ms}/{_}_{trial}'. Default: the Flightplan layout {exp}_{config}/{exp}_{config}_{trial}.
     #[arg(long, value_name = "PATTERN")]
     #[serde(default)]
     pub pattern: Option<String>,
