@@ -213,3 +213,57 @@ fn dash_output_writes_series_csv_to_stdout() {
     ]);
     assert_eq!(both.status.code(), Some(1));
 }
+
+#[test]
+fn inspect_recognises_spot_traces_and_profiling_runs() {
+    let p = repo().join("tests/fixtures/preemption");
+    let dir = tempfile::tempdir().unwrap();
+    // Misleading names: the content decides.
+    std::fs::copy(
+        p.join("bamboo-traces/traces/p3-trace.csv"),
+        dir.path().join("x.json"),
+    )
+    .unwrap();
+    std::fs::copy(
+        p.join("skypilot-spot-traces/us-east-1f_v100_1.json"),
+        dir.path().join("y.csv"),
+    )
+    .unwrap();
+    std::fs::copy(
+        p.join("bamboo-simulation/traces/trace--full-64-node-trace/full-64-terminate-trace.csv"),
+        dir.path().join("z.txt"),
+    )
+    .unwrap();
+    let out = expost(&["inspect", dir.path().to_str().unwrap(), "--json"]);
+    let findings: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summaries: Vec<&str> = findings
+        .iter()
+        .map(|f| f["summary"].as_str().unwrap())
+        .collect();
+    assert!(
+        findings.iter().all(|f| f["kind"] == "spot trace"),
+        "{summaries:?}"
+    );
+    assert!(
+        summaries[0].starts_with("node-events trace, 11.37 h, 177 nodes joined, 167 left"),
+        "{summaries:?}"
+    );
+    assert!(summaries[1].starts_with("skypilot trace"), "{summaries:?}");
+    // The terminate trace's misdated rows are repaired and reported.
+    assert!(!findings[2]["diagnostics"].as_array().unwrap().is_empty());
+
+    let run86 = p.join("bamboo-simulation/profiling-runs/run-86");
+    let out = expost(&["inspect", run86.to_str().unwrap(), "--json"]);
+    let finding: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(finding["kind"], "profiling run");
+    assert!(
+        finding["summary"]
+            .as_str()
+            .unwrap()
+            .contains("64 nodes 8.28 s"),
+        "{finding}"
+    );
+}

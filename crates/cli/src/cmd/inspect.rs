@@ -8,6 +8,8 @@ use expost_formats::iperf3_json::{self, Role};
 use expost_formats::iperf3_text::{self, StampKind, TextOptions};
 use expost_formats::shremote;
 use expost_model::{Diagnostic, Diagnostics, Severity};
+use expost_sim::profile::Profile;
+use expost_sim::trace;
 use expost_studies::failover;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -22,8 +24,9 @@ Examples:
 
 Recognised: failover campaigns (run folders with event_log.json and iperf/),
 iperf3 JSON (client or server, --json-stream too), iperf3 text output (either
-side, any time prefix), Shremote event logs. A folder that is no campaign is
-inspected file by file. Exit code 1 when something was not recognised or
+side, any time prefix), Shremote event logs, spot/preemption traces (every
+format `expost traces` reads), and profiling-run folders (reconfig.csv,
+loop_times_0.csv, …). A folder that is none of these is inspected file by file. Exit code 1 when something was not recognised or
 could not be read.";
 
 /// Arguments of `expost inspect`.
@@ -140,6 +143,9 @@ fn inspect_dir(dir: &Path) -> Result<Vec<Finding>> {
     if !runs.is_empty() {
         return Ok(vec![inspect_campaign(dir, &runs, campaign_diagnostics)]);
     }
+    if dir.join("reconfig.csv").is_file() && dir.join("loop_times_0.csv").is_file() {
+        return Ok(vec![inspect_profile(dir)]);
+    }
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("could not list '{}'", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -221,6 +227,9 @@ fn inspect_file(path: &Path) -> Result<Finding> {
         match iperf3_json::parse_bytes(&bytes, &mut diags) {
             Ok(test) => return Ok(iperf_json_finding(path, &test, diags)),
             Err(e) if first == Some(b'{') => {
+                if let Some(finding) = inspect_trace(path, &bytes) {
+                    return Ok(finding);
+                }
                 let mut finding = Finding::new(
                     path,
                     "unknown",
@@ -233,13 +242,16 @@ fn inspect_file(path: &Path) -> Result<Finding> {
             Err(_) => diags = Diagnostics::for_file(&file),
         }
     }
+    if let Some(finding) = inspect_trace(path, &bytes) {
+        return Ok(finding);
+    }
     if let Ok(log) = iperf3_text::parse(bytes.as_slice(), &TextOptions::default(), &mut diags) {
         return Ok(iperf_text_finding(path, &log, diags));
     }
     Ok(Finding::new(
         path,
         "unknown",
-        "not a format expost reads (iperf3 JSON or text, Shremote event log, campaign folder)"
+        "not a format expost reads (iperf3 JSON or text, Shremote event log, campaign or profiling-run folder, spot trace)"
             .into(),
     ))
 }
@@ -361,4 +373,105 @@ fn iperf_text_finding(path: &Path, log: &iperf3_text::TextLog, diags: Diagnostic
     };
     f.diagnostics = diags.into_items();
     f
+}
+
+/// A spot/preemption trace, when the first line says it is one and it reads.
+fn inspect_trace(path: &Path, bytes: &[u8]) -> Option<Finding> {
+    let text = String::from_utf8_lossy(bytes);
+    let first = text.lines().find(|l| !l.trim().is_empty())?;
+    trace::sniff(first)?;
+    let mut diags = Diagnostics::for_file(path.to_string_lossy());
+    let read = trace::parse(bytes, trace::ReadOptions::default(), &mut diags).ok()?;
+    let live = read.count_curve().map(|c| {
+        let counts: Vec<i64> = c.iter().map(|&(_, n)| n).collect();
+        (
+            counts.iter().copied().min().unwrap_or(0),
+            counts.iter().copied().max().unwrap_or(0),
+        )
+    });
+    let joins: i64 = read
+        .events
+        .iter()
+        .filter(|e| e.delta > 0)
+        .map(|e| e.delta)
+        .sum();
+    let leaves: i64 = -read
+        .events
+        .iter()
+        .filter(|e| e.delta < 0)
+        .map(|e| e.delta)
+        .sum::<i64>();
+    let summary = format!(
+        "{} trace, {:.2} h, {joins} nodes joined, {leaves} left{}",
+        read.format.name(),
+        read.duration / 3600.0,
+        live.map(|(lo, hi)| format!(", {lo}–{hi} live"))
+            .unwrap_or_default()
+    );
+    let mut f = Finding::new(path, "spot trace", summary).with_range(
+        read.start_epoch,
+        read.start_epoch.map(|s| s + read.duration),
+    );
+    if read.names_nodes() {
+        let nodes = read
+            .events
+            .iter()
+            .filter_map(|e| e.node)
+            .max()
+            .map_or(0, |n| n + 1);
+        f.entities = vec![format!("{nodes} named nodes")];
+    }
+    f.metrics = ["live nodes", "joins", "leaves"].map(String::from).to_vec();
+    f.diagnostics = diags.into_items();
+    Some(f)
+}
+
+/// A profiling-run folder, as `expost simulate --profile` reads it.
+fn inspect_profile(dir: &Path) -> Finding {
+    let mut diags = Diagnostics::for_file(dir.to_string_lossy());
+    match Profile::from_run_dir(dir, &mut diags) {
+        Ok(profile) => {
+            let sizes: Vec<String> = profile
+                .iteration_s
+                .iter()
+                .map(|(ws, s)| format!("{ws} nodes {s:.2} s"))
+                .collect();
+            let mut f = Finding::new(
+                dir,
+                "profiling run",
+                format!(
+                    "iteration time {}; reconfiguration {:.1} s, checkpoint save {:.1} s, load {:.1} s",
+                    sizes.join(", "),
+                    profile.reconfiguration_s,
+                    profile.checkpoint_save_s,
+                    profile.checkpoint_load_s
+                ),
+            );
+            f.entities = profile
+                .iteration_s
+                .keys()
+                .map(|ws| format!("world size {ws}"))
+                .collect();
+            f.metrics = [
+                "iteration_s",
+                "reconfiguration_s",
+                "checkpoint_save_s",
+                "checkpoint_load_s",
+            ]
+            .map(String::from)
+            .to_vec();
+            f.diagnostics = diags.into_items();
+            f
+        }
+        Err(e) => {
+            let mut f = Finding::new(
+                dir,
+                "unknown",
+                format!("looks like a profiling run but cannot be read: {e}"),
+            );
+            diags.error(None, e.to_string());
+            f.diagnostics = diags.into_items();
+            f
+        }
+    }
 }
