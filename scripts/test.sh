@@ -19,6 +19,17 @@ if ((${#need_apt[@]})); then
     fi
 fi
 
+echo "== Azurite for the Azure Table tests (npm, pinned in tests/azurite/package-lock.json)"
+if ! command -v npm >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq nodejs npm
+    else
+        echo "missing: nodejs npm (install them, or run as root)" >&2
+        exit 1
+    fi
+fi
+(cd tests/azurite && npm ci --no-audit --no-fund --loglevel=error)
+
 echo "== build and test"
 # The browser test fails, rather than skips, when Chromium is missing.
 EXPOST_REQUIRE_BROWSER=1 cargo test --workspace --locked

@@ -9,6 +9,10 @@ pub mod campaign;
 pub mod error;
 pub mod iperf3_json;
 pub mod iperf3_text;
+pub mod line_protocol;
+pub mod ombt_controller;
+pub mod ombt_params;
+pub mod shipyard;
 pub mod shremote;
 mod text_units;
 

@@ -51,3 +51,51 @@ proptest! {
         run_all(&mutate(REAL_TEXT, cut, &flips));
     }
 }
+
+mod ombt_formats {
+    use expost_formats::{line_protocol, ombt_controller, ombt_params};
+    use expost_model::Diagnostics;
+    use proptest::prelude::*;
+
+    const REAL_LOG: &str = include_str!(
+        "../../../tests/fixtures/ombt/campaign/test_case_1/run_4_rpc-call_2c_2s/ombt-controller.log"
+    );
+    const REAL_LP: &str = include_str!(
+        "../../../tests/fixtures/ombt/campaign/test_case_1/run_4_rpc-call_2c_2s/telemetry.lp"
+    );
+
+    fn run_all(bytes: &[u8]) {
+        let mut d = Diagnostics::default();
+        let _ = ombt_params::parse(bytes, &mut d);
+        let _ = ombt_controller::parse(bytes, &mut d);
+        let _ = ombt_controller::sniff(bytes);
+        let _ = line_protocol::parse(bytes, &mut d, |_, _| {});
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            run_all(&bytes);
+        }
+
+        #[test]
+        fn real_files_cut_and_flipped(cut in 0usize..4000, flips in proptest::collection::vec((0usize..4000, any::<u8>()), 0..8)) {
+            for base in [REAL_LOG, REAL_LP] {
+                let mut bytes = base.as_bytes().to_vec();
+                for &(at, b) in &flips {
+                    let i = at % bytes.len();
+                    bytes[i] = b;
+                }
+                bytes.truncate(cut % (bytes.len() + 1));
+                run_all(&bytes);
+            }
+        }
+
+        #[test]
+        fn arbitrary_line_protocol_lines(lines in proptest::collection::vec("[a-z\\\\ ,=\"0-9.iu-]{0,40}", 0..20)) {
+            run_all(lines.join("\n").as_bytes());
+        }
+    }
+}

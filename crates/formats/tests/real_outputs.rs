@@ -145,3 +145,44 @@ fn udp_summary_text_with_custom_timestamps_and_notes() {
     assert_eq!(diags.len(), 7, "{:?}", diags.items());
     assert!(diags.items().iter().all(|d| d.line.is_some()));
 }
+
+/// Every controller log of the real ombt campaign (tests/fixtures/ombt) reads
+/// without a diagnostic, with as many agents as the run's parameters say;
+/// its `_docker.log` is told apart by content; its telemetry export parses.
+#[test]
+fn ombt_campaign_files() {
+    use expost_formats::{line_protocol, ombt_controller, ombt_params};
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/ombt/campaign");
+    let mut d = Diagnostics::default();
+    let params = std::fs::read(root.join("test_case_1/params.json")).unwrap();
+    let runs = ombt_params::parse(&params[..], &mut d).unwrap();
+    assert_eq!(runs.len(), 8);
+    for run in runs {
+        let dir = root.join(run.backup_dir.unwrap());
+        let log = std::fs::read(dir.join("ombt-controller.log")).unwrap();
+        let human = std::fs::read(dir.join("ombt-controller_docker.log")).unwrap();
+        assert_eq!(
+            ombt_controller::sniff(&log),
+            Some(ombt_controller::ControllerKind::Results)
+        );
+        assert_eq!(
+            ombt_controller::sniff(&human),
+            Some(ombt_controller::ControllerKind::Text)
+        );
+        let r = ombt_controller::parse(&log[..], &mut d).unwrap();
+        assert_eq!(r.clients.len().to_string(), run.params["nbr_clients"]);
+        assert_eq!(r.servers.len().to_string(), run.params["nbr_servers"]);
+        let calls: u64 = run.params["nbr_calls"].parse().unwrap();
+        let sent: u64 = r.clients.iter().map(|c| c.msgs_ok).sum();
+        assert_eq!(sent, calls * r.clients.len() as u64);
+        let lp = std::fs::read(dir.join("telemetry.lp")).unwrap();
+        let counts = line_protocol::parse(&lp[..], &mut d, |ctx, p| {
+            assert_eq!(ctx.database.as_deref(), Some("telegraf"));
+            assert!(p.timestamp_ns.is_some());
+        })
+        .unwrap();
+        assert!(counts.points > 0);
+        assert_eq!(counts.skipped, 0);
+    }
+    assert!(d.is_empty(), "{:?}", d.items());
+}

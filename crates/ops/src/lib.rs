@@ -7,6 +7,7 @@
 pub mod align;
 pub mod band;
 pub mod bin;
+pub mod histogram;
 pub mod outage;
 pub mod rolling;
 pub mod stats;

@@ -3,6 +3,8 @@
 //! statistics: they draw and write what the operations produced.
 
 pub mod atomic;
+pub mod bars;
 pub mod figure;
 pub mod report;
 pub mod table;
+pub mod trace;

@@ -3,3 +3,5 @@
 //! the command line renders.
 
 pub mod failover;
+pub mod ombt;
+pub mod provision;

@@ -4,6 +4,8 @@ pub mod completions;
 pub mod failover;
 pub mod inspect;
 pub mod man;
+pub mod ombt;
+pub mod provision;
 pub mod report;
 pub mod run;
 mod sim_out;
@@ -31,6 +33,12 @@ enum Command {
     /// Failover study: loss, throughput and RTT of iperf3 flows through a failover.
     #[command(after_long_help = failover::EXAMPLES)]
     Failover(failover::Args),
+    /// Messaging benchmark post-mortem: ombt rates, latencies and bus telemetry per run.
+    #[command(after_long_help = ombt::EXAMPLES)]
+    Ombt(ombt::Args),
+    /// Provisioning study: Batch Shipyard pool timeline from Azure Table perf events.
+    #[command(after_long_help = provision::EXAMPLES)]
+    Provision(provision::Args),
     /// Spot-instance trace statistics: preemption rates, gaps, bursts, node lifetimes.
     #[command(after_long_help = traces::EXAMPLES)]
     Traces(traces::Args),
@@ -61,6 +69,8 @@ enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Failover(args) => failover::run(args),
+        Command::Ombt(args) => ombt::run(args),
+        Command::Provision(args) => provision::run(args),
         Command::Traces(args) => traces::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Sweep(args) => sweep::run(args),

@@ -1,0 +1,271 @@
+//! `expost ombt ROOT`: the messaging benchmark post-mortem (ombt driven by
+//! ombt-orchestrator). Per run listed in the campaign's `params.json`:
+//! clients' and servers' message counts, rates over the aggregate span,
+//! merged latency statistics and distribution, spread across agents, and
+//! the bus's telemetry over the run's own window.
+
+mod influx_source;
+mod outputs;
+
+use crate::output::OutputDir;
+use crate::progress;
+use crate::table::{render, Align};
+use anyhow::{bail, Context, Result};
+use expost_model::Severity;
+use expost_render::figure::PaperSize;
+use expost_studies::ombt::{self, Campaign, LineProtocolFile, Report, TelemetrySource};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Examples shown at the end of `expost ombt --help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  expost ombt tests/fixtures/ombt/campaign -o out/
+  expost ombt campaign/ --json > ombt.json
+  expost ombt campaign/test_case_1/params.json --no-telemetry
+  expost ombt campaign/ --lp telegraf-export.lp -o out/
+  expost ombt campaign/ --influx http://127.0.0.1:8086 \\
+      --query \"q_len=SELECT max(messages) FROM rabbitmq_overview WHERE time >= \\$start AND time <= \\$stop\"
+
+ROOT is a params.json, a folder holding one, or a folder of test_case_N/
+folders holding one each. Each run's backup_dir is looked up relative to its
+params.json, then to ROOT. The controller's results are the
+*controller*.log file whose content is JSON (not the *_docker.log output).
+
+Telemetry: by default each run's *.lp files (line protocol, influx_inspect
+export layout) are read in-process; --lp FILE reads one file for all runs;
+--influx URL queries an InfluxDB 1.x server. Always cut to the run's window
+(latest start to latest stop of clients and servers). In --query, $start and
+$stop are replaced by the window's ends in epoch nanoseconds.
+
+Outputs in -o DIR: runs.csv/.parquet (parameters + statistics + telemetry),
+series.csv/.parquet (telemetry samples), diagnostics.csv, ombt.json (as
+--json), figures rate_<call type>, latency_<call type> (against the number of
+clients, one line per number of servers), latency_dist_<run> (log-decade
+bars) as SVG, PNG and PDF.
+
+Exit codes: 0 all runs analysed; 1 a run, a query or an output failed
+(details on stderr and in diagnostics.csv); 2 bad command line.";
+
+/// Arguments of `expost ombt`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// The campaign: a params.json, or a folder holding one (or test_case_N/params.json).
+    pub root: PathBuf,
+    /// Write tables, figures and ombt.json into this folder (created if needed).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Print the JSON summary on stdout (and nothing else there).
+    #[arg(long)]
+    pub json: bool,
+    /// Read telemetry for every run from this line-protocol export file.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["influx", "no_telemetry"])]
+    pub lp: Option<PathBuf>,
+    /// Query telemetry from this InfluxDB 1.x server (e.g. http://127.0.0.1:8086).
+    #[arg(long, value_name = "URL", conflicts_with = "no_telemetry")]
+    pub influx: Option<String>,
+    /// The InfluxDB database.
+    #[arg(long, default_value = "telegraf", value_name = "NAME")]
+    pub database: String,
+    /// Seconds before an InfluxDB request is given up.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    pub timeout: f64,
+    /// An extra InfluxQL query per run, NAME='SELECT …' ($start/$stop: the run's window, epoch ns); repeatable. Needs --influx.
+    #[arg(long = "query", value_name = "NAME=QUERY", requires = "influx")]
+    pub queries: Vec<String>,
+    /// Do not read telemetry.
+    #[arg(long)]
+    pub no_telemetry: bool,
+    /// Figure size.
+    #[arg(long, value_enum, default_value_t = super::failover::SizeArg::Column)]
+    pub size: super::failover::SizeArg,
+    /// No progress bar and no table (diagnostics are still printed).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+impl Args {
+    fn paper_size(&self) -> PaperSize {
+        match self.size {
+            super::failover::SizeArg::Column => PaperSize::Column,
+            super::failover::SizeArg::Page => PaperSize::Page,
+            super::failover::SizeArg::Slide => PaperSize::Slide,
+        }
+    }
+
+    fn telemetry(&self) -> Result<Option<Box<dyn TelemetrySource>>> {
+        if self.no_telemetry {
+            return Ok(None);
+        }
+        if let Some(url) = &self.influx {
+            if !(self.timeout > 0.0 && self.timeout.is_finite()) {
+                bail!(
+                    "--timeout {} must be a positive number of seconds",
+                    self.timeout
+                );
+            }
+            let queries = self
+                .queries
+                .iter()
+                .map(|q| influx_source::parse_query(q))
+                .collect::<Result<Vec<_>>>()?;
+            return Ok(Some(Box::new(influx_source::InfluxSource::new(
+                url,
+                &self.database,
+                Duration::from_secs_f64(self.timeout),
+                queries,
+            ))));
+        }
+        if let Some(path) = &self.lp {
+            if !path.is_file() {
+                bail!("telemetry file '{}' does not exist", path.display());
+            }
+        }
+        Ok(Some(Box::new(LineProtocolFile {
+            path: self.lp.clone(),
+            measurements: LineProtocolFile::default_measurements(),
+        })))
+    }
+}
+
+/// Runs the ombt study.
+pub fn run(args: Args) -> Result<ExitCode> {
+    let telemetry = args.telemetry()?;
+    let output = match &args.output {
+        Some(dir) => Some(OutputDir::prepare(dir)?),
+        None => None,
+    };
+    if !args.root.exists() {
+        bail!("campaign '{}' does not exist", args.root.display());
+    }
+    let (runs, campaign_diagnostics) = ombt::find_campaign(&args.root);
+    if runs.is_empty() && campaign_diagnostics.is_empty() {
+        bail!(
+            "no params.json at '{}' (nor in its test_case_N/ folders)",
+            args.root.display()
+        );
+    }
+    let bar = progress::bar(runs.len() as u64, "runs", args.quiet || args.json);
+    let results = ombt::analyse_campaign(&runs, telemetry.as_deref(), &|| bar.inc(1));
+    bar.finish_and_clear();
+    let campaign = Campaign {
+        runs: results,
+        diagnostics: campaign_diagnostics,
+    };
+    let mut output_failed = false;
+    if let Some(dir) = &output {
+        output_failed = outputs::write_all(&campaign, &args, dir);
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary_json(&campaign)?)
+                .context("could not serialise the JSON summary")?
+        );
+    } else if !args.quiet {
+        print!("{}", terminal_summary(&campaign));
+    }
+    print_diagnostics(&campaign);
+    let failed = campaign.runs.iter().any(|r| !r.ok)
+        || output_failed
+        || campaign.count_at_least(Severity::Error) > 0;
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The JSON contract, plus the expost version and command line.
+fn summary_json(campaign: &Campaign) -> Result<serde_json::Value> {
+    let mut value = serde_json::to_value(Report::of(campaign))
+        .context("could not serialise the JSON summary")?;
+    if let Some(object) = value.as_object_mut() {
+        object.insert("expost_version".into(), env!("CARGO_PKG_VERSION").into());
+        object.insert("command".into(), crate::output::command_line().into());
+    }
+    Ok(value)
+}
+
+fn fmt_opt(value: Option<f64>, digits: usize) -> String {
+    match value {
+        Some(v) if v.is_finite() => format!("{v:.digits$}"),
+        _ => "-".into(),
+    }
+}
+
+/// One line per run.
+fn terminal_summary(campaign: &Campaign) -> String {
+    let header = [
+        ("run", Align::Left),
+        ("call_type", Align::Left),
+        ("clients", Align::Right),
+        ("servers", Align::Right),
+        ("sent ok", Align::Right),
+        ("fail", Align::Right),
+        ("client msg/s", Align::Right),
+        ("server msg/s", Align::Right),
+        ("client lat ms", Align::Right),
+        ("server lat ms", Align::Right),
+        ("diags", Align::Right),
+    ];
+    let rows: Vec<Vec<String>> = campaign
+        .runs
+        .iter()
+        .map(|r| {
+            let p = r.params();
+            let c = r.clients.as_ref();
+            let s = r.servers.as_ref();
+            vec![
+                r.run
+                    .entry
+                    .backup_dir
+                    .clone()
+                    .unwrap_or_else(|| format!("#{}", r.run.entry.index)),
+                if r.ok {
+                    p.get("call_type").cloned().unwrap_or_default()
+                } else {
+                    "FAILED".into()
+                },
+                c.map_or("-".into(), |c| c.agents.to_string()),
+                s.map_or("-".into(), |s| s.agents.to_string()),
+                c.map_or("-".into(), |c| c.msgs_ok.to_string()),
+                c.map_or("-".into(), |c| c.msgs_fail.to_string()),
+                fmt_opt(c.and_then(|c| c.rate), 1),
+                fmt_opt(s.and_then(|s| s.rate), 1),
+                fmt_opt(c.and_then(|c| c.latency.average()), 3),
+                fmt_opt(s.and_then(|s| s.latency.average()), 3),
+                r.diagnostics.len().to_string(),
+            ]
+        })
+        .collect();
+    render(&header, &rows)
+}
+
+/// Errors and warnings on stderr (at most 40), then one summary line.
+fn print_diagnostics(campaign: &Campaign) {
+    const SHOWN: usize = 40;
+    let serious: Vec<_> = campaign
+        .all_diagnostics()
+        .filter(|d| d.severity >= Severity::Warning)
+        .collect();
+    for d in serious.iter().take(SHOWN) {
+        eprintln!("{d}");
+    }
+    if serious.len() > SHOWN {
+        eprintln!(
+            "… and {} more (all in diagnostics.csv with -o)",
+            serious.len() - SHOWN
+        );
+    }
+    let ok = campaign.runs.iter().filter(|r| r.ok).count();
+    eprintln!(
+        "{} runs ({} analysed, {} failed); diagnostics: {} errors, {} warnings",
+        campaign.runs.len(),
+        ok,
+        campaign.runs.len() - ok,
+        campaign.count_at_least(Severity::Error),
+        campaign.count_at_least(Severity::Warning) - campaign.count_at_least(Severity::Error),
+    );
+}

@@ -1,0 +1,358 @@
+//! The files of `expost ombt -o DIR`: tables, figures and ombt.json.
+
+use super::Args;
+use crate::output::OutputDir;
+use anyhow::{Context, Result};
+use expost_render::bars::{render_bars, write_svg_png_pdf, Bar, StackedBars};
+use expost_render::figure::{write_figure, Figure, Line};
+use expost_render::table::{
+    write_table, ColumnData, Csv, DictBuilder, Parquet, Table, TableWriter,
+};
+use expost_studies::ombt::{Campaign, RunResult, SideStats};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+type Job<'a> = Box<dyn Fn() -> Result<Vec<PathBuf>> + Send + Sync + 'a>;
+
+/// Writes every output; reports failures on stderr and returns true if any.
+pub fn write_all(campaign: &Campaign, args: &Args, dir: &OutputDir) -> bool {
+    let jobs: Vec<Job<'_>> = vec![
+        Box::new(|| write_both(dir, "runs", &runs_table(campaign))),
+        Box::new(|| write_both(dir, "series", &series_table(campaign))),
+        Box::new(|| {
+            write_both(dir, "diagnostics", &diagnostics_table(campaign)).map(|mut v| {
+                v.truncate(1);
+                v
+            })
+        }),
+        Box::new(|| {
+            let path = dir.file("ombt.json");
+            let json = serde_json::to_vec_pretty(&super::summary_json(campaign)?)?;
+            expost_render::atomic::write_atomic(&path, &json)
+                .with_context(|| format!("could not write '{}'", path.display()))?;
+            Ok(vec![path])
+        }),
+        Box::new(|| against_clients(campaign, args, dir)),
+        Box::new(|| distributions(campaign, dir)),
+    ];
+    let results: Vec<Result<Vec<PathBuf>>> = jobs.par_iter().map(|job| job()).collect();
+    let mut failed = false;
+    let mut written = 0;
+    for result in results {
+        match result {
+            Ok(paths) => written += paths.len(),
+            Err(e) => {
+                failed = true;
+                eprintln!("error: {e:#}");
+            }
+        }
+    }
+    if !args.quiet && !args.json {
+        eprintln!("wrote {written} files to {}", dir.path().display());
+    }
+    failed
+}
+
+fn write_both(dir: &OutputDir, name: &str, table: &Table) -> Result<Vec<PathBuf>> {
+    let writers: [&dyn TableWriter; 2] = [&Csv, &Parquet];
+    writers
+        .iter()
+        .map(|w| {
+            let path = dir.file(&format!("{name}.{}", w.extension()));
+            write_table(table, &path, *w)
+                .with_context(|| format!("could not write '{}'", path.display()))?;
+            Ok(path)
+        })
+        .collect()
+}
+
+fn run_name(r: &RunResult) -> String {
+    r.run
+        .entry
+        .backup_dir
+        .clone()
+        .unwrap_or_else(|| format!("#{}", r.run.entry.index))
+}
+
+fn dict(values: impl Iterator<Item = String>) -> ColumnData {
+    let mut b = DictBuilder::default();
+    for v in values {
+        b.push(&v);
+    }
+    b.finish()
+}
+
+/// Side statistics as (column suffix, getter).
+type Getter = fn(&SideStats) -> Option<f64>;
+const SIDE_COLUMNS: [(&str, Getter); 20] = [
+    ("agents", |s| Some(s.agents as f64)),
+    ("msgs_ok", |s| Some(s.msgs_ok as f64)),
+    ("msgs_fail", |s| Some(s.msgs_fail as f64)),
+    ("rate", |s| s.rate),
+    ("start_time", |s| s.start_time),
+    ("stop_time", |s| s.stop_time),
+    ("latency_count", |s| Some(s.latency.count as f64)),
+    ("latency_avg", |s| s.latency.average()),
+    ("latency_std", |s| s.latency.std_deviation()),
+    ("latency_min", |s| s.latency.min),
+    ("latency_max", |s| s.latency.max),
+    ("latency_p50", |s| s.latency.quantile(0.5)),
+    ("latency_p90", |s| s.latency.quantile(0.9)),
+    ("latency_p99", |s| s.latency.quantile(0.99)),
+    ("per_agent_ok_mean", |s| s.per_agent_ok.map(|a| a.mean)),
+    ("per_agent_ok_min", |s| s.per_agent_ok.map(|a| a.min)),
+    ("per_agent_ok_max", |s| s.per_agent_ok.map(|a| a.max)),
+    ("per_agent_fail_mean", |s| s.per_agent_fail.map(|a| a.mean)),
+    ("per_agent_fail_min", |s| s.per_agent_fail.map(|a| a.min)),
+    ("per_agent_fail_max", |s| s.per_agent_fail.map(|a| a.max)),
+];
+
+/// One row per run: parameters, every statistic of both sides, telemetry.
+pub fn runs_table(campaign: &Campaign) -> Table {
+    let runs = &campaign.runs;
+    let mut t = Table::default();
+    t.push("backup_dir", dict(runs.iter().map(run_name)));
+    t.push("ok", ColumnData::Bool(runs.iter().map(|r| r.ok).collect()));
+    let params: BTreeSet<&String> = runs.iter().flat_map(|r| r.params().keys()).collect();
+    for p in params {
+        t.push(
+            p.as_str(),
+            dict(
+                runs.iter()
+                    .map(|r| r.params().get(p).cloned().unwrap_or_default()),
+            ),
+        );
+    }
+    for (side, pick) in [("client", 0), ("server", 1)] {
+        for (name, get) in SIDE_COLUMNS {
+            let values = runs
+                .iter()
+                .map(|r| {
+                    if pick == 0 {
+                        r.clients.as_ref()
+                    } else {
+                        r.servers.as_ref()
+                    }
+                    .and_then(get)
+                })
+                .collect();
+            t.push(format!("{side}_{name}"), ColumnData::Float(values));
+        }
+    }
+    let names: BTreeSet<&String> = runs
+        .iter()
+        .flat_map(|r| r.telemetry.scalars.keys())
+        .collect();
+    for n in names {
+        t.push(
+            n.as_str(),
+            ColumnData::Float(
+                runs.iter()
+                    .map(|r| r.telemetry.scalars.get(n).copied())
+                    .collect(),
+            ),
+        );
+    }
+    t
+}
+
+/// Telemetry samples, tidy: run, measurement, field, host, role, time (epoch s), value.
+pub fn series_table(campaign: &Campaign) -> Table {
+    let rows = || {
+        campaign
+            .runs
+            .iter()
+            .flat_map(|r| r.telemetry.samples.iter().map(move |s| (r, s)))
+    };
+    let mut t = Table::default();
+    t.push("backup_dir", dict(rows().map(|(r, _)| run_name(r))));
+    t.push(
+        "measurement",
+        dict(rows().map(|(_, s)| s.measurement.clone())),
+    );
+    t.push("field", dict(rows().map(|(_, s)| s.field.clone())));
+    t.push("host", dict(rows().map(|(_, s)| s.host.clone())));
+    t.push("role", dict(rows().map(|(_, s)| s.role.clone())));
+    t.push(
+        "time",
+        ColumnData::Number(rows().map(|(_, s)| s.time).collect()),
+    );
+    t.push(
+        "value",
+        ColumnData::Number(rows().map(|(_, s)| s.value).collect()),
+    );
+    t
+}
+
+/// Every diagnostic: file, line, severity, message.
+pub fn diagnostics_table(campaign: &Campaign) -> Table {
+    let all: Vec<_> = campaign.all_diagnostics().collect();
+    let mut t = Table::default();
+    t.push("file", dict(all.iter().map(|d| d.file.clone())));
+    t.push(
+        "line",
+        ColumnData::Int(all.iter().map(|d| d.line.map(|l| l as i64)).collect()),
+    );
+    t.push(
+        "severity",
+        dict(
+            all.iter()
+                .map(|d| format!("{:?}", d.severity).to_lowercase()),
+        ),
+    );
+    t.push("message", dict(all.iter().map(|d| d.message.clone())));
+    t
+}
+
+fn number(r: &RunResult, key: &str) -> Option<f64> {
+    r.params().get(key).and_then(|v| v.parse().ok())
+}
+
+/// The notebook's four plots, for every call type: rate and latency against
+/// the number of clients, one line per number of servers (the clients'
+/// side for rpc-call, the servers' otherwise; runs with the same x averaged).
+fn against_clients(campaign: &Campaign, args: &Args, dir: &OutputDir) -> Result<Vec<PathBuf>> {
+    let mut by_call: BTreeMap<String, Vec<&RunResult>> = BTreeMap::new();
+    for r in campaign.runs.iter().filter(|r| r.ok) {
+        by_call
+            .entry(
+                r.params()
+                    .get("call_type")
+                    .cloned()
+                    .unwrap_or_else(|| "unknown".into()),
+            )
+            .or_default()
+            .push(r);
+    }
+    let mut written = Vec::new();
+    for (call, runs) in by_call {
+        let side = |r: &RunResult| {
+            if call == "rpc-call" {
+                r.clients.clone()
+            } else {
+                r.servers.clone()
+            }
+        };
+        let who = if call == "rpc-call" {
+            "client"
+        } else {
+            "server"
+        };
+        for (stem, y_label, get) in [
+            (
+                "rate",
+                format!("{who} message rate (msg/s)"),
+                (|s: &SideStats| s.rate) as Getter,
+            ),
+            (
+                "latency",
+                format!("{who} mean latency (ms)"),
+                |s: &SideStats| s.latency.average(),
+            ),
+        ] {
+            let mut lines: BTreeMap<i64, BTreeMap<i64, Vec<f64>>> = BTreeMap::new();
+            for r in &runs {
+                let servers =
+                    number(r, "nbr_servers").or(r.servers.as_ref().map(|s| s.agents as f64));
+                let clients =
+                    number(r, "nbr_clients").or(r.clients.as_ref().map(|s| s.agents as f64));
+                if let (Some(ns), Some(nc), Some(y)) =
+                    (servers, clients, side(r).as_ref().and_then(get))
+                {
+                    lines
+                        .entry(ns as i64)
+                        .or_default()
+                        .entry(nc as i64)
+                        .or_default()
+                        .push(y);
+                }
+            }
+            if lines.is_empty() {
+                continue;
+            }
+            let fig = Figure {
+                title: Some(format!("{call}: {stem} (one line per number of servers)")),
+                x_label: "Number of clients".into(),
+                y_label: y_label.clone(),
+                lines: lines
+                    .into_iter()
+                    .map(|(ns, points)| Line {
+                        label: format!("{ns} servers"),
+                        points: points
+                            .into_iter()
+                            .map(|(x, ys)| (x as f64, ys.iter().sum::<f64>() / ys.len() as f64))
+                            .collect(),
+                        band: Vec::new(),
+                    })
+                    .collect(),
+                ..Figure::default()
+            };
+            let name = format!("{stem}_{}", sanitize(&call));
+            written.extend(
+                write_figure(&fig, args.paper_size(), dir.path(), &name)
+                    .with_context(|| format!("could not draw figure {name}"))?,
+            );
+        }
+    }
+    Ok(written)
+}
+
+fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Per run, the clients' and servers' latency distributions as bars at the
+/// log10 of each bucket's centre.
+fn distributions(campaign: &Campaign, dir: &OutputDir) -> Result<Vec<PathBuf>> {
+    let charts: Vec<(String, StackedBars)> = campaign
+        .runs
+        .iter()
+        .filter(|r| r.ok)
+        .map(|r| {
+            let mut bars: BTreeMap<i64, [f64; 2]> = BTreeMap::new();
+            for (i, side) in [r.clients.as_ref(), r.servers.as_ref()]
+                .into_iter()
+                .enumerate()
+            {
+                for (lo, hi, count) in side.map(|s| s.latency.bars()).unwrap_or_default() {
+                    let key = (((lo + hi) / 2.0).log10() * 1e6).round() as i64;
+                    bars.entry(key).or_insert([0.0; 2])[i] += count as f64;
+                }
+            }
+            let chart = StackedBars {
+                title: Some(format!("latency distribution, {}", run_name(r))),
+                x_label: "log10 of latency (ms), bucket centre".into(),
+                y_label: "messages".into(),
+                segments: vec!["clients".into(), "servers".into()],
+                bars: bars
+                    .into_iter()
+                    .map(|(k, v)| Bar {
+                        x: k as f64 / 1e6,
+                        values: v.to_vec(),
+                    })
+                    .collect(),
+            };
+            (format!("latency_dist_{}", sanitize(&run_name(r))), chart)
+        })
+        .filter(|(_, c)| !c.bars.is_empty())
+        .collect();
+    let written: Result<Vec<Vec<PathBuf>>> = charts
+        .par_iter()
+        .map(|(stem, chart)| {
+            let svg =
+                render_bars(chart, 3.3, 2.2).with_context(|| format!("could not draw {stem}"))?;
+            write_svg_png_pdf(&svg, dir.path(), stem)
+                .with_context(|| format!("could not write {stem}"))
+        })
+        .collect();
+    Ok(written?.into_iter().flatten().collect())
+}

@@ -1,0 +1,234 @@
+//! End-to-end tests of `expost ombt` on the real ombt campaign in
+//! tests/fixtures/ombt (ombt 3.0.0 over RabbitMQ on 127.0.0.1) and on bad
+//! campaigns built from it in temp folders. Numbers are checked against
+//! values computed here from the raw controller logs.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn campaign() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/ombt/campaign")
+}
+
+fn expost(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_expost"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("expost runs")
+}
+
+fn json_of(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}); stderr:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// Sums over the agents of one line of a raw controller log.
+fn raw_side(log: &Path, line: usize) -> (u64, f64, f64, u64) {
+    let text = std::fs::read_to_string(log).unwrap();
+    let side: Value = serde_json::from_str(text.lines().nth(line).unwrap()).unwrap();
+    let mut ok = 0;
+    let mut total = 0.0;
+    let mut count = 0;
+    let mut min = f64::INFINITY;
+    for agent in side.as_object().unwrap().values() {
+        ok += agent["msgs_ok"].as_u64().unwrap();
+        total += agent["latency"]["total"].as_f64().unwrap();
+        count += agent["latency"]["count"].as_u64().unwrap();
+        min = min.min(agent["latency"]["min"].as_f64().unwrap());
+    }
+    (ok, total, min, count)
+}
+
+#[test]
+fn real_campaign_json_follows_the_contract_and_the_raw_logs() {
+    let out = expost(&["ombt", campaign().to_str().unwrap(), "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = json_of(&out);
+    let runs = json["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 8);
+    for run in runs {
+        let dir = campaign().join(run["backup_dir"].as_str().unwrap());
+        let log = dir.join("ombt-controller.log");
+        for (side, line) in [("clients", 0), ("servers", 1)] {
+            let s = &run[side];
+            for key in [
+                "agents",
+                "msgs_ok",
+                "msgs_fail",
+                "rate",
+                "start_time",
+                "stop_time",
+                "per_agent_ok",
+                "per_agent_fail",
+            ] {
+                assert!(!s[key].is_null(), "{side}.{key} missing in {run}");
+            }
+            for key in ["count", "avg", "std", "min", "max", "distribution"] {
+                assert!(!s["latency"][key].is_null(), "{side}.latency.{key} missing");
+            }
+            let (ok, total, min, count) = raw_side(&log, line);
+            assert_eq!(s["msgs_ok"].as_u64(), Some(ok));
+            assert_eq!(s["latency"]["count"].as_u64(), Some(count));
+            // Each side's average is over its own count (the notebook used the servers' for clients).
+            let avg = s["latency"]["avg"].as_f64().unwrap();
+            assert!((avg - total / count as f64).abs() < 1e-9, "{side}: {avg}");
+            assert_eq!(s["latency"]["min"].as_f64(), Some(min));
+        }
+        let nc: u64 = run["params"]["nbr_clients"].as_u64().unwrap();
+        assert_eq!(run["clients"]["agents"].as_u64(), Some(nc));
+        assert!(run["telemetry"].is_object());
+        assert!(run["diagnostics"].is_array());
+    }
+}
+
+#[test]
+fn outputs_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = expost(&[
+        "ombt",
+        campaign().to_str().unwrap(),
+        "-o",
+        dir.path().to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in [
+        "runs.csv",
+        "runs.parquet",
+        "series.csv",
+        "series.parquet",
+        "diagnostics.csv",
+        "ombt.json",
+        "rate_rpc-call.svg",
+        "rate_rpc-cast.png",
+        "latency_rpc-call.pdf",
+        "latency_rpc-cast.svg",
+    ] {
+        assert!(dir.path().join(f).is_file(), "{f} missing");
+    }
+    let runs = std::fs::read_to_string(dir.path().join("runs.csv")).unwrap();
+    assert_eq!(runs.lines().count(), 9);
+    let header = runs.lines().next().unwrap();
+    for col in [
+        "backup_dir",
+        "call_type",
+        "nbr_clients",
+        "client_rate",
+        "server_latency_avg",
+        "client_per_agent_ok_max",
+    ] {
+        assert!(header.split(',').any(|c| c == col), "{col} not in {header}");
+    }
+    let dist = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("latency_dist_"))
+        .count();
+    assert_eq!(dist, 8 * 3);
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn bad_runs_are_reported_and_the_others_go_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let src = campaign().join("test_case_1");
+    for n in [
+        "run_1_rpc-call_1c_1s",
+        "run_2_rpc-call_1c_2s",
+        "run_3_rpc-call_2c_1s",
+        "run_4_rpc-call_2c_2s",
+    ] {
+        copy_dir(&src.join(n), &root.join(n));
+    }
+    // One line only; non-JSON; only the human-readable output.
+    let one = root.join("run_2_rpc-call_1c_2s/ombt-controller.log");
+    let first = std::fs::read_to_string(&one)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    std::fs::write(&one, format!("{first}\n")).unwrap();
+    std::fs::write(
+        root.join("run_3_rpc-call_2c_1s/ombt-controller.log"),
+        format!("{first}\nTraceback (most recent call last):\n"),
+    )
+    .unwrap();
+    std::fs::remove_file(root.join("run_4_rpc-call_2c_2s/ombt-controller.log")).unwrap();
+    let params = r#"[{"backup_dir": "run_1_rpc-call_1c_1s", "call_type": "rpc-call", "nbr_clients": 1, "nbr_servers": 1},
+                    {"backup_dir": "run_2_rpc-call_1c_2s", "call_type": "rpc-call", "nbr_clients": 1, "nbr_servers": 2},
+                    {"backup_dir": "run_3_rpc-call_2c_1s", "call_type": "rpc-call", "nbr_clients": 2, "nbr_servers": 1},
+                    {"backup_dir": "run_4_rpc-call_2c_2s", "call_type": "rpc-call", "nbr_clients": 2, "nbr_servers": 2},
+                    {"backup_dir": "missing_run", "call_type": "rpc-call"}]"#;
+    std::fs::write(root.join("params.json"), params).unwrap();
+    let out = expost(&["ombt", root.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let json = json_of(&out);
+    let ok: Vec<bool> = json["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ok"].as_bool().unwrap())
+        .collect();
+    assert_eq!(ok, vec![true, false, false, false, false]);
+    assert!(stderr.contains("servers' line is missing"), "{stderr}");
+    assert!(
+        stderr.contains("run_3_rpc-call_2c_1s/ombt-controller.log:2"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("human-readable output"), "{stderr}");
+    assert!(stderr.contains("'missing_run' is not a folder"), "{stderr}");
+}
+
+#[test]
+fn params_that_are_not_a_list_are_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("params.json"), r#"{"backup_dir": "x"}"#).unwrap();
+    let out = expost(&["ombt", tmp.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("params.json") && stderr.contains("must hold a JSON list"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn query_needs_influx() {
+    let out = expost(&[
+        "ombt",
+        campaign().to_str().unwrap(),
+        "--query",
+        "a=SELECT 1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,0 +1,518 @@
+//! Timeline charts of many entities (e.g. the nodes of a cluster): stacked
+//! bars placed at a time on the x axis, and a Gantt chart with one row per
+//! entity. Written directly as SVG, in points, with the same colour-blind
+//! safe palette (Okabe–Ito) and font family as [`crate::figure`], and
+//! converted to PNG and PDF with its [`svg_to_png`] and [`svg_to_pdf`] (so
+//! the embedded font is the only one used).
+//!
+//! Both stay readable with thousands of entities: tick labels are placed
+//! at round values, never one per bar or row; bars and rows get thinner
+//! (down to a hairline) instead of overlapping labels.
+
+use crate::figure::{svg_to_pdf, svg_to_png, FigureError};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The Okabe–Ito palette, in the order [`crate::figure`] uses it.
+const PALETTE: [&str; 8] = [
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000",
+];
+const FONT: &str = "DejaVu Sans, sans-serif";
+const GRID: &str = "#DDDDDD";
+/// Points per inch.
+const PT: f64 = 72.0;
+
+/// Stacked bars at positions on a time axis.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StackedBars {
+    /// Title above the legend (optional).
+    pub title: Option<String>,
+    /// X axis label with unit.
+    pub x_label: String,
+    /// Y axis label with unit.
+    pub y_label: String,
+    /// The name of each stacked segment, bottom first.
+    pub segments: Vec<String>,
+    /// The bars.
+    pub bars: Vec<Bar>,
+}
+
+/// One bar: its x position and the height of each segment (NaN or
+/// negative values draw nothing).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bar {
+    /// Position on the x axis, in x axis units.
+    pub x: f64,
+    /// Segment heights, bottom first, in y axis units.
+    pub values: Vec<f64>,
+}
+
+/// One row of a Gantt chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GanttRow {
+    /// Row label (shown when there are few rows).
+    pub label: String,
+    /// A thin line under the row from `extent.0` to `extent.1` (e.g. the
+    /// entity's lifetime), x axis units.
+    pub extent: Option<(f64, f64)>,
+    /// Slices: (start, end, category index, lane 0 or 1).
+    pub slices: Vec<(f64, f64, usize, u8)>,
+}
+
+/// A Gantt chart: one row per entity, time on x.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Gantt {
+    /// Title (optional).
+    pub title: Option<String>,
+    /// X axis label with unit.
+    pub x_label: String,
+    /// Y axis label.
+    pub y_label: String,
+    /// Category names (legend), indexed by the slices' category.
+    pub categories: Vec<String>,
+    /// Rows, top first.
+    pub rows: Vec<GanttRow>,
+}
+
+/// Round tick values covering `[lo, hi]`, about `target` of them.
+pub fn ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
+        return vec![lo];
+    }
+    let raw = (hi - lo) / target.max(1) as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last).map(|i| i as f64 * step).collect()
+}
+
+fn tick_text(v: f64) -> String {
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Approximate advance width of `text` at `size` in DejaVu Sans (its mean
+/// advance is about 0.6 em), points.
+fn text_width(text: &str, size: f64) -> f64 {
+    text.chars().count() as f64 * size * 0.6
+}
+
+/// The frame shared by both charts: page size, plot rectangle, axes.
+struct Frame {
+    h: f64,
+    left: f64,
+    top: f64,
+    right: f64,
+    bottom: f64,
+    font: f64,
+}
+
+impl Frame {
+    fn plot_w(&self) -> f64 {
+        self.right - self.left
+    }
+    fn plot_h(&self) -> f64 {
+        self.bottom - self.top
+    }
+}
+
+/// Legend entries laid out in rows across the width; returns the SVG and its height.
+fn legend(names: &[String], x0: f64, y0: f64, width: f64, font: f64) -> (String, f64) {
+    let mut svg = String::new();
+    let (mut x, mut y) = (x0, y0);
+    let swatch = font * 0.9;
+    for (i, name) in names.iter().enumerate() {
+        let w = swatch + 3.0 + text_width(name, font) + 8.0;
+        if x + w > x0 + width && x > x0 {
+            x = x0;
+            y += font * 1.4;
+        }
+        let _ = write!(
+            svg,
+            r#"<rect x="{x:.2}" y="{:.2}" width="{swatch:.2}" height="{swatch:.2}" fill="{}"/><text x="{:.2}" y="{:.2}" font-size="{font}">{}</text>"#,
+            y - swatch + 1.0,
+            PALETTE[i % PALETTE.len()],
+            x + swatch + 3.0,
+            y + 1.0,
+            escape(name)
+        );
+        x += w;
+    }
+    (svg, y - y0 + font * 1.4)
+}
+
+fn open_svg(w: f64, h: f64) -> String {
+    format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w:.1}" height="{h:.1}" viewBox="0 0 {w:.1} {h:.1}" font-family="{FONT}"><rect width="100%" height="100%" fill="white"/>"#
+    )
+}
+
+/// Axes, grid and tick labels for x in `[x0, x1]` and y in `[y0, y1]`
+/// (y ticks only when `y_ticks`).
+fn axes(
+    f: &Frame,
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+    y_ticks: bool,
+    labels: (&str, &str),
+) -> String {
+    let mut svg = String::new();
+    let sx = |v: f64| f.left + (v - x0) / (x1 - x0) * f.plot_w();
+    let sy = |v: f64| f.bottom - (v - y0) / (y1 - y0) * f.plot_h();
+    let target = (f.plot_w() / (f.font * 6.0)).max(2.0) as usize;
+    for t in ticks(x0, x1, target) {
+        let x = sx(t);
+        let _ = write!(
+            svg,
+            r#"<line x1="{x:.2}" y1="{:.2}" x2="{x:.2}" y2="{:.2}" stroke="{GRID}" stroke-width="0.4"/><text x="{x:.2}" y="{:.2}" font-size="{}" text-anchor="middle">{}</text>"#,
+            f.top,
+            f.bottom,
+            f.bottom + f.font * 1.3,
+            f.font,
+            tick_text(t)
+        );
+    }
+    if y_ticks {
+        let target = (f.plot_h() / (f.font * 3.0)).max(2.0) as usize;
+        for t in ticks(y0, y1, target) {
+            let y = sy(t);
+            let _ = write!(
+                svg,
+                r#"<line x1="{:.2}" y1="{y:.2}" x2="{:.2}" y2="{y:.2}" stroke="{GRID}" stroke-width="0.4"/><text x="{:.2}" y="{:.2}" font-size="{}" text-anchor="end">{}</text>"#,
+                f.left,
+                f.right,
+                f.left - 3.0,
+                y + f.font * 0.35,
+                f.font,
+                tick_text(t)
+            );
+        }
+    }
+    let _ = write!(
+        svg,
+        r#"<rect x="{:.2}" y="{:.2}" width="{:.2}" height="{:.2}" fill="none" stroke="black" stroke-width="0.6"/><text x="{:.2}" y="{:.2}" font-size="{}" text-anchor="middle">{}</text><text transform="translate({:.2},{:.2}) rotate(-90)" font-size="{}" text-anchor="middle">{}</text>"#,
+        f.left,
+        f.top,
+        f.plot_w(),
+        f.plot_h(),
+        (f.left + f.right) / 2.0,
+        f.h - f.font * 0.6,
+        f.font * 1.05,
+        escape(labels.0),
+        f.font * 1.2,
+        (f.top + f.bottom) / 2.0,
+        f.font * 1.05,
+        escape(labels.1)
+    );
+    svg
+}
+
+/// Frame of a chart `w` × `h` points with a title, a legend and a left margin.
+fn frame(
+    w: f64,
+    h: f64,
+    font: f64,
+    left: f64,
+    title: &Option<String>,
+    legend_names: &[String],
+) -> (Frame, String) {
+    let mut svg = String::new();
+    let mut top = font * 0.8;
+    if let Some(t) = title {
+        let _ = write!(
+            svg,
+            r#"<text x="{:.2}" y="{:.2}" font-size="{:.2}" text-anchor="middle">{}</text>"#,
+            w / 2.0,
+            top + font * 1.1,
+            font * 1.2,
+            escape(t)
+        );
+        top += font * 1.8;
+    }
+    let (legend_svg, legend_h) = legend(legend_names, left, top + font, w - left - font, font);
+    svg.push_str(&legend_svg);
+    top += legend_h + font * 0.4;
+    let f = Frame {
+        h,
+        left,
+        top,
+        right: w - font * 1.2,
+        bottom: h - font * 3.4,
+        font,
+    };
+    (f, svg)
+}
+
+fn range_of(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    values
+        .filter(|v| v.is_finite())
+        .fold(None, |acc, v| match acc {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+        })
+}
+
+/// Renders stacked bars as SVG, `width_in` × `height_in` inches.
+///
+/// # Errors
+/// [`FigureError::NoData`] when no bar has a finite position and height.
+pub fn render_bars(
+    chart: &StackedBars,
+    width_in: f64,
+    height_in: f64,
+) -> Result<String, FigureError> {
+    let (w, h) = (width_in * PT, height_in * PT);
+    let font = (7.0 * (width_in / 3.3).sqrt()).clamp(6.0, 12.0);
+    let totals: Vec<f64> = chart
+        .bars
+        .iter()
+        .map(|b| b.values.iter().filter(|v| v.is_finite() && **v > 0.0).sum())
+        .collect();
+    let (x0, x1) = range_of(chart.bars.iter().map(|b| b.x)).ok_or(FigureError::NoData)?;
+    let (_, ymax) = range_of(totals.iter().copied()).ok_or(FigureError::NoData)?;
+    let pad = ((x1 - x0) * 0.02).max(0.5);
+    let (x0, x1) = (x0 - pad, x1 + pad);
+    let y1 = if ymax > 0.0 { ymax * 1.04 } else { 1.0 };
+    let left = font * 4.5;
+    let (f, mut svg) = frame(w, h, font, left, &chart.title, &chart.segments);
+    let mut out = open_svg(w, h);
+    out.push_str(&svg);
+    svg = axes(
+        &f,
+        (x0, x1),
+        (0.0, y1),
+        true,
+        (&chart.x_label, &chart.y_label),
+    );
+    // Bars: as wide as the plot allows without merging into a block, at least a hairline.
+    let width = (f.plot_w() / chart.bars.len().max(1) as f64 * 0.8).clamp(0.3, 6.0);
+    let sx = |v: f64| f.left + (v - x0) / (x1 - x0) * f.plot_w();
+    let scale = f.plot_h() / y1;
+    for bar in &chart.bars {
+        if !bar.x.is_finite() {
+            continue;
+        }
+        let mut base = 0.0;
+        for (i, v) in bar.values.iter().enumerate() {
+            if !(v.is_finite() && *v > 0.0) {
+                continue;
+            }
+            let _ = write!(
+                out,
+                r#"<rect x="{:.2}" y="{:.2}" width="{width:.2}" height="{:.3}" fill="{}"/>"#,
+                sx(bar.x) - width / 2.0,
+                f.bottom - (base + v) * scale,
+                v * scale,
+                PALETTE[i % PALETTE.len()]
+            );
+            base += v;
+        }
+    }
+    out.push_str(&svg);
+    out.push_str("</svg>\n");
+    Ok(out)
+}
+
+/// The height in inches a Gantt chart of `rows` rows gets: at least
+/// `min_in`, then 1.5 pt per row, at most 40 in.
+pub fn gantt_height(rows: usize, min_in: f64) -> f64 {
+    (2.0 + rows as f64 * 1.5 / PT).clamp(min_in, 40.0)
+}
+
+/// Renders a Gantt chart as SVG, `width_in` × `height_in` inches.
+///
+/// # Errors
+/// [`FigureError::NoData`] when no slice has finite times.
+pub fn render_gantt(chart: &Gantt, width_in: f64, height_in: f64) -> Result<String, FigureError> {
+    let (w, h) = (width_in * PT, height_in * PT);
+    let font = (7.0 * (width_in / 3.3).sqrt()).clamp(6.0, 12.0);
+    let times = chart.rows.iter().flat_map(|r| {
+        r.slices
+            .iter()
+            .flat_map(|s| [s.0, s.1])
+            .chain(r.extent.into_iter().flat_map(|e| [e.0, e.1]))
+    });
+    let (x0, x1) = range_of(times).ok_or(FigureError::NoData)?;
+    let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
+    let few = chart.rows.len() <= 60;
+    let longest = chart
+        .rows
+        .iter()
+        .map(|r| text_width(&r.label, font * 0.8))
+        .fold(0.0, f64::max);
+    let left = if few {
+        (longest + font).min(w * 0.4)
+    } else {
+        font * 4.5
+    };
+    let (f, head) = frame(w, h, font, left, &chart.title, &chart.categories);
+    let mut out = open_svg(w, h);
+    out.push_str(&head);
+    let n = chart.rows.len().max(1) as f64;
+    let row_h = f.plot_h() / n;
+    let sx = |v: f64| f.left + (v - x0) / (x1 - x0) * f.plot_w();
+    for (i, row) in chart.rows.iter().enumerate() {
+        let y = f.top + i as f64 * row_h;
+        if let Some((a, b)) = row.extent {
+            let _ = write!(
+                out,
+                r##"<rect x="{:.2}" y="{:.3}" width="{:.3}" height="{:.3}" fill="#BBBBBB"/>"##,
+                sx(a),
+                y + row_h * 0.45,
+                (sx(b) - sx(a)).max(0.1),
+                (row_h * 0.1).max(0.05)
+            );
+        }
+        for &(a, b, cat, lane) in &row.slices {
+            if !(a.is_finite() && b.is_finite()) {
+                continue;
+            }
+            let lane_y = y + row_h * (0.1 + 0.4 * f64::from(lane.min(1)));
+            let _ = write!(
+                out,
+                r#"<rect x="{:.2}" y="{:.3}" width="{:.3}" height="{:.3}" fill="{}"/>"#,
+                sx(a.min(b)),
+                lane_y,
+                (sx(a.max(b)) - sx(a.min(b))).max(0.15),
+                row_h * 0.4,
+                PALETTE[cat % PALETTE.len()]
+            );
+        }
+        if few {
+            let _ = write!(
+                out,
+                r#"<text x="{:.2}" y="{:.2}" font-size="{:.2}" text-anchor="end">{}</text>"#,
+                f.left - 3.0,
+                y + row_h * 0.5 + font * 0.3,
+                font * 0.8,
+                escape(&row.label)
+            );
+        }
+    }
+    out.push_str(&axes(
+        &f,
+        (x0, x1),
+        (0.0, n),
+        false,
+        (&chart.x_label, &chart.y_label),
+    ));
+    if !few {
+        // Row numbers at round values instead of names.
+        let target = (f.plot_h() / (font * 3.0)).max(2.0) as usize;
+        for t in ticks(0.0, n - 1.0, target) {
+            let y = f.top + (t + 0.5) * row_h;
+            let _ = write!(
+                out,
+                r#"<text x="{:.2}" y="{:.2}" font-size="{font}" text-anchor="end">{}</text>"#,
+                f.left - 3.0,
+                y + font * 0.35,
+                t as usize + 1
+            );
+        }
+    }
+    out.push_str("</svg>\n");
+    Ok(out)
+}
+
+/// Writes `<dir>/<stem>.svg`, `.png` (300 dpi) and `.pdf`, atomically.
+/// Returns the paths written.
+///
+/// # Errors
+/// Conversion errors, and [`FigureError::Io`] naming the file.
+pub fn write_svg_png_pdf(svg: &str, dir: &Path, stem: &str) -> Result<Vec<PathBuf>, FigureError> {
+    let png = svg_to_png(svg, 300.0)?;
+    let pdf = svg_to_pdf(svg)?;
+    let mut written = Vec::new();
+    for (ext, bytes) in [("svg", svg.as_bytes()), ("png", &png), ("pdf", &pdf)] {
+        let path = dir.join(format!("{stem}.{ext}"));
+        crate::atomic::write_atomic(&path, bytes).map_err(|source| FigureError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_ticks() {
+        assert_eq!(ticks(0.0, 10.0, 5), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+        assert_eq!(ticks(3.0, 3.0, 5), vec![3.0]);
+        let many = ticks(0.0, 999.0, 8);
+        assert!(many.len() <= 12 && many.len() >= 4, "{many:?}");
+    }
+
+    #[test]
+    fn thousand_bars_stay_readable() {
+        let bars: Vec<Bar> = (0..1000)
+            .map(|i| Bar {
+                x: i as f64 * 0.12,
+                values: vec![30.0, 10.0, f64::NAN, 50.0 + (i % 7) as f64],
+            })
+            .collect();
+        let chart = StackedBars {
+            title: Some("pool <1>".into()),
+            x_label: "Node prep start (s)".into(),
+            y_label: "Duration (s)".into(),
+            segments: vec!["a".into(), "b".into(), "c".into(), "d".into()],
+            bars,
+        };
+        let svg = render_bars(&chart, 7.0, 3.2).unwrap();
+        assert_eq!(
+            svg.matches("<rect").count(),
+            1 + 4 + 3000 + 1,
+            "background, swatches, 3 segments per bar, frame"
+        );
+        // Tick labels at round values: a handful, not one per bar.
+        assert!(svg.matches("text-anchor=\"middle\"").count() < 20);
+        assert!(svg.contains("pool &lt;1&gt;"));
+        let png = svg_to_png(&svg, 72.0).unwrap();
+        assert!(png.starts_with(b"\x89PNG"));
+        assert!(matches!(
+            render_bars(&StackedBars::default(), 3.3, 2.2),
+            Err(FigureError::NoData)
+        ));
+    }
+
+    #[test]
+    fn gantt_rows() {
+        let rows: Vec<GanttRow> = (0..3)
+            .map(|i| GanttRow {
+                label: format!("node-{i}"),
+                extent: Some((0.0, 10.0)),
+                slices: vec![(1.0, 2.0, 0, 0), (2.0, 5.0, 1, 1)],
+            })
+            .collect();
+        let chart = Gantt {
+            title: None,
+            x_label: "t (s)".into(),
+            y_label: "node".into(),
+            categories: vec!["x".into(), "y".into()],
+            rows,
+        };
+        let svg = render_gantt(&chart, 7.0, gantt_height(3, 2.0)).unwrap();
+        assert!(svg.contains(">node-2<"));
+        assert!(svg_to_pdf(&svg).unwrap().starts_with(b"%PDF"));
+    }
+}

@@ -1,0 +1,263 @@
+//! Telemetry of the bus over each run's own time window: the notebook's
+//! default figures (minimum over hosts of the mean CPU `usage_idle` per
+//! role; maximum of the `rabbitmq_overview` and `rabbitmq_node` fields),
+//! and the samples themselves for plotting.
+//!
+//! Where the samples come from is a [`TelemetrySource`]: a line-protocol
+//! export read in-process ([`LineProtocolFile`]), or, in the command line,
+//! an InfluxDB server.
+
+use super::CampaignRun;
+use expost_formats::line_protocol;
+use expost_model::Diagnostics;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// `rabbitmq_overview` fields whose maximum over the run is reported.
+pub const RABBITMQ_OVERVIEW: [&str; 5] = [
+    "messages_delivered",
+    "queues",
+    "connections",
+    "consumers",
+    "exchanges",
+];
+/// `rabbitmq_node` fields whose maximum over the run is reported.
+pub const RABBITMQ_NODE: [&str; 3] = ["mem_used", "fd_used", "sockets_used"];
+/// Roles (telegraf's `role` tag) whose CPU idleness is reported.
+pub const ROLES: [&str; 2] = ["ombt-server", "bus"];
+
+/// A time window, epoch seconds (UTC), both ends included.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    /// Start, epoch seconds.
+    pub start: f64,
+    /// Stop, epoch seconds.
+    pub stop: f64,
+}
+
+impl Window {
+    /// Whether `t` (epoch seconds) lies inside.
+    pub fn contains(&self, t: f64) -> bool {
+        t >= self.start && t <= self.stop
+    }
+}
+
+/// One telemetry sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// Measurement, e.g. `cpu`.
+    pub measurement: String,
+    /// Field, e.g. `usage_idle`.
+    pub field: String,
+    /// The `host` tag ("" when absent).
+    pub host: String,
+    /// The `role` tag ("" when absent).
+    pub role: String,
+    /// Epoch seconds, UTC.
+    pub time: f64,
+    /// The value (unit of the field).
+    pub value: f64,
+}
+
+/// A run's telemetry.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Telemetry {
+    /// Named figures over the window (the defaults, and user queries).
+    pub scalars: BTreeMap<String, f64>,
+    /// The samples inside the window.
+    pub samples: Vec<Sample>,
+}
+
+/// Where a run's telemetry comes from.
+pub trait TelemetrySource: Sync {
+    /// The telemetry of `run` over `window`; problems go to `diags`.
+    fn fetch(&self, run: &CampaignRun, window: Window, diags: &mut Diagnostics) -> Telemetry;
+}
+
+/// The notebook's default figures computed from samples inside a window.
+/// Figures without samples are left out (and reported by the caller).
+pub fn default_scalars(samples: &[Sample], window: Window) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    for role in ROLES {
+        let mut per_host: BTreeMap<&str, (f64, u64)> = BTreeMap::new();
+        for s in samples.iter().filter(|s| {
+            s.measurement == "cpu"
+                && s.field == "usage_idle"
+                && s.role == role
+                && window.contains(s.time)
+        }) {
+            let e = per_host.entry(&s.host).or_insert((0.0, 0));
+            e.0 += s.value;
+            e.1 += 1;
+        }
+        let min = per_host
+            .values()
+            .map(|(sum, n)| sum / *n as f64)
+            .reduce(f64::min);
+        if let Some(v) = min {
+            out.insert(format!("min_usage_idle_{}", role.replace('-', "_")), v);
+        }
+    }
+    for (measurement, fields) in [
+        ("rabbitmq_overview", &RABBITMQ_OVERVIEW[..]),
+        ("rabbitmq_node", &RABBITMQ_NODE[..]),
+    ] {
+        for field in fields {
+            let max = samples
+                .iter()
+                .filter(|s| {
+                    s.measurement == measurement && s.field == *field && window.contains(s.time)
+                })
+                .map(|s| s.value)
+                .reduce(f64::max);
+            if let Some(v) = max {
+                out.insert((*field).to_string(), v);
+            }
+        }
+    }
+    out
+}
+
+/// The names of the default figures, in order.
+pub fn default_names() -> Vec<String> {
+    ROLES
+        .iter()
+        .map(|r| format!("min_usage_idle_{}", r.replace('-', "_")))
+        .chain(
+            RABBITMQ_OVERVIEW
+                .iter()
+                .chain(RABBITMQ_NODE.iter())
+                .map(|f| f.to_string()),
+        )
+        .collect()
+}
+
+/// Telemetry from `influx_inspect export` line-protocol files, read
+/// in-process: one file for the whole campaign, or, per run, the `*.lp`
+/// files in its backup_dir.
+#[derive(Debug, Clone)]
+pub struct LineProtocolFile {
+    /// Campaign-wide file; `None`: each run's own `*.lp` files.
+    pub path: Option<PathBuf>,
+    /// Measurements kept as samples.
+    pub measurements: Vec<String>,
+}
+
+impl LineProtocolFile {
+    /// The default measurements: `cpu`, `rabbitmq_overview`, `rabbitmq_node`.
+    pub fn default_measurements() -> Vec<String> {
+        ["cpu", "rabbitmq_overview", "rabbitmq_node"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    fn files_of(&self, run: &CampaignRun) -> Vec<PathBuf> {
+        if let Some(p) = &self.path {
+            return vec![p.clone()];
+        }
+        let Some(dir) = &run.dir else {
+            return Vec::new();
+        };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "lp"))
+            .collect();
+        files.sort();
+        files
+    }
+}
+
+/// Reads the samples of `measurements` inside `window` from one file.
+pub fn read_samples(
+    path: &Path,
+    measurements: &[String],
+    window: Window,
+    diags: &mut Diagnostics,
+) -> Vec<Sample> {
+    let mut out = Vec::new();
+    diags.set_file(super::load::display(path));
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            diags.error(None, format!("cannot open the telemetry file: {e}"));
+            return out;
+        }
+    };
+    let mut undated = 0u64;
+    let result = line_protocol::parse(
+        std::io::BufReader::with_capacity(1 << 16, file),
+        diags,
+        |_, p| {
+            if !measurements.iter().any(|m| m == p.measurement.as_ref()) {
+                return;
+            }
+            let Some(ns) = p.timestamp_ns else {
+                undated += 1;
+                return;
+            };
+            let time = ns as f64 / 1e9;
+            if !window.contains(time) {
+                return;
+            }
+            let host = p.tag("host").unwrap_or_default().to_string();
+            let role = p.tag("role").unwrap_or_default().to_string();
+            for (field, value) in &p.fields {
+                if let Some(v) = value.as_f64() {
+                    out.push(Sample {
+                        measurement: p.measurement.to_string(),
+                        field: field.to_string(),
+                        host: host.clone(),
+                        role: role.clone(),
+                        time,
+                        value: v,
+                    });
+                }
+            }
+        },
+    );
+    if let Err(e) = result {
+        diags.error(None, format!("telemetry file: {e}"));
+    }
+    if undated > 0 {
+        diags.warn(
+            None,
+            format!(
+                "{undated} points without a timestamp: left out (no time to place them in a run)"
+            ),
+        );
+    }
+    out
+}
+
+impl TelemetrySource for LineProtocolFile {
+    fn fetch(&self, run: &CampaignRun, window: Window, diags: &mut Diagnostics) -> Telemetry {
+        let files = self.files_of(run);
+        if files.is_empty() {
+            diags.warn(None, "no telemetry file (*.lp) in the run folder");
+            return Telemetry::default();
+        }
+        let mut samples = Vec::new();
+        for f in &files {
+            samples.extend(read_samples(f, &self.measurements, window, diags));
+        }
+        samples.sort_by(|a, b| a.time.total_cmp(&b.time));
+        let scalars = default_scalars(&samples, window);
+        let missing: Vec<String> = default_names()
+            .into_iter()
+            .filter(|n| !scalars.contains_key(n))
+            .collect();
+        if !missing.is_empty() {
+            diags.note(
+                None,
+                format!(
+                    "no telemetry in the run's window for: {}",
+                    missing.join(", ")
+                ),
+            );
+        }
+        Telemetry { scalars, samples }
+    }
+}

@@ -1,0 +1,405 @@
+//! The cluster provisioning study (Batch Shipyard's `cascade/graph.py`,
+//! done right): the performance events a pool's nodes wrote into the Azure
+//! Table `<prefix>perf`, paired into spans per node and per image, with the
+//! script's timings, their spread across nodes, the critical path to "pool
+//! ready" and the stragglers.
+//!
+//! Times are UTC epoch seconds; durations are seconds.
+
+mod events;
+mod node;
+mod report;
+mod summary;
+pub mod synth;
+
+pub use events::{Kind, Record, Records, NO_IMAGE};
+pub use report::{NodeReport, Report};
+pub use summary::{CriticalPath, PathStep, PhaseStats, Straggler, Stragglers, Summary};
+
+use expost_formats::shipyard::PerfEntity;
+use expost_model::{Diagnostic, Diagnostics};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use thiserror::Error;
+
+/// A phase of provisioning: a span between two events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// `nodeprep:start` → `nodeprep:end`.
+    Nodeprep,
+    /// `nodeprep:start` → `privateregistry:start` (all of node prep without a registry).
+    DockerInstall,
+    /// `privateregistry:start` → `privateregistry:end`.
+    PrivateRegistrySetup,
+    /// `shipyard:pull-start` → `shipyard:pull-end`.
+    #[serde(rename = "docker_shipyard_container_pull")]
+    ShipyardPull,
+    /// `cascade:start` → `cascade:gr-done`.
+    #[serde(rename = "global_resources_loaded")]
+    GlobalResources,
+    /// `cascade:pull-start` → `cascade:pull-end`, per image.
+    Pull,
+    /// `cascade:save-start` → `cascade:save-end`, per image.
+    Save,
+    /// `cascade:torrent-start` → `cascade:load-start`, per image.
+    Torrent,
+    /// `cascade:load-start` → `cascade:load-end`, per image.
+    Load,
+}
+
+impl Phase {
+    /// Every phase, node-level first.
+    pub const ALL: [Phase; 9] = [
+        Phase::Nodeprep,
+        Phase::DockerInstall,
+        Phase::PrivateRegistrySetup,
+        Phase::ShipyardPull,
+        Phase::GlobalResources,
+        Phase::Pull,
+        Phase::Save,
+        Phase::Torrent,
+        Phase::Load,
+    ];
+
+    /// The name used in tables and JSON (the script's timing keys).
+    pub fn key(self) -> &'static str {
+        match self {
+            Phase::Nodeprep => "nodeprep",
+            Phase::DockerInstall => "docker_install",
+            Phase::PrivateRegistrySetup => "private_registry_setup",
+            Phase::ShipyardPull => "docker_shipyard_container_pull",
+            Phase::GlobalResources => "global_resources_loaded",
+            Phase::Pull => "pull",
+            Phase::Save => "save",
+            Phase::Torrent => "torrent",
+            Phase::Load => "load",
+        }
+    }
+
+    /// True for the per-image phases.
+    pub fn per_image(self) -> bool {
+        self >= Phase::Pull
+    }
+}
+
+/// One span: a phase on a node (and image), from its start event to its end event.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Span {
+    /// Index into [`Provision::nodes`].
+    pub node: u32,
+    /// Which phase.
+    pub phase: Phase,
+    /// Index into [`Provision::images`], or [`NO_IMAGE`].
+    pub image: u32,
+    /// The start event's time, UTC epoch seconds.
+    pub start: f64,
+    /// The end event's time, UTC epoch seconds.
+    pub end: f64,
+    /// The duration, seconds: the end event's recorded `diff` if any, else `end - start`.
+    pub duration: f64,
+    /// True when `duration` is the node's own recorded `diff`.
+    pub from_diff: bool,
+}
+
+/// The script's timings of one node, seconds; `None` when a needed event is missing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Timings {
+    /// Node prep (includes Docker install, registry setup and shipyard pull).
+    pub nodeprep: Option<f64>,
+    /// Docker install: node prep start to private registry start.
+    pub docker_install: Option<f64>,
+    /// Private registry setup (0 without a private registry).
+    pub private_registry_setup: Option<f64>,
+    /// Pull of the shipyard container (0 when not pulled).
+    pub docker_shipyard_container_pull: Option<f64>,
+    /// Global resources loaded: cascade start to `gr-done`.
+    pub global_resources_loaded: Option<f64>,
+}
+
+impl Timings {
+    /// The timing of a node-level phase.
+    pub fn get(&self, phase: Phase) -> Option<f64> {
+        match phase {
+            Phase::Nodeprep => self.nodeprep,
+            Phase::DockerInstall => self.docker_install,
+            Phase::PrivateRegistrySetup => self.private_registry_setup,
+            Phase::ShipyardPull => self.docker_shipyard_container_pull,
+            Phase::GlobalResources => self.global_resources_loaded,
+            _ => None,
+        }
+    }
+}
+
+/// One image on one node, seconds and bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct ImageTiming {
+    /// Pull time.
+    pub pull: Option<f64>,
+    /// Save time (saving the image for seeding).
+    pub save: Option<f64>,
+    /// Torrent time (torrent start to load start).
+    pub torrent: Option<f64>,
+    /// Load time.
+    pub load: Option<f64>,
+    /// Size, bytes: from `pull-end`, else `save-end`, else `load-start`.
+    pub size_bytes: Option<u64>,
+}
+
+impl ImageTiming {
+    /// The duration of a per-image phase.
+    pub fn get(&self, phase: Phase) -> Option<f64> {
+        match phase {
+            Phase::Pull => self.pull,
+            Phase::Save => self.save,
+            Phase::Torrent => self.torrent,
+            Phase::Load => self.load,
+            _ => None,
+        }
+    }
+}
+
+/// One node, analysed.
+#[derive(Debug, Clone)]
+pub struct NodeResult {
+    /// The node's id (`NodeId`).
+    pub node_id: String,
+    /// `nodeprep:start` time, UTC epoch seconds (`None` if it is missing).
+    pub start: Option<f64>,
+    /// The earliest event of the node, UTC epoch seconds.
+    pub first_event: f64,
+    /// `cascade:gr-done` time, UTC epoch seconds; `None`: never ready.
+    pub ready: Option<f64>,
+    /// The script's timings.
+    pub timings: Timings,
+    /// Per image index (into [`Provision::images`]).
+    pub images: BTreeMap<u32, ImageTiming>,
+    /// Events used.
+    pub events: usize,
+}
+
+impl NodeResult {
+    /// Where the node sits on the time axis: node prep start, else its first event.
+    pub fn order_time(&self) -> f64 {
+        self.start.unwrap_or(self.first_event)
+    }
+
+    /// Sum over images of `phase`, seconds (0 when no image has it).
+    pub fn image_total(&self, phase: Phase) -> f64 {
+        self.images.values().filter_map(|i| i.get(phase)).sum()
+    }
+
+    /// Ready time minus node prep start, seconds.
+    pub fn time_to_ready(&self) -> Option<f64> {
+        Some(self.ready? - self.start?)
+    }
+}
+
+/// Options of the analysis.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The partition (`<batch account>$<pool id>`) to analyse; `None`: the
+    /// only one present.
+    pub partition: Option<String>,
+    /// A straggler's time to ready exceeds the median by more than this many MADs.
+    pub straggler_mads: f64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            partition: None,
+            straggler_mads: 3.0,
+        }
+    }
+}
+
+/// A whole pool, analysed.
+#[derive(Debug, Clone)]
+pub struct Provision {
+    /// `<batch account>$<pool id>`.
+    pub partition: String,
+    /// VM offer (from the earliest `nodeprep:start` that names one).
+    pub offer: Option<String>,
+    /// VM SKU (same).
+    pub sku: Option<String>,
+    /// Nodes ordered by node prep start (then id).
+    pub nodes: Vec<NodeResult>,
+    /// Image names, by index.
+    pub images: Vec<String>,
+    /// Every span, by node (in `nodes` order), then start time.
+    pub spans: Vec<Span>,
+    /// Spread, percentiles, critical path, stragglers.
+    pub summary: Summary,
+    /// Every entity or event skipped, repaired or questionable.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Why the analysis could not run at all.
+#[derive(Debug, Error, PartialEq)]
+pub enum ProvisionError {
+    /// No entity at all.
+    #[error("no perf entity to analyse")]
+    Empty,
+    /// Several partitions and none chosen.
+    #[error("the input holds {} partitions ({}); choose one with --partition", .0.len(), .0.join(", "))]
+    SeveralPartitions(Vec<String>),
+    /// The chosen partition is not in the input.
+    #[error("partition '{wanted}' not found; the input holds: {}", .found.join(", "))]
+    PartitionNotFound {
+        /// The partition asked for.
+        wanted: String,
+        /// The partitions present.
+        found: Vec<String>,
+    },
+    /// No entity of the partition could be used.
+    #[error("no usable event in partition '{0}' (see the diagnostics)")]
+    NoEvents(String),
+}
+
+/// Chooses the partition and returns its entities.
+fn select_partition<'a>(
+    entities: &'a [PerfEntity],
+    wanted: Option<&str>,
+) -> Result<(String, Vec<&'a PerfEntity>), ProvisionError> {
+    if entities.is_empty() {
+        return Err(ProvisionError::Empty);
+    }
+    let first = &entities[0].partition_key;
+    let single = entities.iter().all(|e| &e.partition_key == first);
+    let found = || -> Vec<String> {
+        let set: BTreeSet<&str> = entities.iter().map(|e| e.partition_key.as_str()).collect();
+        set.into_iter().map(str::to_owned).collect()
+    };
+    let partition = match wanted {
+        Some(w) if single && w == first => w.to_string(),
+        Some(w) => {
+            if !entities.iter().any(|e| e.partition_key == w) {
+                return Err(ProvisionError::PartitionNotFound {
+                    wanted: w.to_string(),
+                    found: found(),
+                });
+            }
+            w.to_string()
+        }
+        None if single => first.clone(),
+        None => return Err(ProvisionError::SeveralPartitions(found())),
+    };
+    let chosen = entities
+        .iter()
+        .filter(|e| e.partition_key == partition)
+        .collect();
+    Ok((partition, chosen))
+}
+
+/// Analyses the perf entities of one pool. `source` names where they came
+/// from (a file, or `table <name>`), for diagnostics.
+pub fn analyse(
+    entities: &[PerfEntity],
+    source: &str,
+    options: &Options,
+) -> Result<Provision, ProvisionError> {
+    let (partition, chosen) = select_partition(entities, options.partition.as_deref())?;
+    let mut diags = Diagnostics::for_file(source);
+    let skipped = entities.len() - chosen.len();
+    if skipped > 0 {
+        diags.note(
+            None,
+            format!("{skipped} entities of other partitions left out"),
+        );
+    }
+    let owned: Vec<PerfEntity>;
+    let slice: &[PerfEntity] = if skipped == 0 {
+        entities
+    } else {
+        owned = chosen.into_iter().cloned().collect();
+        &owned
+    };
+    let records = events::read(slice, &mut diags);
+    let mut unknown: Vec<_> = records.unknown.iter().collect();
+    unknown.sort();
+    for (name, (count, line)) in unknown {
+        diags.note(
+            Some(*line),
+            format!("{count} events '{name}' are not part of the timeline; left out"),
+        );
+    }
+    if records.records.is_empty() {
+        return Err(ProvisionError::NoEvents(partition));
+    }
+    let mut provision = build(partition, records, source);
+    provision.diagnostics.splice(0..0, diags.into_items());
+    provision.summary = summary::summarise(&provision, options.straggler_mads);
+    Ok(provision)
+}
+
+/// Groups records by node, analyses each node (in parallel) and orders them.
+fn build(partition: String, records: Records, source: &str) -> Provision {
+    let mut by_node: Vec<Vec<Record>> = vec![Vec::new(); records.nodes.len()];
+    for r in &records.records {
+        by_node[r.node as usize].push(*r);
+    }
+    let outcomes: Vec<node::NodeOutcome> = by_node
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, recs)| node::analyse(&records.nodes[i], &records.images, recs))
+        .collect();
+    let mut order: Vec<usize> = (0..outcomes.len()).collect();
+    let key = |i: usize| outcomes[i].start.unwrap_or(outcomes[i].first_event);
+    order.sort_by(|&a, &b| {
+        key(a)
+            .total_cmp(&key(b))
+            .then_with(|| records.nodes[a].cmp(&records.nodes[b]))
+    });
+    let (offer, sku) = first_offer_sku(&records, &order);
+    let mut provision = Provision {
+        partition,
+        offer,
+        sku,
+        nodes: Vec::with_capacity(order.len()),
+        images: records.images.clone(),
+        spans: Vec::new(),
+        summary: Summary::default(),
+        diagnostics: Vec::new(),
+    };
+    let mut outcomes: Vec<Option<node::NodeOutcome>> = outcomes.into_iter().map(Some).collect();
+    for (rank, &i) in order.iter().enumerate() {
+        let Some(mut o) = outcomes[i].take() else {
+            continue;
+        };
+        o.spans
+            .sort_by(|a, b| a.start.total_cmp(&b.start).then(a.phase.cmp(&b.phase)));
+        provision.spans.extend(o.spans.into_iter().map(|mut s| {
+            s.node = rank as u32;
+            s
+        }));
+        provision
+            .diagnostics
+            .extend(o.diagnostics.into_iter().map(|mut d| {
+                d.file = source.to_string();
+                d
+            }));
+        provision.nodes.push(NodeResult {
+            node_id: records.nodes[i].clone(),
+            start: o.start,
+            first_event: o.first_event,
+            ready: o.ready,
+            timings: o.timings,
+            images: o.images,
+            events: o.events,
+        });
+    }
+    provision
+}
+
+/// Offer and SKU of the earliest node that recorded them.
+fn first_offer_sku(records: &Records, order: &[usize]) -> (Option<String>, Option<String>) {
+    order
+        .iter()
+        .find_map(|&i| records.offer_sku.get(&(i as u32)))
+        .map_or((None, None), |(o, s)| (Some(o.clone()), Some(s.clone())))
+}
+
+#[cfg(test)]
+mod tests;
