@@ -30,9 +30,20 @@ if ! command -v npm >/dev/null; then
 fi
 (cd tests/azurite && npm ci --no-audit --no-fund --loglevel=error)
 
+echo "== InfluxDB 1.x for the ombt telemetry tests (Debian's influxdb; the tests start their own influxd)"
+if ! command -v influxd >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq influxdb
+    else
+        echo "missing: influxdb (install it, or run as root)" >&2
+        exit 1
+    fi
+fi
+
 echo "== build and test"
-# The browser test fails, rather than skips, when Chromium is missing.
-EXPOST_REQUIRE_BROWSER=1 cargo test --workspace --locked
+# The browser test fails, rather than skips, when Chromium is missing; the
+# service tests (influxd) fail, rather than skip, when their server is missing.
+EXPOST_REQUIRE_BROWSER=1 EXPOST_REQUIRE_SERVICES=1 cargo test --workspace --locked
 
 echo "== format"
 cargo fmt --all --check

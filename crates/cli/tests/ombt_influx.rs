@@ -1,0 +1,851 @@
+//! The InfluxDB 1.x client and `expost ombt --influx` against a real
+//! `influxd` (Debian's `influxdb` package), started by each test on a temp
+//! folder and free 127.0.0.1 ports, loaded with the real line protocol of
+//! tests/fixtures/ombt, and killed when the test ends (also on a panic);
+//! and against a port nobody listens on and a server that never answers.
+//!
+//! Without `influxd` on the PATH (or in `EXPOST_INFLUXD`) the tests that
+//! need it print why and pass, unless `EXPOST_REQUIRE_SERVICES=1` is set
+//! (as `scripts/test.sh` does): then they fail.
+
+use expost_remote::influx::{Epoch, InfluxClient, InfluxError, StatementResult};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// A private `influxd` and the temp folder holding its config, data and log.
+mod influxd {
+    use super::*;
+
+    /// A running `influxd`; killed (by pid) and its folder removed when dropped.
+    pub struct Influxd {
+        child: Child,
+        port: u16,
+        // Dropped after the process is killed (fields drop after `drop`).
+        dir: tempfile::TempDir,
+    }
+
+    fn program() -> String {
+        std::env::var("EXPOST_INFLUXD").unwrap_or_else(|_| "influxd".into())
+    }
+
+    /// Whether `influxd` can be run; when not, fails the test if
+    /// `EXPOST_REQUIRE_SERVICES=1`, and otherwise prints why it is skipped.
+    pub fn available(test: &str) -> bool {
+        let found = Command::new(program())
+            .arg("version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            assert!(
+                std::env::var("EXPOST_REQUIRE_SERVICES").as_deref() != Ok("1"),
+                "influxd is not installed (apt-get install influxdb) and EXPOST_REQUIRE_SERVICES=1"
+            );
+            eprintln!("{test}: skipped: influxd is not installed (apt-get install influxdb)");
+        }
+        found
+    }
+
+    impl Influxd {
+        /// Starts `influxd` on an empty data folder, or `None` (skipped) without it.
+        pub fn start(test: &str) -> Option<Influxd> {
+            if !available(test) {
+                return None;
+            }
+            let dir = tempfile::tempdir().expect("temp dir");
+            let data = dir.path().join("influxdb-data");
+            Some(Influxd::start_in(dir, &data))
+        }
+
+        /// Starts `influxd` over an existing data folder (`meta/`, `data/`, `wal/`)
+        /// inside `dir`, which it then owns.
+        pub fn start_in(dir: tempfile::TempDir, data: &Path) -> Influxd {
+            let (http, bind) = (free_port(), free_port());
+            let config = dir.path().join("influxd.conf");
+            let toml_path = |p: PathBuf| p.to_string_lossy().replace('\\', "/");
+            std::fs::write(
+                &config,
+                format!(
+                    "reporting-disabled = true\n\
+                     bind-address = \"127.0.0.1:{bind}\"\n\
+                     [meta]\n  dir = \"{}\"\n\
+                     [data]\n  dir = \"{}\"\n  wal-dir = \"{}\"\n  query-log-enabled = false\n\
+                     [monitor]\n  store-enabled = false\n\
+                     [http]\n  bind-address = \"127.0.0.1:{http}\"\n  log-enabled = false\n\
+                     [logging]\n  level = \"warn\"\n",
+                    toml_path(data.join("meta")),
+                    toml_path(data.join("data")),
+                    toml_path(data.join("wal")),
+                ),
+            )
+            .expect("config written");
+            let log = std::fs::File::create(dir.path().join("influxd.log")).expect("log file");
+            let child = Command::new(program())
+                .arg("-config")
+                .arg(&config)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("log file"))
+                .stderr(log)
+                .spawn()
+                .expect("influxd starts");
+            let mut server = Influxd {
+                child,
+                port: http,
+                dir,
+            };
+            let client = InfluxClient::new(&server.url(), Duration::from_millis(500));
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while client.ping().is_err() {
+                if let Ok(Some(status)) = server.child.try_wait() {
+                    panic!("influxd exited ({status}):\n{}", server.log());
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "influxd did not answer /ping on port {http} within 20 s:\n{}",
+                    server.log()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            server
+        }
+
+        /// `http://127.0.0.1:PORT`.
+        pub fn url(&self) -> String {
+            format!("http://127.0.0.1:{}", self.port)
+        }
+
+        /// A client with a 10 s timeout.
+        pub fn client(&self) -> InfluxClient {
+            InfluxClient::new(&self.url(), Duration::from_secs(10))
+        }
+
+        /// The folder holding the config, the log and (for [`Influxd::start`]) the data.
+        pub fn dir(&self) -> &Path {
+            self.dir.path()
+        }
+
+        /// Stops the server as a service manager does (SIGTERM to its pid,
+        /// waiting up to 20 s for it to exit), so its files are complete.
+        pub fn terminate(&mut self) {
+            let pid = self.child.id().to_string();
+            let sent = Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(sent, "could not send SIGTERM to influxd ({pid})");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while !matches!(self.child.try_wait(), Ok(Some(_))) {
+                assert!(
+                    Instant::now() < deadline,
+                    "influxd did not stop within 20 s of SIGTERM:\n{}",
+                    self.log()
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+
+        /// What influxd printed.
+        pub fn log(&self) -> String {
+            std::fs::read_to_string(self.dir.path().join("influxd.log")).unwrap_or_default()
+        }
+    }
+
+    impl Drop for Influxd {
+        fn drop(&mut self) {
+            // Child::kill sends SIGKILL to this child's pid only.
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+use influxd::Influxd;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("its address")
+        .port()
+}
+
+fn campaign() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/ombt/campaign")
+}
+
+fn telemetry_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(campaign().join("test_case_1"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("telemetry.lp"))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 8, "the fixture has 8 runs with telemetry");
+    files
+}
+
+/// One point of an export file: measurement, tags, fields (as text), ns.
+#[derive(Debug, Clone)]
+struct Point {
+    measurement: String,
+    tags: BTreeMap<String, String>,
+    fields: BTreeMap<String, String>,
+    ns: i64,
+}
+
+/// The points of the fixtures' export files (no escapes occur in them).
+fn points_of(path: &Path) -> Vec<Point> {
+    let text = std::fs::read_to_string(path).unwrap();
+    dml_lines(&text)
+        .into_iter()
+        .map(|line| {
+            let mut parts = line.split(' ');
+            let key = parts.next().unwrap();
+            let fields = parts.next().unwrap();
+            let ns = parts.next().unwrap().parse().unwrap();
+            let mut key = key.split(',');
+            let measurement = key.next().unwrap().to_string();
+            let pair = |kv: &str| {
+                let (k, v) = kv.split_once('=').unwrap();
+                (k.to_string(), v.to_string())
+            };
+            Point {
+                measurement,
+                tags: key.map(pair).collect(),
+                fields: fields.split(',').map(pair).collect(),
+                ns,
+            }
+        })
+        .collect()
+}
+
+/// The line-protocol lines of an `influx_inspect export` file (its DML part).
+fn dml_lines(text: &str) -> Vec<&str> {
+    let mut in_dml = false;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line == "# DML" {
+            in_dml = true;
+        } else if line == "# DDL" {
+            in_dml = false;
+        } else if in_dml && !line.is_empty() && !line.starts_with('#') {
+            out.push(line);
+        }
+    }
+    out
+}
+
+/// Loads an export file as `influx -import` does: its DDL statements
+/// through `/query`, its DML lines through `/write` into the context database.
+fn import(client: &InfluxClient, path: &Path) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut section = "";
+    let mut database = String::new();
+    for line in text.lines() {
+        let line = line.trim_end();
+        match line {
+            "# DDL" | "# DML" => section = line,
+            _ if line.starts_with("# CONTEXT-DATABASE:") => {
+                database = line["# CONTEXT-DATABASE:".len()..].to_string();
+            }
+            _ if line.is_empty() || line.starts_with('#') => {}
+            _ if section == "# DDL" => {
+                let r = client.query("", line, Epoch::Ns).expect("DDL runs");
+                assert!(r.iter().all(|s| s.error.is_none()), "{line}: {r:?}");
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        !database.is_empty(),
+        "{}: no CONTEXT-DATABASE",
+        path.display()
+    );
+    client
+        .write(&database, &dml_lines(&text).join("\n"))
+        .expect("the real line protocol is accepted");
+}
+
+fn import_all(server: &Influxd) -> Vec<Point> {
+    let client = server.client();
+    let mut points = Vec::new();
+    for f in telemetry_files() {
+        import(&client, &f);
+        points.extend(points_of(&f));
+    }
+    points
+}
+
+fn only(results: &[StatementResult]) -> &StatementResult {
+    assert_eq!(results.len(), 1, "{results:?}");
+    &results[0]
+}
+
+#[test]
+fn real_line_protocol_is_written_and_read_back_with_tags_and_epochs() {
+    let Some(server) = Influxd::start("real_line_protocol_is_written_and_read_back") else {
+        return;
+    };
+    let points = import_all(&server);
+    let client = server.client();
+
+    // Counts per role, as series tagged by role.
+    let r = client
+        .query(
+            "telegraf",
+            "SELECT count(usage_idle) FROM cpu GROUP BY role",
+            Epoch::Ns,
+        )
+        .unwrap();
+    let r = only(&r);
+    assert_eq!(r.error, None);
+    let mut got: BTreeMap<String, u64> = BTreeMap::new();
+    for s in &r.series {
+        assert_eq!(s.name, "cpu");
+        let count = s.column("count").unwrap();
+        got.insert(s.tags["role"].clone(), s.values[0][count].as_u64().unwrap());
+    }
+    let mut want: BTreeMap<String, u64> = BTreeMap::new();
+    for p in points.iter().filter(|p| p.measurement == "cpu") {
+        *want.entry(p.tags["role"].clone()).or_default() += 1;
+    }
+    assert_eq!(got, want);
+    assert_eq!(got.len(), 2);
+
+    // Every bus sample back with its exact nanosecond time and value.
+    let mut bus: Vec<(i64, f64)> = points
+        .iter()
+        .filter(|p| p.measurement == "cpu" && p.tags["role"] == "bus")
+        .map(|p| (p.ns, p.fields["usage_idle"].parse().unwrap()))
+        .collect();
+    bus.sort_by_key(|b| b.0);
+    let q = "SELECT usage_idle FROM cpu WHERE role = 'bus'";
+    let r = client.query("telegraf", q, Epoch::Ns).unwrap();
+    let s = &only(&r).series[0];
+    let (t, v) = (s.column("time").unwrap(), s.column("usage_idle").unwrap());
+    let back: Vec<(i64, f64)> = s
+        .values
+        .iter()
+        .map(|row| (row[t].as_i64().unwrap(), row[v].as_f64().unwrap()))
+        .collect();
+    assert_eq!(back, bus);
+    // epoch=s and epoch=ms: the same instants, truncated.
+    for (epoch, div) in [(Epoch::S, 1_000_000_000), (Epoch::Ms, 1_000_000)] {
+        let r = client.query("telegraf", q, epoch).unwrap();
+        let s = &only(&r).series[0];
+        let times: Vec<i64> = s
+            .values
+            .iter()
+            .map(|row| row[t].as_i64().unwrap())
+            .collect();
+        let want: Vec<i64> = bus.iter().map(|b| b.0 / div).collect();
+        assert_eq!(times, want, "{epoch:?}");
+    }
+    // Integer fields of the broker keep their type.
+    let r = client
+        .query("telegraf", "SELECT * FROM rabbitmq_overview", Epoch::Ns)
+        .unwrap();
+    let s = &only(&r).series[0];
+    let rows = points
+        .iter()
+        .filter(|p| p.measurement == "rabbitmq_overview")
+        .count();
+    assert_eq!(s.values.len(), rows);
+    let ints: Vec<&str> = s.columns.iter().map(String::as_str).collect();
+    assert!(ints.contains(&"queues"), "{ints:?}");
+    assert!(s.values[0][s.column("queues").unwrap()].is_u64());
+}
+
+/// `POST /query` with HTTP/1.0, so the body ends when the server closes: the raw chunks.
+fn raw_chunks(url: &str, db: &str, query: &str) -> Vec<Value> {
+    let addr = url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let body = format!("q={}", query.replace(' ', "+"));
+    write!(
+        stream,
+        "POST /query?db={db}&chunked=true&epoch=ms HTTP/1.0\r\nHost: {addr}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (_, body) = answer.split_once("\r\n\r\n").unwrap();
+    serde_json::Deserializer::from_str(body)
+        .into_iter::<Value>()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn a_chunked_answer_of_25000_real_samples_is_merged_into_one_series() {
+    let Some(server) = Influxd::start("a_chunked_answer_is_merged") else {
+        return;
+    };
+    let client = server.client();
+    client
+        .query("", "CREATE DATABASE chunks", Epoch::Ns)
+        .unwrap();
+    // The real samples of one run, repeated 1 ms apart.
+    let real = points_of(&telemetry_files()[0]);
+    let cpu: Vec<&Point> = real.iter().filter(|p| p.measurement == "cpu").collect();
+    let base_ms: i64 = 1_700_000_000_000;
+    let n = 25_000;
+    let mut want = Vec::with_capacity(n);
+    for batch in 0..5 {
+        let mut lines = String::new();
+        for i in batch * 5_000..(batch + 1) * 5_000 {
+            let p = cpu[i % cpu.len()];
+            let value = &p.fields["usage_idle"];
+            let ms = base_ms + i as i64;
+            lines.push_str(&format!(
+                "cpu,host={},role={} usage_idle={value} {}\n",
+                p.tags["host"],
+                p.tags["role"],
+                ms * 1_000_000
+            ));
+            want.push((ms, value.parse::<f64>().unwrap()));
+        }
+        client.write("chunks", &lines).unwrap();
+    }
+    let q = "SELECT usage_idle FROM cpu";
+    // The server really answers in several chunks…
+    let chunks = raw_chunks(&server.url(), "chunks", q);
+    assert!(chunks.len() >= 3, "{} chunks", chunks.len());
+    // …which the client merges back into one series, in order.
+    let r = client.query("chunks", q, Epoch::Ms).unwrap();
+    let r = only(&r);
+    assert_eq!(r.series.len(), 1);
+    let s = &r.series[0];
+    let (t, v) = (s.column("time").unwrap(), s.column("usage_idle").unwrap());
+    let got: Vec<(i64, f64)> = s
+        .values
+        .iter()
+        .map(|row| (row[t].as_i64().unwrap(), row[v].as_f64().unwrap()))
+        .collect();
+    assert_eq!(got.len(), n);
+    assert_eq!(got, want);
+}
+
+#[test]
+fn statement_errors_http_400_and_empty_results_are_told_apart() {
+    let Some(server) = Influxd::start("statement_errors_http_400_and_empty_results") else {
+        return;
+    };
+    import_all(&server);
+    let client = server.client();
+
+    // A statement's own error. InfluxDB stops there and leaves the next
+    // statement unanswered (1.6 even sends a second, bogus "not executed"
+    // error for the failed one): the first error is kept…
+    let statements = [
+        "SELECT count(usage_idle) FROM cpu",
+        "SELECT nosuchfunc(usage_idle) FROM cpu",
+        "SELECT count(usage_idle) FROM cpu WHERE role = 'bus'",
+    ];
+    let r = client
+        .query("telegraf", &statements.join("; "), Epoch::Ns)
+        .unwrap();
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert_eq!(r[0].error, None);
+    assert_eq!(r[0].series.len(), 1);
+    assert_eq!(
+        r[1].error.as_deref(),
+        Some("undefined function nosuchfunc()")
+    );
+    // …and query_each sends the statements after the failed one again.
+    let r = client
+        .query_each("telegraf", &statements, Epoch::Ns)
+        .unwrap();
+    let ids: Vec<u64> = r.iter().map(|s| s.statement_id).collect();
+    assert_eq!(ids, [0, 1, 2]);
+    assert_eq!(r[0].error, None);
+    assert_eq!(
+        r[1].error.as_deref(),
+        Some("undefined function nosuchfunc()")
+    );
+    assert!(r[1].series.is_empty());
+    assert_eq!(r[2].error, None);
+    assert_eq!(r[2].series.len(), 1);
+    assert!(
+        r[2].series[0].values[0][1].as_u64().unwrap()
+            < r[0].series[0].values[0][1].as_u64().unwrap()
+    );
+
+    // A database that does not exist: an error of the statement.
+    let r = client
+        .query("nosuchdb", "SELECT * FROM cpu", Epoch::Ns)
+        .unwrap();
+    assert_eq!(
+        only(&r).error.as_deref(),
+        Some("database not found: nosuchdb")
+    );
+
+    // A query that does not parse: HTTP 400 with the server's message.
+    match client.query("telegraf", "SELEC usage_idle FROM cpu", Epoch::Ns) {
+        Err(InfluxError::Status { status, message }) => {
+            assert_eq!(status, 400);
+            assert!(message.starts_with("error parsing query"), "{message}");
+        }
+        other => panic!("expected HTTP 400, got {other:?}"),
+    }
+    // Bad line protocol on /write: HTTP 400 naming the problem.
+    match client.write("telegraf", "cpu,host=a usage_idle=1 notatime") {
+        Err(InfluxError::Status { status, message }) => {
+            assert_eq!(status, 400);
+            assert!(message.contains("unable to parse"), "{message}");
+        }
+        other => panic!("expected HTTP 400, got {other:?}"),
+    }
+
+    // No series: before the first sample, and a measurement never written.
+    for q in [
+        "SELECT usage_idle FROM cpu WHERE time < 1000",
+        "SELECT * FROM nosuchmeasurement",
+    ] {
+        let r = client.query("telegraf", q, Epoch::Ns).unwrap();
+        let r = only(&r);
+        assert_eq!(r.error, None, "{q}");
+        assert!(r.series.is_empty(), "{q}: {r:?}");
+    }
+}
+
+#[test]
+fn a_server_that_is_down_is_unreachable() {
+    let port = free_port();
+    let started = Instant::now();
+    let client = InfluxClient::new(&format!("http://127.0.0.1:{port}"), Duration::from_secs(5));
+    let err = client
+        .query("telegraf", "SELECT * FROM cpu", Epoch::Ns)
+        .unwrap_err();
+    match &err {
+        InfluxError::Unreachable { url, message, .. } => {
+            assert_eq!(url, &format!("http://127.0.0.1:{port}/query"));
+            assert!(message.to_lowercase().contains("refused"), "{message}");
+        }
+        other => panic!("expected Unreachable, got {other:?}"),
+    }
+    assert!(err.to_string().contains("SELECT * FROM cpu"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(client.ping().is_err());
+}
+
+/// A server on 127.0.0.1 that accepts connections and never answers;
+/// stops (and drops the connections) when dropped, or after 30 s.
+struct Hanging {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Hanging {
+    fn start() -> Hanging {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let mut held = Vec::new();
+            while !flag.load(Ordering::Relaxed) && Instant::now() < deadline {
+                match listener.accept() {
+                    Ok((stream, _)) => held.push(stream),
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        Hanging {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Hanging {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn a_server_that_never_answers_times_out_naming_the_query() {
+    let hanging = Hanging::start();
+    let client = InfluxClient::new(&hanging.url(), Duration::from_millis(400));
+    let started = Instant::now();
+    let query = "SELECT max(messages) FROM rabbitmq_overview WHERE time >= 0";
+    let err = client.query("telegraf", query, Epoch::Ns).unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(350) && elapsed < Duration::from_secs(5),
+        "{elapsed:?}"
+    );
+    assert!(
+        matches!(&err, InfluxError::Unreachable { query: Some(q), .. } if q == query),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(text.contains(query), "{text}");
+    assert!(text.to_lowercase().contains("timed out"), "{text}");
+}
+
+fn expost(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_expost"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("expost runs")
+}
+
+fn json_of(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}); stderr:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// The run's window in epoch ns, as `expost` cuts it: the later start and
+/// the later stop of the two sides.
+fn window_ns(run: &Value) -> (i64, i64) {
+    let side = |s: &str, k: &str| run[s][k].as_f64().unwrap();
+    let start = side("clients", "start_time").max(side("servers", "start_time"));
+    let stop = side("clients", "stop_time").max(side("servers", "stop_time"));
+    ((start * 1e9).floor() as i64, (stop * 1e9).ceil() as i64)
+}
+
+#[test]
+fn ombt_with_influx_gives_each_runs_window_telemetry() {
+    let Some(server) = Influxd::start("ombt_with_influx_gives_each_runs_window_telemetry") else {
+        return;
+    };
+    let points = import_all(&server);
+    let root = campaign();
+    let root = root.to_str().unwrap();
+    let url = server.url();
+    let out = expost(&[
+        "ombt",
+        root,
+        "--json",
+        "--influx",
+        &url,
+        "--query",
+        "n_cpu=SELECT count(usage_idle) FROM cpu WHERE time >= $start AND time <= $stop",
+        "--query",
+        "bad=SELECT nosuchfunc(usage_idle) FROM cpu",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let influx = json_of(&out);
+    // The same campaign with the in-process line-protocol reader.
+    let lp = json_of(&expost(&["ombt", root, "--json"]));
+    let runs = influx["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 8);
+    let mut with_samples = 0;
+    for (run, lp_run) in runs.iter().zip(lp["runs"].as_array().unwrap()) {
+        let label = run["backup_dir"].as_str().unwrap();
+        assert_eq!(label, lp_run["backup_dir"].as_str().unwrap());
+        let (start, stop) = window_ns(run);
+        let window = &run["window"];
+        assert_eq!(
+            (
+                (window[0].as_f64().unwrap() * 1e9).floor() as i64,
+                (window[1].as_f64().unwrap() * 1e9).ceil() as i64
+            ),
+            (start, stop)
+        );
+        let in_window = points
+            .iter()
+            .filter(|p| p.measurement == "cpu" && p.ns >= start && p.ns <= stop)
+            .count();
+        let mut telemetry = run["telemetry"].as_object().unwrap().clone();
+        match telemetry.remove("n_cpu") {
+            Some(n) => {
+                assert_eq!(n.as_f64(), Some(in_window as f64), "{label}");
+                with_samples += 1;
+            }
+            None => {
+                assert_eq!(in_window, 0, "{label}");
+                assert!(
+                    stderr.contains(&format!("run '{label}': query 'n_cpu' returned no series")),
+                    "{stderr}"
+                );
+            }
+        }
+        // The notebook's figures agree with the in-process reader's.
+        let want = lp_run["telemetry"].as_object().unwrap();
+        assert_eq!(
+            telemetry.keys().collect::<Vec<_>>(),
+            want.keys().collect::<Vec<_>>(),
+            "{label}"
+        );
+        for (k, v) in want {
+            let (a, b) = (telemetry[k].as_f64().unwrap(), v.as_f64().unwrap());
+            assert!((a - b).abs() < 1e-9, "{label} {k}: {a} vs {b}");
+        }
+        // The bad query is reported for this run, naming it, and the others went on.
+        assert!(
+            stderr.contains(&format!(
+                "run '{label}': query 'bad' (SELECT nosuchfunc(usage_idle) FROM cpu) failed: undefined function nosuchfunc()"
+            )),
+            "{stderr}"
+        );
+    }
+    assert!(with_samples >= 4, "only {with_samples} runs had samples");
+}
+
+#[test]
+fn ombt_with_influx_down_reports_every_run_and_fails() {
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let out = expost(&["ombt", campaign().to_str().unwrap(), "--influx", &url, "-q"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let errors = stderr
+        .lines()
+        .filter(|l| {
+            l.starts_with("error: ")
+                && l.contains("telemetry not read (queries min_usage_idle_ombt_server")
+                && l.contains("unreachable")
+        })
+        .count();
+    assert_eq!(errors, 8, "{stderr}");
+    assert!(stderr.contains("8 runs (8 analysed, 0 failed)"), "{stderr}");
+}
+
+#[test]
+fn ombt_with_a_hanging_influx_times_out_naming_the_run_and_query() {
+    let hanging = Hanging::start();
+    let started = Instant::now();
+    let out = expost(&[
+        "ombt",
+        campaign().to_str().unwrap(),
+        "--influx",
+        &hanging.url(),
+        "--timeout",
+        "0.3",
+        "--query",
+        "q_len=SELECT max(messages) FROM rabbitmq_overview",
+        "-q",
+    ]);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("run 'test_case_1/run_5_rpc-cast_1c_1s': telemetry not read"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(line.contains("q_len"), "{line}");
+    assert!(line.contains("running `SELECT min(usage_idle)"), "{line}");
+    assert!(line.to_lowercase().contains("timed out"), "{line}");
+}
+
+fn counts_by_role(client: &InfluxClient) -> BTreeMap<String, u64> {
+    let r = client
+        .query(
+            "telegraf",
+            "SELECT count(usage_idle) FROM cpu GROUP BY role",
+            Epoch::Ns,
+        )
+        .unwrap();
+    let r = only(&r);
+    assert_eq!(r.error, None);
+    r.series
+        .iter()
+        .map(|s| {
+            let count = s.column("count").unwrap();
+            (s.tags["role"].clone(), s.values[0][count].as_u64().unwrap())
+        })
+        .collect()
+}
+
+fn cpu_counts(points: &[Point]) -> BTreeMap<String, u64> {
+    let mut want: BTreeMap<String, u64> = BTreeMap::new();
+    for p in points.iter().filter(|p| p.measurement == "cpu") {
+        *want.entry(p.tags["role"].clone()).or_default() += 1;
+    }
+    want
+}
+
+/// Unpacks `tarball` (holding `influxdb-data/`) into a new temp folder.
+fn unpack(tarball: &Path) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new("tar")
+        .arg("-C")
+        .arg(dir.path())
+        .arg("-xzf")
+        .arg(tarball)
+        .status()
+        .expect("tar runs");
+    assert!(status.success(), "tar -xzf {}", tarball.display());
+    let data = dir.path().join("influxdb-data");
+    for sub in ["meta", "data", "wal"] {
+        assert!(
+            data.join(sub).is_dir(),
+            "{sub}/ missing in {}",
+            tarball.display()
+        );
+    }
+    (dir, data)
+}
+
+#[test]
+fn a_data_dir_tarred_after_influxd_stopped_is_queried_again() {
+    let Some(mut server) = Influxd::start("a_data_dir_tarred_after_influxd_stopped") else {
+        return;
+    };
+    let points = import_all(&server);
+    let want = cpu_counts(&points);
+    assert_eq!(counts_by_role(&server.client()), want);
+    // The orchestrator's way: stop influxd, then tar its data folder.
+    server.terminate();
+    let tarball = server.dir().join("influxdb-data.tar.gz");
+    let status = Command::new("tar")
+        .arg("-C")
+        .arg(server.dir())
+        .arg("-czf")
+        .arg(&tarball)
+        .arg("influxdb-data")
+        .status()
+        .expect("tar runs");
+    assert!(status.success());
+    let (dir, data) = unpack(&tarball);
+    drop(server);
+    let restored = Influxd::start_in(dir, &data);
+    assert_eq!(counts_by_role(&restored.client()), want);
+}
+
+#[test]
+fn the_fixture_runs_tarballs_hold_their_telemetry() {
+    if !influxd::available("the_fixture_runs_tarballs_hold_their_telemetry") {
+        return;
+    }
+    let run = campaign().join("test_case_1/run_1_rpc-call_1c_1s");
+    let (dir, data) = unpack(&run.join("influxdb-data.tar.gz"));
+    let server = Influxd::start_in(dir, &data);
+    let want = cpu_counts(&points_of(&run.join("telemetry.lp")));
+    assert_eq!(counts_by_role(&server.client()), want);
+}
