@@ -287,7 +287,15 @@ pub fn render_bars(
         .collect();
     let (x0, x1) = range_of(chart.bars.iter().map(|b| b.x)).ok_or(FigureError::NoData)?;
     let (_, ymax) = range_of(totals.iter().copied()).ok_or(FigureError::NoData)?;
-    let pad = ((x1 - x0) * 0.02).max(0.5);
+    // A little room beside the outer bars: 2 % of the span, at least half a
+    // unit for spans of seconds, but never more than a tenth of a small span
+    // (rates of 0.01–0.5 must not get an axis running to -0.5).
+    let span = x1 - x0;
+    let pad = if span > 0.0 {
+        (span * 0.02).max(0.5_f64.min(span * 0.1))
+    } else {
+        0.5
+    };
     let (x0, x1) = (x0 - pad, x1 + pad);
     let y1 = if ymax > 0.0 { ymax * 1.04 } else { 1.0 };
     let left = font * 4.5;

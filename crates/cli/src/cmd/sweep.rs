@@ -9,6 +9,7 @@ use crate::output::OutputDir;
 use crate::progress;
 use anyhow::{Context, Result};
 use expost_model::Diagnostics;
+use expost_render::bars::{render_bars, write_svg_png_pdf, Bar, StackedBars};
 use expost_render::figure::{Figure, Line, PaperSize};
 use expost_sim::engine::Strategy;
 use expost_sim::profile::Profile;
@@ -29,7 +30,7 @@ Outputs in -o DIR: sweep.csv/.parquet (one row per simulation), points.csv
 interval per strategy and rate, beside Young/Daly), sweep-spec.json,
 sweep.json (as --json), and figures throughput, value (samples per dollar)
 against preemption rate per strategy (median, p5–p95 band) and
-time_split_<strategy> (share of wall time by cause against rate).
+time_split_<strategy> (stacked bars: share of wall time by cause at each rate).
 
 Exit codes: 0 done; 1 an input or output failed; 2 bad command line.";
 
@@ -406,31 +407,35 @@ fn figures(dir: &OutputDir, summaries: &[sweep::PointSummary]) -> Result<()> {
             .iter()
             .filter(|s| (s.point.strategy, s.point.interval_asked.map(f64::to_bits)) == *key)
             .collect();
-        let part = |label: &str, f: fn(&expost_sim::metrics::TimeSplit) -> f64| Line {
-            label: label.into(),
-            points: pts
-                .iter()
-                .map(|s| {
-                    (
-                        s.point.rate,
-                        100.0 * f(&s.split_mean) / s.split_mean.total(),
-                    )
-                })
-                .collect(),
-            band: Vec::new(),
+        let share = |s: &sweep::PointSummary, f: fn(&expost_sim::metrics::TimeSplit) -> f64| {
+            100.0 * f(&s.split_mean) / s.split_mean.total()
         };
-        let fig = Figure {
+        let chart = StackedBars {
+            title: None,
             x_label: "Preemption rate (per node-hour)".into(),
             y_label: "Share of wall time (%)".into(),
-            y_range: Some((0.0, 100.0)),
-            lines: vec![
-                part("useful", |t| t.useful_s),
-                part("reconfiguration", |t| t.reconfiguration_s),
-                part("rollback", |t| t.rollback_s),
-                part("checkpoint stall", |t| t.checkpoint_stall_s),
-                part("waiting", |t| t.waiting_s),
-            ],
-            ..Figure::default()
+            segments: [
+                "useful",
+                "reconfiguration",
+                "rollback",
+                "checkpoint stall",
+                "waiting",
+            ]
+            .map(String::from)
+            .to_vec(),
+            bars: pts
+                .iter()
+                .map(|s| Bar {
+                    x: s.point.rate,
+                    values: vec![
+                        share(s, |t| t.useful_s),
+                        share(s, |t| t.reconfiguration_s),
+                        share(s, |t| t.rollback_s),
+                        share(s, |t| t.checkpoint_stall_s),
+                        share(s, |t| t.waiting_s),
+                    ],
+                })
+                .collect(),
         };
         let stem = if many_intervals {
             format!(
@@ -441,7 +446,11 @@ fn figures(dir: &OutputDir, summaries: &[sweep::PointSummary]) -> Result<()> {
         } else {
             format!("time_split_{}", key.0.name())
         };
-        sim_out::figure(dir, &stem, &fig, size)?;
+        let (width, height) = size.inches();
+        let svg = render_bars(&chart, width, height)
+            .with_context(|| format!("could not draw figure '{stem}'"))?;
+        write_svg_png_pdf(&svg, dir.path(), &stem)
+            .with_context(|| format!("could not write figure '{stem}'"))?;
     }
     Ok(())
 }
