@@ -63,3 +63,36 @@ pub fn command_line() -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// How many diagnostics are errors, warnings and notes.
+pub fn severity_counts<'a>(
+    diagnostics: impl IntoIterator<Item = &'a expost_model::Diagnostic>,
+) -> (usize, usize, usize) {
+    use expost_model::Severity;
+    diagnostics
+        .into_iter()
+        .fold((0, 0, 0), |(e, w, n), d| match d.severity {
+            Severity::Error => (e + 1, w, n),
+            Severity::Warning => (e, w + 1, n),
+            Severity::Note => (e, w, n + 1),
+        })
+}
+
+/// Prints the errors and warnings on stderr, at most 40 lines, then says
+/// how many more there were and where they all are.
+pub fn print_serious<'a>(
+    diagnostics: impl IntoIterator<Item = &'a expost_model::Diagnostic>,
+    all_in: &str,
+) {
+    const SHOWN: usize = 40;
+    let serious: Vec<_> = diagnostics
+        .into_iter()
+        .filter(|d| d.severity >= expost_model::Severity::Warning)
+        .collect();
+    for d in serious.iter().take(SHOWN) {
+        eprintln!("{d}");
+    }
+    if serious.len() > SHOWN {
+        eprintln!("… and {} more (all in {all_in})", serious.len() - SHOWN);
+    }
+}
