@@ -14,37 +14,23 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// A private `influxd` and the temp folder holding its config, data and log.
+/// A private `influxd` (the library's) and the temp folder holding its
+/// config, data and log; the tests skip or fail without it.
 mod influxd {
     use super::*;
-
-    /// A running `influxd`; killed (by pid) and its folder removed when dropped.
-    pub struct Influxd {
-        child: Child,
-        port: u16,
-        // Dropped after the process is killed (fields drop after `drop`).
-        dir: tempfile::TempDir,
-    }
-
-    fn program() -> String {
-        std::env::var("EXPOST_INFLUXD").unwrap_or_else(|_| "influxd".into())
-    }
+    pub use expost_remote::influxd::Influxd;
+    use expost_remote::influxd::Options;
 
     /// Whether `influxd` can be run; when not, fails the test if
     /// `EXPOST_REQUIRE_SERVICES=1`, and otherwise prints why it is skipped.
     pub fn available(test: &str) -> bool {
-        let found = Command::new(program())
-            .arg("version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
+        let found = expost_remote::influxd::available(&expost_remote::influxd::program());
         if !found {
             assert!(
                 std::env::var("EXPOST_REQUIRE_SERVICES").as_deref() != Ok("1"),
@@ -55,116 +41,17 @@ mod influxd {
         found
     }
 
-    impl Influxd {
-        /// Starts `influxd` on an empty data folder, or `None` (skipped) without it.
-        pub fn start(test: &str) -> Option<Influxd> {
-            if !available(test) {
-                return None;
-            }
-            let dir = tempfile::tempdir().expect("temp dir");
-            let data = dir.path().join("influxdb-data");
-            Some(Influxd::start_in(dir, &data))
+    /// Starts `influxd` on an empty data folder, or `None` (skipped) without it.
+    pub fn start(test: &str) -> Option<Influxd> {
+        if !available(test) {
+            return None;
         }
-
-        /// Starts `influxd` over an existing data folder (`meta/`, `data/`, `wal/`)
-        /// inside `dir`, which it then owns.
-        pub fn start_in(dir: tempfile::TempDir, data: &Path) -> Influxd {
-            let (http, bind) = (free_port(), free_port());
-            let config = dir.path().join("influxd.conf");
-            let toml_path = |p: PathBuf| p.to_string_lossy().replace('\\', "/");
-            std::fs::write(
-                &config,
-                format!(
-                    "reporting-disabled = true\n\
-                     bind-address = \"127.0.0.1:{bind}\"\n\
-                     [meta]\n  dir = \"{}\"\n\
-                     [data]\n  dir = \"{}\"\n  wal-dir = \"{}\"\n  query-log-enabled = false\n\
-                     [monitor]\n  store-enabled = false\n\
-                     [http]\n  bind-address = \"127.0.0.1:{http}\"\n  log-enabled = false\n\
-                     [logging]\n  level = \"warn\"\n",
-                    toml_path(data.join("meta")),
-                    toml_path(data.join("data")),
-                    toml_path(data.join("wal")),
-                ),
-            )
-            .expect("config written");
-            let log = std::fs::File::create(dir.path().join("influxd.log")).expect("log file");
-            let child = Command::new(program())
-                .arg("-config")
-                .arg(&config)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().expect("log file"))
-                .stderr(log)
-                .spawn()
-                .expect("influxd starts");
-            let mut server = Influxd {
-                child,
-                port: http,
-                dir,
-            };
-            let client = InfluxClient::new(&server.url(), Duration::from_millis(500));
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while client.ping().is_err() {
-                if let Ok(Some(status)) = server.child.try_wait() {
-                    panic!("influxd exited ({status}):\n{}", server.log());
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "influxd did not answer /ping on port {http} within 20 s:\n{}",
-                    server.log()
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            server
-        }
-
-        /// `http://127.0.0.1:PORT`.
-        pub fn url(&self) -> String {
-            format!("http://127.0.0.1:{}", self.port)
-        }
-
-        /// A client with a 10 s timeout.
-        pub fn client(&self) -> InfluxClient {
-            InfluxClient::new(&self.url(), Duration::from_secs(10))
-        }
-
-        /// The folder holding the config, the log and (for [`Influxd::start`]) the data.
-        pub fn dir(&self) -> &Path {
-            self.dir.path()
-        }
-
-        /// Stops the server as a service manager does (SIGTERM to its pid,
-        /// waiting up to 20 s for it to exit), so its files are complete.
-        pub fn terminate(&mut self) {
-            let pid = self.child.id().to_string();
-            let sent = Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(sent, "could not send SIGTERM to influxd ({pid})");
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while !matches!(self.child.try_wait(), Ok(Some(_))) {
-                assert!(
-                    Instant::now() < deadline,
-                    "influxd did not stop within 20 s of SIGTERM:\n{}",
-                    self.log()
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-
-        /// What influxd printed.
-        pub fn log(&self) -> String {
-            std::fs::read_to_string(self.dir.path().join("influxd.log")).unwrap_or_default()
-        }
+        Some(Influxd::start(&Options::default()).unwrap_or_else(|e| panic!("{e}")))
     }
 
-    impl Drop for Influxd {
-        fn drop(&mut self) {
-            // Child::kill sends SIGKILL to this child's pid only.
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+    /// Starts `influxd` over an existing data folder inside `dir`, which it then owns.
+    pub fn start_in(dir: tempfile::TempDir, data: &Path) -> Influxd {
+        Influxd::start_in(dir, data, &Options::default()).unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
@@ -294,7 +181,7 @@ fn only(results: &[StatementResult]) -> &StatementResult {
 
 #[test]
 fn real_line_protocol_is_written_and_read_back_with_tags_and_epochs() {
-    let Some(server) = Influxd::start("real_line_protocol_is_written_and_read_back") else {
+    let Some(server) = influxd::start("real_line_protocol_is_written_and_read_back") else {
         return;
     };
     let points = import_all(&server);
@@ -393,7 +280,7 @@ fn raw_chunks(url: &str, db: &str, query: &str) -> Vec<Value> {
 
 #[test]
 fn a_chunked_answer_of_25000_real_samples_is_merged_into_one_series() {
-    let Some(server) = Influxd::start("a_chunked_answer_is_merged") else {
+    let Some(server) = influxd::start("a_chunked_answer_is_merged") else {
         return;
     };
     let client = server.client();
@@ -443,7 +330,7 @@ fn a_chunked_answer_of_25000_real_samples_is_merged_into_one_series() {
 
 #[test]
 fn statement_errors_http_400_and_empty_results_are_told_apart() {
-    let Some(server) = Influxd::start("statement_errors_http_400_and_empty_results") else {
+    let Some(server) = influxd::start("statement_errors_http_400_and_empty_results") else {
         return;
     };
     import_all(&server);
@@ -639,7 +526,7 @@ fn window_ns(run: &Value) -> (i64, i64) {
 
 #[test]
 fn ombt_with_influx_gives_each_runs_window_telemetry() {
-    let Some(server) = Influxd::start("ombt_with_influx_gives_each_runs_window_telemetry") else {
+    let Some(server) = influxd::start("ombt_with_influx_gives_each_runs_window_telemetry") else {
         return;
     };
     let points = import_all(&server);
@@ -814,14 +701,14 @@ fn unpack(tarball: &Path) -> (tempfile::TempDir, PathBuf) {
 
 #[test]
 fn a_data_dir_tarred_after_influxd_stopped_is_queried_again() {
-    let Some(mut server) = Influxd::start("a_data_dir_tarred_after_influxd_stopped") else {
+    let Some(mut server) = influxd::start("a_data_dir_tarred_after_influxd_stopped") else {
         return;
     };
     let points = import_all(&server);
     let want = cpu_counts(&points);
     assert_eq!(counts_by_role(&server.client()), want);
     // The orchestrator's way: stop influxd, then tar its data folder.
-    server.terminate();
+    server.terminate(Duration::from_secs(20)).unwrap();
     let tarball = server.dir().join("influxdb-data.tar.gz");
     let status = Command::new("tar")
         .arg("-C")
@@ -834,7 +721,7 @@ fn a_data_dir_tarred_after_influxd_stopped_is_queried_again() {
     assert!(status.success());
     let (dir, data) = unpack(&tarball);
     drop(server);
-    let restored = Influxd::start_in(dir, &data);
+    let restored = influxd::start_in(dir, &data);
     assert_eq!(counts_by_role(&restored.client()), want);
 }
 
@@ -845,7 +732,7 @@ fn the_fixture_runs_tarballs_hold_their_telemetry() {
     }
     let run = campaign().join("test_case_1/run_1_rpc-call_1c_1s");
     let (dir, data) = unpack(&run.join("influxdb-data.tar.gz"));
-    let server = Influxd::start_in(dir, &data);
+    let server = influxd::start_in(dir, &data);
     let want = cpu_counts(&points_of(&run.join("telemetry.lp")));
     assert_eq!(counts_by_role(&server.client()), want);
 }

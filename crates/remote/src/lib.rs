@@ -6,6 +6,9 @@
 //!   SharedKeyLite signing, credentials from connection strings or Batch
 //!   Shipyard configuration files; query, create table, insert.
 //! - [`influx`]: InfluxDB 1.x (`/query` with InfluxQL, chunked answers, `/write`).
+//! - [`influxd`]: a private local `influxd` over a data folder (or a restored
+//!   tarball of one), stopped by pid when dropped.
 
 pub mod azure_table;
 pub mod influx;
+pub mod influxd;

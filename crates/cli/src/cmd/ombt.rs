@@ -6,6 +6,7 @@
 
 mod influx_source;
 mod outputs;
+mod tarball_source;
 
 use crate::output::OutputDir;
 use crate::progress;
@@ -25,6 +26,7 @@ Examples:
   expost ombt campaign/ --json > ombt.json
   expost ombt campaign/test_case_1/params.json --no-telemetry
   expost ombt campaign/ --lp telegraf-export.lp -o out/
+  expost ombt campaign/ --telemetry tarball -o out/
   expost ombt campaign/ --influx http://127.0.0.1:8086 \\
       --query \"q_len=SELECT max(messages) FROM rabbitmq_overview WHERE time >= \\$start AND time <= \\$stop\"
 
@@ -35,7 +37,11 @@ params.json, then to ROOT. The controller's results are the
 
 Telemetry: by default each run's *.lp files (line protocol, influx_inspect
 export layout) are read in-process; --lp FILE reads one file for all runs;
---influx URL queries an InfluxDB 1.x server. Always cut to the run's window
+--influx URL queries an InfluxDB 1.x server; --telemetry tarball unpacks each
+run's influxdb-data.tar.gz into a temp folder, serves it with a local influxd
+(Debian's influxdb package, or $EXPOST_INFLUXD) on a free 127.0.0.1 port,
+asks it the --influx queries and stops it (runs in parallel, one influxd
+each; Ctrl-C stops them and removes the temp folders). Always cut to the run's window
 (latest start to latest stop of clients and servers). In --query, $start and
 $stop are replaced by the window's ends in epoch nanoseconds.
 
@@ -60,19 +66,28 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
     /// Read telemetry for every run from this line-protocol export file.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["influx", "no_telemetry"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["influx", "no_telemetry", "telemetry"])]
     pub lp: Option<PathBuf>,
     /// Query telemetry from this InfluxDB 1.x server (e.g. http://127.0.0.1:8086).
-    #[arg(long, value_name = "URL", conflicts_with = "no_telemetry")]
+    #[arg(long, value_name = "URL", conflicts_with_all = ["no_telemetry", "telemetry"], group = "server")]
     pub influx: Option<String>,
+    /// Where telemetry comes from: lp (each run's *.lp files, the default) or tarball (each run's influxdb-data.tar.gz, served by a local influxd).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "SOURCE",
+        conflicts_with = "no_telemetry",
+        group = "server"
+    )]
+    pub telemetry: Option<TelemetryKind>,
     /// The InfluxDB database.
     #[arg(long, default_value = "telegraf", value_name = "NAME")]
     pub database: String,
     /// Seconds before an InfluxDB request is given up.
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     pub timeout: f64,
-    /// An extra InfluxQL query per run, NAME='SELECT …' ($start/$stop: the run's window, epoch ns); repeatable. Needs --influx.
-    #[arg(long = "query", value_name = "NAME=QUERY", requires = "influx")]
+    /// An extra InfluxQL query per run, NAME='SELECT …' ($start/$stop: the run's window, epoch ns); repeatable. Needs --influx or --telemetry tarball.
+    #[arg(long = "query", value_name = "NAME=QUERY", requires = "server")]
     pub queries: Vec<String>,
     /// Do not read telemetry.
     #[arg(long)]
@@ -83,6 +98,15 @@ pub struct Args {
     /// No progress bar and no table (diagnostics are still printed).
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// A telemetry source named by `--telemetry`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TelemetryKind {
+    /// Each run's *.lp files, read in-process.
+    Lp,
+    /// Each run's influxdb-data.tar.gz, served by a local influxd.
+    Tarball,
 }
 
 impl Args {
@@ -98,18 +122,34 @@ impl Args {
         if self.no_telemetry {
             return Ok(None);
         }
+        let tarball = self.telemetry == Some(TelemetryKind::Tarball);
+        if self.influx.is_none() && !tarball && !self.queries.is_empty() {
+            // A bad command line: clap's message and exit code 2.
+            clap::Error::raw(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "--query needs --influx URL or --telemetry tarball\n",
+            )
+            .exit();
+        }
+        if (self.influx.is_some() || tarball) && !(self.timeout > 0.0 && self.timeout.is_finite()) {
+            bail!(
+                "--timeout {} must be a positive number of seconds",
+                self.timeout
+            );
+        }
+        let queries = self
+            .queries
+            .iter()
+            .map(|q| influx_source::parse_query(q))
+            .collect::<Result<Vec<_>>>()?;
+        if tarball {
+            return Ok(Some(Box::new(tarball_source::TarballSource::new(
+                &self.database,
+                Duration::from_secs_f64(self.timeout),
+                queries,
+            )?)));
+        }
         if let Some(url) = &self.influx {
-            if !(self.timeout > 0.0 && self.timeout.is_finite()) {
-                bail!(
-                    "--timeout {} must be a positive number of seconds",
-                    self.timeout
-                );
-            }
-            let queries = self
-                .queries
-                .iter()
-                .map(|q| influx_source::parse_query(q))
-                .collect::<Result<Vec<_>>>()?;
             return Ok(Some(Box::new(influx_source::InfluxSource::new(
                 url,
                 &self.database,
@@ -146,9 +186,19 @@ pub fn run(args: Args) -> Result<ExitCode> {
             args.root.display()
         );
     }
+    let serving = args.telemetry == Some(TelemetryKind::Tarball) && !args.no_telemetry;
+    if serving {
+        tarball_source::install_interrupt_handler()?;
+    }
     let bar = progress::bar(runs.len() as u64, "runs", args.quiet || args.json);
     let results = ombt::analyse_campaign(&runs, telemetry.as_deref(), &|| bar.inc(1));
     bar.finish_and_clear();
+    tarball_source::done_serving();
+    if serving && tarball_source::interrupted() {
+        // Every local influxd was stopped and its temp folder removed by now.
+        eprintln!("interrupted: no output written");
+        return Ok(ExitCode::from(130));
+    }
     let campaign = Campaign {
         runs: results,
         diagnostics: campaign_diagnostics,

@@ -26,6 +26,7 @@ pub struct InfluxSource {
     client: InfluxClient,
     database: String,
     queries: Vec<(String, String)>,
+    origin: Option<String>,
 }
 
 impl InfluxSource {
@@ -40,7 +41,15 @@ impl InfluxSource {
             client: InfluxClient::new(url, timeout),
             database: database.to_string(),
             queries,
+            origin: None,
         }
+    }
+
+    /// Names `origin` (e.g. the tarball a local server serves) instead of
+    /// the server's URL as the file of its diagnostics.
+    pub fn with_origin(mut self, origin: String) -> Self {
+        self.origin = Some(origin);
+        self
     }
 }
 
@@ -96,7 +105,11 @@ impl TelemetrySource for InfluxSource {
                     .replace("$stop", &stop.to_string()),
             )
         }));
-        diags.set_file(format!("{}/query", self.client.base()));
+        diags.set_file(
+            self.origin
+                .clone()
+                .unwrap_or_else(|| format!("{}/query", self.client.base())),
+        );
         let text: Vec<&str> = named.iter().map(|(_, q)| q.as_str()).collect();
         let results = match self.client.query_each(&self.database, &text, Epoch::Ns) {
             Ok(r) => r,

@@ -1,0 +1,304 @@
+//! `expost ombt --telemetry tarball` against the real `influxd` (Debian's
+//! `influxdb` package): each run's `influxdb-data.tar.gz` served by its own
+//! local server gives the same figures as the line-protocol export; a
+//! tarball that is not a data folder is reported and the other runs go on;
+//! no server process or temp folder is left, also after Ctrl-C.
+//!
+//! Without `influxd` the tests print why and pass, unless
+//! `EXPOST_REQUIRE_SERVICES=1` is set: then they fail.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn available(test: &str) -> bool {
+    let found = expost_remote::influxd::available(&expost_remote::influxd::program());
+    if !found {
+        assert!(
+            std::env::var("EXPOST_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "influxd is not installed (apt-get install influxdb) and EXPOST_REQUIRE_SERVICES=1"
+        );
+        eprintln!("{test}: skipped: influxd is not installed (apt-get install influxdb)");
+    }
+    found
+}
+
+fn campaign() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/ombt/campaign")
+}
+
+/// `expost ARGS` with its temp folders under `tmp`.
+fn expost(args: &[&str], tmp: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_expost"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("TMPDIR", tmp)
+        .output()
+        .expect("expost runs")
+}
+
+fn json_of(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}); stderr:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// Pids of the processes whose command line mentions `tmp` (the servers
+/// `expost` started there: their config lives in it).
+fn servers_in(tmp: &Path) -> Vec<u32> {
+    let needle = tmp.to_string_lossy().into_owned();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&needle))
+        })
+        .collect()
+}
+
+fn assert_nothing_left(tmp: &Path) {
+    assert_eq!(servers_in(tmp), Vec::<u32>::new(), "influxd left running");
+    let left: Vec<_> = std::fs::read_dir(tmp).unwrap().flatten().collect();
+    assert!(left.is_empty(), "temp folders left: {left:?}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// Telemetry of every run, by backup_dir.
+fn telemetry_of(json: &Value) -> Vec<(String, Value)> {
+    json["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["backup_dir"].as_str().unwrap().to_string(),
+                r["telemetry"].clone(),
+            )
+        })
+        .collect()
+}
+
+fn assert_same_figures(label: &str, got: &Value, want: &Value) {
+    let (got, want) = (got.as_object().unwrap(), want.as_object().unwrap());
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>(),
+        "{label}"
+    );
+    for (k, v) in want {
+        let (a, b) = (got[k].as_f64().unwrap(), v.as_f64().unwrap());
+        assert!((a - b).abs() < 1e-9, "{label} {k}: {a} vs {b}");
+    }
+}
+
+#[test]
+fn tarball_telemetry_equals_the_line_protocol_figures() {
+    if !available("tarball_telemetry_equals_the_line_protocol_figures") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = campaign();
+    let root = root.to_str().unwrap();
+    let out = expost(
+        &[
+            "ombt",
+            root,
+            "--json",
+            "--telemetry",
+            "tarball",
+            "--query",
+            "n_cpu=SELECT count(usage_idle) FROM cpu WHERE time >= $start AND time <= $stop",
+        ],
+        tmp.path(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let tarball = telemetry_of(&json_of(&out));
+    let lp = telemetry_of(&json_of(&expost(&["ombt", root, "--json"], tmp.path())));
+    assert_eq!(tarball.len(), 8);
+    let mut with_figures = 0;
+    for ((label, got), (lp_label, want)) in tarball.iter().zip(&lp) {
+        assert_eq!(label, lp_label);
+        let mut got = got.clone();
+        let n_cpu = got.as_object_mut().unwrap().remove("n_cpu");
+        // The user's query ran on each run's own server and window.
+        assert_eq!(
+            n_cpu.is_some(),
+            want.get("min_usage_idle_bus").is_some(),
+            "{label}: {stderr}"
+        );
+        if want.as_object().is_some_and(|w| !w.is_empty()) {
+            with_figures += 1;
+        }
+        assert_same_figures(label, &got, want);
+    }
+    assert!(with_figures >= 4, "only {with_figures} runs had telemetry");
+    assert_nothing_left(tmp.path());
+}
+
+#[test]
+fn a_tarball_that_is_not_a_data_dir_is_reported_and_the_other_runs_go_on() {
+    if !available("a_tarball_that_is_not_a_data_dir") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("campaign");
+    copy_dir(&campaign(), &root);
+    // A run whose tarball holds a folder without wal/ ...
+    let bad_run = "test_case_1/run_3_rpc-call_2c_1s";
+    let staging = work.path().join("staging/influxdb-data");
+    for sub in ["meta", "data"] {
+        std::fs::create_dir_all(staging.join(sub)).unwrap();
+    }
+    let status = Command::new("tar")
+        .arg("-C")
+        .arg(work.path().join("staging"))
+        .arg("-czf")
+        .arg(root.join(bad_run).join("influxdb-data.tar.gz"))
+        .arg("influxdb-data")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // ... and one whose tarball is not a tarball at all.
+    let garbage_run = "test_case_1/run_5_rpc-cast_1c_1s";
+    std::fs::write(
+        root.join(garbage_run).join("influxdb-data.tar.gz"),
+        "not gzip",
+    )
+    .unwrap();
+    let out = expost(
+        &[
+            "ombt",
+            root.to_str().unwrap(),
+            "--json",
+            "--telemetry",
+            "tarball",
+        ],
+        tmp.path(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("8 runs (8 analysed, 0 failed)"), "{stderr}");
+    let line = |run: &str| {
+        stderr
+            .lines()
+            .find(|l| l.contains(&format!("run '{run}': telemetry not read")))
+            .unwrap_or_else(|| panic!("no message for {run}:\n{stderr}"))
+            .to_string()
+    };
+    let bad = line(bad_run);
+    assert!(bad.starts_with("error: "), "{bad}");
+    assert!(
+        bad.contains(&format!("{bad_run}/influxdb-data.tar.gz' is not an InfluxDB data directory: influxdb-data/ has no wal/")),
+        "{bad}"
+    );
+    let garbage = line(garbage_run);
+    assert!(
+        garbage.contains(&format!(
+            "{garbage_run}/influxdb-data.tar.gz' could not be unpacked"
+        )),
+        "{garbage}"
+    );
+    let got = telemetry_of(&json_of(&out));
+    let lp = telemetry_of(&json_of(&expost(
+        &["ombt", campaign().to_str().unwrap(), "--json"],
+        tmp.path(),
+    )));
+    let mut compared = 0;
+    for ((label, got), (_, want)) in got.iter().zip(&lp) {
+        if label == bad_run || label == garbage_run {
+            assert_eq!(got, &Value::Object(Default::default()), "{label}");
+        } else {
+            assert_same_figures(label, got, want);
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 6);
+    assert_nothing_left(tmp.path());
+}
+
+#[test]
+fn ctrl_c_stops_every_influxd_and_removes_the_temp_folders() {
+    if !available("ctrl_c_stops_every_influxd") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    // Four copies of the campaign: long enough to be interrupted.
+    for n in 1..=4 {
+        copy_dir(
+            &campaign().join("test_case_1"),
+            &work.path().join(format!("test_case_{n}")),
+        );
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_expost"))
+        .args([
+            "ombt",
+            work.path().to_str().unwrap(),
+            "--telemetry",
+            "tarball",
+            "-q",
+        ])
+        .env("TMPDIR", tmp.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while servers_in(tmp.path()).is_empty() {
+        assert!(Instant::now() < deadline, "no influxd started within 20 s");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "expost ended before any influxd started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let started = servers_in(tmp.path());
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("expost did not stop within 30 s of SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted: no output written"),
+        "{stderr}"
+    );
+    // The servers seen running were this run's (their config is under tmp)
+    // and none of them is left.
+    assert!(!started.is_empty());
+    assert_nothing_left(tmp.path());
+}

@@ -1,0 +1,536 @@
+//! A private, local InfluxDB 1.x server (`influxd`, Debian's `influxdb`
+//! package) over a data folder (`meta/`, `data/`, `wal/`): started on free
+//! 127.0.0.1 ports with its config and log in a temp folder, ready once it
+//! answers `/ping`, and killed by pid (then the temp folder removed) when
+//! its guard is dropped.
+//!
+//! [`unpack_data_dir`] restores a data folder saved as a tarball (as
+//! ombt-orchestrator saves `influxdb-data.tar.gz`) with the system `tar`.
+
+use crate::influx::InfluxClient;
+use std::ffi::OsString;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+/// The folders an InfluxDB 1.x data directory holds.
+pub const DATA_DIR_PARTS: [&str; 3] = ["meta", "data", "wal"];
+
+/// Why a local `influxd` could not be started, or a data folder restored.
+#[derive(Debug, Error)]
+pub enum InfluxdError {
+    /// A file or folder could not be made or read.
+    #[error("{what} '{path}': {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The program could not be run.
+    #[error("cannot run '{program}' (install Debian's influxdb package, or set EXPOST_INFLUXD): {source}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// `influxd` exited before answering `/ping`.
+    #[error("influxd exited ({status}) before answering /ping; its log ends with:\n{log}")]
+    Exited {
+        /// Its exit status.
+        status: String,
+        /// The end of its log.
+        log: String,
+    },
+    /// `influxd` did not answer `/ping` in time.
+    #[error("influxd did not answer /ping on 127.0.0.1:{port} within {seconds} s; its log ends with:\n{log}")]
+    NotReady {
+        /// Its HTTP port.
+        port: u16,
+        /// The time allowed.
+        seconds: f64,
+        /// The end of its log.
+        log: String,
+    },
+    /// The start was given up because the work was interrupted.
+    #[error("interrupted before influxd was ready")]
+    Interrupted,
+    /// `influxd` did not stop after SIGTERM (it is then killed).
+    #[error("influxd (pid {pid}) did not stop within {seconds} s of SIGTERM")]
+    NotStopped {
+        /// Its pid.
+        pid: u32,
+        /// The time allowed.
+        seconds: f64,
+    },
+    /// `tar` failed on the tarball.
+    #[error("'{tarball}' could not be unpacked: {message}")]
+    Unpack {
+        /// The tarball.
+        tarball: PathBuf,
+        /// What `tar` said.
+        message: String,
+    },
+    /// The tarball holds no InfluxDB data directory.
+    #[error("'{tarball}' is not an InfluxDB data directory: {found} (expected meta/, data/ and wal/, at its top or in one folder)")]
+    NotADataDir {
+        /// The tarball.
+        tarball: PathBuf,
+        /// What it holds instead.
+        found: String,
+    },
+}
+
+/// How to start `influxd`.
+#[derive(Debug, Clone)]
+pub struct Options<'a> {
+    /// The program (default: `$EXPOST_INFLUXD`, else `influxd`).
+    pub program: OsString,
+    /// How long to wait for `/ping` to answer.
+    pub ready_timeout: Duration,
+    /// When set (e.g. by a Ctrl-C handler), waiting is given up.
+    pub interrupted: Option<&'a AtomicBool>,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Options {
+            program: program(),
+            ready_timeout: Duration::from_secs(20),
+            interrupted: None,
+        }
+    }
+}
+
+/// `$EXPOST_INFLUXD`, else `influxd`.
+pub fn program() -> OsString {
+    std::env::var_os("EXPOST_INFLUXD").unwrap_or_else(|| "influxd".into())
+}
+
+/// Whether `program version` runs and succeeds.
+pub fn available(program: &OsString) -> bool {
+    Command::new(program)
+        .arg("version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A free TCP port on 127.0.0.1 (free when asked; see the retry in [`Influxd::start_in`]).
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A running `influxd`; killed (by pid) and its temp folder removed when dropped.
+#[derive(Debug)]
+pub struct Influxd {
+    child: Child,
+    port: u16,
+    // Dropped after the process is killed (fields drop after `drop`);
+    // `None` only while a failed start hands it back for a retry.
+    dir: Option<tempfile::TempDir>,
+}
+
+/// A new temp folder for a server (prefix `expost-influxd-`).
+pub fn temp_dir() -> Result<tempfile::TempDir, InfluxdError> {
+    tempfile::Builder::new()
+        .prefix("expost-influxd-")
+        .tempdir()
+        .map_err(|source| InfluxdError::Io {
+            what: "cannot create a temp folder in",
+            path: std::env::temp_dir(),
+            source,
+        })
+}
+
+fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+impl Influxd {
+    /// Starts `influxd` on an empty data folder inside a new temp folder.
+    ///
+    /// # Errors
+    /// As [`Influxd::start_in`].
+    pub fn start(options: &Options) -> Result<Influxd, InfluxdError> {
+        let dir = temp_dir()?;
+        let data = dir.path().join("influxdb-data");
+        Influxd::start_in(dir, &data, options)
+    }
+
+    /// Starts `influxd` over the data folder `data` (`meta/`, `data/`,
+    /// `wal/`; usually inside `dir`), with its config and log in `dir`,
+    /// which it then owns (removed when the server is dropped, also on an
+    /// error). Returns once `/ping` answers. Ports taken between being
+    /// found free and being bound are retried (3 attempts).
+    ///
+    /// # Errors
+    /// [`InfluxdError::Spawn`], [`InfluxdError::Exited`],
+    /// [`InfluxdError::NotReady`], [`InfluxdError::Interrupted`],
+    /// [`InfluxdError::Io`].
+    pub fn start_in(
+        dir: tempfile::TempDir,
+        data: &Path,
+        options: &Options,
+    ) -> Result<Influxd, InfluxdError> {
+        let mut dir = dir;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match Influxd::try_start(dir, data, options) {
+                Ok(server) => return Ok(server),
+                Err((InfluxdError::Exited { log, .. }, Some(d)))
+                    if attempt < 3 && log.contains("address already in use") =>
+                {
+                    dir = d;
+                }
+                Err((e, _)) => return Err(e),
+            }
+        }
+    }
+
+    fn try_start(
+        dir: tempfile::TempDir,
+        data: &Path,
+        options: &Options,
+    ) -> Result<Influxd, (InfluxdError, Option<tempfile::TempDir>)> {
+        let io = |what: &'static str, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| InfluxdError::Io { what, path, source }
+        };
+        let ports = free_port().and_then(|a| Ok((a, free_port()?)));
+        let (http, bind) = match ports {
+            Ok(p) => p,
+            Err(e) => {
+                return Err((
+                    io("cannot find a free port on", Path::new("127.0.0.1"))(e),
+                    None,
+                ))
+            }
+        };
+        let config = dir.path().join("influxd.conf");
+        let toml_path = |p: PathBuf| p.to_string_lossy().replace('\\', "/").replace('"', "\\\"");
+        let text = format!(
+            "reporting-disabled = true\n\
+             bind-address = \"127.0.0.1:{bind}\"\n\
+             [meta]\n  dir = \"{}\"\n\
+             [data]\n  dir = \"{}\"\n  wal-dir = \"{}\"\n  query-log-enabled = false\n\
+             [monitor]\n  store-enabled = false\n\
+             [http]\n  bind-address = \"127.0.0.1:{http}\"\n  log-enabled = false\n\
+             [logging]\n  level = \"warn\"\n",
+            toml_path(data.join("meta")),
+            toml_path(data.join("data")),
+            toml_path(data.join("wal")),
+        );
+        if let Err(e) = std::fs::write(&config, text) {
+            return Err((io("cannot write", &config)(e), None));
+        }
+        let log_path = dir.path().join("influxd.log");
+        let log = match std::fs::File::create(&log_path).and_then(|f| Ok((f.try_clone()?, f))) {
+            Ok(l) => l,
+            Err(e) => return Err((io("cannot create", &log_path)(e), None)),
+        };
+        let child = match Command::new(&options.program)
+            .arg("-config")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(log.0)
+            .stderr(log.1)
+            .spawn()
+        {
+            Ok(c) => c,
+            Err(source) => {
+                return Err((
+                    InfluxdError::Spawn {
+                        program: options.program.to_string_lossy().into_owned(),
+                        source,
+                    },
+                    None,
+                ))
+            }
+        };
+        let mut server = Influxd {
+            child,
+            port: http,
+            dir: Some(dir),
+        };
+        let client = InfluxClient::new(&server.url(), Duration::from_millis(500));
+        let deadline = Instant::now() + options.ready_timeout;
+        while client.ping().is_err() {
+            if options
+                .interrupted
+                .is_some_and(|f| f.load(Ordering::SeqCst))
+            {
+                return Err((InfluxdError::Interrupted, None));
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                let log = log_tail(&log_path);
+                // Hand the folder back for a retry; the process has exited.
+                let dir = server.dir.take();
+                return Err((
+                    InfluxdError::Exited {
+                        status: status.to_string(),
+                        log,
+                    },
+                    dir,
+                ));
+            }
+            if Instant::now() >= deadline {
+                return Err((
+                    InfluxdError::NotReady {
+                        port: http,
+                        seconds: options.ready_timeout.as_secs_f64(),
+                        log: log_tail(&log_path),
+                    },
+                    None,
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(server)
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Its HTTP port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Its pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A client with a 10 s timeout.
+    pub fn client(&self) -> InfluxClient {
+        InfluxClient::new(&self.url(), Duration::from_secs(10))
+    }
+
+    /// The folder holding the config, the log and (for [`Influxd::start`]) the data.
+    pub fn dir(&self) -> &Path {
+        self.dir.as_ref().map_or(Path::new(""), |d| d.path())
+    }
+
+    /// Stops the server as a service manager does (SIGTERM to its pid,
+    /// waiting up to `timeout` for it to exit), so its files are complete.
+    ///
+    /// # Errors
+    /// [`InfluxdError::NotStopped`] (the server is then still killed when dropped).
+    pub fn terminate(&mut self, timeout: Duration) -> Result<(), InfluxdError> {
+        let pid = self.child.id();
+        let not_stopped = InfluxdError::NotStopped {
+            pid,
+            seconds: timeout.as_secs_f64(),
+        };
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return Ok(());
+        }
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !sent {
+            return Err(not_stopped);
+        }
+        let deadline = Instant::now() + timeout;
+        while !matches!(self.child.try_wait(), Ok(Some(_))) {
+            if Instant::now() >= deadline {
+                return Err(not_stopped);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    /// What influxd printed.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir().join("influxd.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Influxd {
+    fn drop(&mut self) {
+        // Child::kill sends SIGKILL to this child's pid only.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Restores the data folder in `tarball` (a `.tar.gz`) into `into` with
+/// the system `tar`, and returns the folder holding `meta/`, `data/` and
+/// `wal/`: `into` itself or its only subfolder (e.g. `influxdb-data/`).
+///
+/// # Errors
+/// [`InfluxdError::Unpack`] when `tar` fails, [`InfluxdError::NotADataDir`]
+/// when the folders are not there.
+pub fn unpack_data_dir(tarball: &Path, into: &Path) -> Result<PathBuf, InfluxdError> {
+    let output = Command::new("tar")
+        .arg("-C")
+        .arg(into)
+        .arg("-xzf")
+        .arg(tarball)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| InfluxdError::Unpack {
+            tarball: tarball.to_path_buf(),
+            message: format!("cannot run tar: {e}"),
+        })?;
+    if !output.status.success() {
+        return Err(InfluxdError::Unpack {
+            tarball: tarball.to_path_buf(),
+            message: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
+    }
+    let is_data_dir = |p: &Path| DATA_DIR_PARTS.iter().all(|s| p.join(s).is_dir());
+    if is_data_dir(into) {
+        return Ok(into.to_path_buf());
+    }
+    let mut top: Vec<String> = std::fs::read_dir(into)
+        .map_err(|source| InfluxdError::Io {
+            what: "cannot list",
+            path: into.to_path_buf(),
+            source,
+        })?
+        .flatten()
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if e.path().is_dir() {
+                format!("{name}/")
+            } else {
+                name
+            }
+        })
+        .collect();
+    top.sort();
+    if let [only] = top.as_slice() {
+        let sub = into.join(only.trim_end_matches('/'));
+        if is_data_dir(&sub) {
+            return Ok(sub);
+        }
+        if sub.is_dir() {
+            let missing: Vec<&str> = DATA_DIR_PARTS
+                .iter()
+                .copied()
+                .filter(|s| !sub.join(s).is_dir())
+                .collect();
+            return Err(InfluxdError::NotADataDir {
+                tarball: tarball.to_path_buf(),
+                found: format!("{only} has no {}/", missing.join("/, ")),
+            });
+        }
+    }
+    const SHOWN: usize = 5;
+    let found = if top.is_empty() {
+        "it is empty".to_string()
+    } else {
+        let more = if top.len() > SHOWN {
+            format!(" and {} more", top.len() - SHOWN)
+        } else {
+            String::new()
+        };
+        format!("it holds {}{more}", top[..top.len().min(SHOWN)].join(", "))
+    };
+    Err(InfluxdError::NotADataDir {
+        tarball: tarball.to_path_buf(),
+        found,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tarball of `folders` (relative paths) made with the system `tar`.
+    fn tarball(work: &Path, folders: &[&str]) -> PathBuf {
+        let src = work.join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        for f in folders {
+            std::fs::create_dir_all(src.join(f)).unwrap();
+        }
+        let out = work.join("t.tar.gz");
+        let status = Command::new("tar")
+            .arg("-C")
+            .arg(&src)
+            .arg("-czf")
+            .arg(&out)
+            .arg(".")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        out
+    }
+
+    fn unpack(folders: &[&str]) -> (tempfile::TempDir, Result<PathBuf, InfluxdError>) {
+        let work = tempfile::tempdir().unwrap();
+        let t = tarball(work.path(), folders);
+        let into = work.path().join("into");
+        std::fs::create_dir(&into).unwrap();
+        let r = unpack_data_dir(&t, &into);
+        (work, r)
+    }
+
+    #[test]
+    fn the_data_folder_is_found_at_the_top_or_in_its_only_folder() {
+        let (work, r) = unpack(&["meta", "data/telegraf", "wal"]);
+        assert_eq!(r.unwrap(), work.path().join("into"));
+        let (work, r) = unpack(&[
+            "influxdb-data/meta",
+            "influxdb-data/data",
+            "influxdb-data/wal",
+        ]);
+        assert_eq!(r.unwrap(), work.path().join("into/influxdb-data"));
+    }
+
+    #[test]
+    fn what_is_not_a_data_folder_is_described() {
+        let (_w, r) = unpack(&["influxdb-data/meta", "influxdb-data/data"]);
+        let e = r.unwrap_err().to_string();
+        assert!(
+            e.contains("is not an InfluxDB data directory: influxdb-data/ has no wal/"),
+            "{e}"
+        );
+        let (_w, r) = unpack(&["a", "b", "meta"]);
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("it holds a/, b/, meta/"), "{e}");
+        let (_w, r) = unpack(&[]);
+        assert!(r.unwrap_err().to_string().contains("it is empty"));
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_tarball_is_an_unpack_error() {
+        let work = tempfile::tempdir().unwrap();
+        let t = work.path().join("t.tar.gz");
+        std::fs::write(&t, "not gzip").unwrap();
+        let e = unpack_data_dir(&t, work.path()).unwrap_err();
+        assert!(matches!(e, InfluxdError::Unpack { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn a_program_that_does_not_exist_is_a_spawn_error_and_leaves_no_folder() {
+        let dir = temp_dir().unwrap();
+        let path = dir.path().to_path_buf();
+        let options = Options {
+            program: "expost-no-such-influxd".into(),
+            ..Options::default()
+        };
+        let e = Influxd::start_in(dir, &path.join("data"), &options).unwrap_err();
+        assert!(matches!(e, InfluxdError::Spawn { .. }), "{e:?}");
+        assert!(!path.exists());
+    }
+}
