@@ -4,6 +4,7 @@
 //! values computed here from the raw controller logs.
 
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -231,4 +232,44 @@ fn query_needs_influx() {
         "a=SELECT 1",
     ]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// Each run's telemetry is drawn against time in the run, one figure per
+/// field, with the run's window marked; the points are the series rows.
+#[test]
+fn telemetry_is_drawn_per_run_with_its_window_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = expost(&[
+        "ombt",
+        campaign().to_str().unwrap(),
+        "-q",
+        "-o",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let series = std::fs::read_to_string(dir.path().join("series.csv")).unwrap();
+    let runs_with_samples: BTreeSet<String> = series
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().to_string())
+        .collect();
+    assert!(!runs_with_samples.is_empty());
+    let figures: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("telemetry_") && n.ends_with(".svg"))
+        .collect();
+    assert!(
+        figures.len() >= runs_with_samples.len(),
+        "{figures:?} for {runs_with_samples:?}"
+    );
+    let svg = std::fs::read_to_string(dir.path().join(&figures[0])).unwrap();
+    assert!(
+        svg.contains("run start") && svg.contains("run stop"),
+        "window not marked"
+    );
 }

@@ -110,7 +110,7 @@ pub enum TelemetryKind {
 }
 
 impl Args {
-    fn paper_size(&self) -> PaperSize {
+    pub(crate) fn paper_size(&self) -> PaperSize {
         match self.size {
             super::failover::SizeArg::Column => PaperSize::Column,
             super::failover::SizeArg::Page => PaperSize::Page,

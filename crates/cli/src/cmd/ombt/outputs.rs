@@ -4,7 +4,7 @@ use super::Args;
 use crate::output::OutputDir;
 use anyhow::{Context, Result};
 use expost_render::bars::{render_bars, write_svg_png_pdf, Bar, StackedBars};
-use expost_render::figure::{write_figure, Figure, Line};
+use expost_render::figure::{write_figure, Figure, Line, VMarker};
 use expost_render::table::{
     write_table, ColumnData, Csv, DictBuilder, Parquet, Table, TableWriter,
 };
@@ -35,6 +35,7 @@ pub fn write_all(campaign: &Campaign, args: &Args, dir: &OutputDir) -> bool {
         }),
         Box::new(|| against_clients(campaign, args, dir)),
         Box::new(|| distributions(campaign, dir)),
+        Box::new(|| telemetry_figures(campaign, args, dir)),
     ];
     let results: Vec<Result<Vec<PathBuf>>> = jobs.par_iter().map(|job| job()).collect();
     let mut failed = false;
@@ -352,6 +353,80 @@ fn distributions(campaign: &Campaign, dir: &OutputDir) -> Result<Vec<PathBuf>> {
                 render_bars(chart, 3.3, 2.2).with_context(|| format!("could not draw {stem}"))?;
             write_svg_png_pdf(&svg, dir.path(), stem)
                 .with_context(|| format!("could not write {stem}"))
+        })
+        .collect();
+    Ok(written?.into_iter().flatten().collect())
+}
+
+/// Per run and telemetry field, the samples of each host against time in
+/// the run, with the run's window (latest start to latest stop) marked.
+fn telemetry_figures(campaign: &Campaign, args: &Args, dir: &OutputDir) -> Result<Vec<PathBuf>> {
+    let mut figures: Vec<(String, Figure)> = Vec::new();
+    for run in campaign.runs.iter().filter(|r| r.ok) {
+        let (Some(window), false) = (run.window.as_ref(), run.telemetry.samples.is_empty()) else {
+            continue;
+        };
+        type Hosts = BTreeMap<String, Vec<(f64, f64)>>;
+        let mut fields: BTreeMap<(&str, &str), Hosts> = BTreeMap::new();
+        for s in &run.telemetry.samples {
+            let label = match (s.host.is_empty(), s.role.is_empty()) {
+                (false, false) => format!("{} ({})", s.host, s.role),
+                (false, true) => s.host.clone(),
+                (true, false) => s.role.clone(),
+                (true, true) => "all".into(),
+            };
+            fields
+                .entry((&s.measurement, &s.field))
+                .or_default()
+                .entry(label)
+                .or_default()
+                .push((s.time - window.start, s.value));
+        }
+        let length = window.stop - window.start;
+        let pad = (length * 0.05).max(0.1);
+        for ((measurement, field), hosts) in fields {
+            let lines = hosts
+                .into_iter()
+                .map(|(label, mut points)| {
+                    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    Line {
+                        label,
+                        points,
+                        band: Vec::new(),
+                    }
+                })
+                .collect();
+            let figure = Figure {
+                x_label: "Time since the run started (s)".into(),
+                y_label: format!("{measurement}.{field}"),
+                x_range: Some((-pad, length + pad)),
+                lines,
+                markers: vec![
+                    VMarker {
+                        x: 0.0,
+                        label: Some("run start".into()),
+                    },
+                    VMarker {
+                        x: length,
+                        label: Some("run stop".into()),
+                    },
+                ],
+                ..Figure::default()
+            };
+            let stem = format!(
+                "telemetry_{}_{}_{}",
+                sanitize(&run_name(run)),
+                sanitize(measurement),
+                sanitize(field)
+            );
+            figures.push((stem, figure));
+        }
+    }
+    let written: Result<Vec<Vec<PathBuf>>> = figures
+        .par_iter()
+        .map(|(stem, figure)| {
+            write_figure(figure, args.paper_size(), dir.path(), stem)
+                .with_context(|| format!("could not draw {stem}"))
         })
         .collect();
     Ok(written?.into_iter().flatten().collect())
