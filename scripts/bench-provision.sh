@@ -8,6 +8,8 @@
 #     its pages, then disjoint RowKey ranges queried concurrently.
 #
 #   ./scripts/bench-provision.sh [OUT_DIR]     (default bench-out/provision)
+#
+# BENCH_AZURITE=0 skips part 2 (it needs npm and Azurite, and takes ~12 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-bench-out/provision}"
@@ -22,6 +24,11 @@ start=$(date +%s.%N)
 end=$(date +%s.%N)
 echo "expost provision --from (1M events, JSON on stdout): $(python3 -c "print(round($end - $start, 3))") s"
 python3 bench/baseline_provision.py "$out/events.jsonl" "$out/baseline.dat"
+
+if [ "${BENCH_AZURITE:-1}" = 0 ]; then
+    echo "== fetching from Azurite: skipped (BENCH_AZURITE=0)"
+    exit 0
+fi
 
 echo "== fetching a 100,000-entity partition from Azurite"
 (cd tests/azurite && npm ci --no-audit --no-fund --loglevel=error)

@@ -10,7 +10,7 @@ use crate::output::OutputDir;
 use crate::progress;
 use crate::table::{render, Align};
 use anyhow::{bail, Context, Result};
-use expost_formats::shipyard::{self, ExportFormat, PerfEntity};
+use expost_formats::shipyard::{self, Entity, ExportFormat, PerfEntity};
 use expost_model::{Diagnostics, Severity};
 use expost_remote::azure_table::{
     credentials, AccountKey, ClientOptions, Credentials, Scheme, TableClient,
@@ -126,15 +126,22 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(file) = &args.load {
         return load(&args, file);
     }
-    let (entities, source, read_diags, target_partition) = match &args.from {
+    let (mut provision, read_diags) = match &args.from {
+        Some(path) if ExportFormat::from_path(path) == ExportFormat::JsonLines => {
+            // The export's text stays in memory and the entities borrow from it.
+            let text = read_file(path)?;
+            let mut diags = Diagnostics::for_file(path.display().to_string());
+            let entities = shipyard::parse_jsonl_borrowed(&text, &mut diags)
+                .map_err(|e| file_error(path, e))?;
+            let source = path.display().to_string();
+            let provision = analyse_entities(&args, &entities, &source, args.partition.clone())?;
+            (provision, diags)
+        }
         Some(path) => {
             let (entities, diags) = read_export(path)?;
-            (
-                entities,
-                path.display().to_string(),
-                diags,
-                args.partition.clone(),
-            )
+            let source = path.display().to_string();
+            let provision = analyse_entities(&args, &entities, &source, args.partition.clone())?;
+            (provision, diags)
         }
         None => {
             let Some(target) = remote_target(&args)? else {
@@ -147,19 +154,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             };
             let (entities, diags) = fetch(&args, &target, &partition)?;
             let source = format!("table {}", target.table);
-            (entities, source, diags, Some(partition))
+            let provision = analyse_entities(&args, &entities, &source, Some(partition))?;
+            (provision, diags)
         }
     };
-    if let Some(path) = &args.export {
-        write_export(path, &entities)?;
-    }
-    let options = Options {
-        partition: target_partition,
-        straggler_mads: args.straggler_mads,
-    };
-    let mut provision = provision::analyse(&entities, &source, &options)
-        .map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
-    drop(entities);
     let mut all = read_diags.into_items();
     all.append(&mut provision.diagnostics);
     provision.diagnostics = all;
@@ -173,9 +171,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         None => false,
     };
     if args.json {
-        let json = serde_json::to_string_pretty(&Report::of(&provision))
-            .context("could not serialise the JSON summary")?;
-        println!("{json}");
+        print_json(&provision)?;
     } else if !args.quiet {
         print!("{}", terminal_summary(&provision));
     }
@@ -191,6 +187,35 @@ pub fn run(args: Args) -> Result<ExitCode> {
     })
 }
 
+/// Writes the entities to `--export` if asked, then analyses them.
+fn analyse_entities<E: Entity + Sync>(
+    args: &Args,
+    entities: &[E],
+    source: &str,
+    partition: Option<String>,
+) -> Result<Provision> {
+    if let Some(path) = &args.export {
+        write_export(path, entities)?;
+    }
+    let options = Options {
+        partition,
+        straggler_mads: args.straggler_mads,
+    };
+    provision::analyse(entities, source, &options).map_err(|e| anyhow::anyhow!("{source}: {e}"))
+}
+
+/// The JSON report on stdout, pretty-printed, streamed through a buffer.
+fn print_json(provision: &Provision) -> Result<()> {
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    serde_json::to_writer_pretty(&mut out, &Report::of(provision))
+        .context("could not write the JSON summary")?;
+    out.write_all(b"\n")
+        .and_then(|()| out.flush())
+        .context("could not write the JSON summary")
+}
+
 fn usage(message: &str) -> Result<ExitCode> {
     eprintln!("error: {message}\n\nFor more information, try 'expost provision --help'.");
     Ok(ExitCode::from(2))
@@ -202,17 +227,27 @@ fn read_export(path: &Path) -> Result<(Vec<PerfEntity>, Diagnostics)> {
         .with_context(|| format!("could not open '{}'", path.display()))?;
     let mut diags = Diagnostics::for_file(path.display().to_string());
     let reader = std::io::BufReader::with_capacity(1 << 20, file);
-    let entities =
-        shipyard::parse(reader, ExportFormat::from_path(path), &mut diags).map_err(|e| match e
-            .line()
-        {
-            Some(line) => anyhow::anyhow!("{}:{line}: {e}", path.display()),
-            None => anyhow::anyhow!("{}: {e}", path.display()),
-        })?;
+    let entities = shipyard::parse(reader, ExportFormat::from_path(path), &mut diags)
+        .map_err(|e| file_error(path, e))?;
     Ok((entities, diags))
 }
 
-fn write_export(path: &Path, entities: &[PerfEntity]) -> Result<()> {
+/// The whole text of an export file, naming it in every error.
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    let mut file = std::fs::File::open(path)
+        .with_context(|| format!("could not open '{}'", path.display()))?;
+    shipyard::read_text(&mut file).map_err(|e| file_error(path, e.into()))
+}
+
+/// A parse error of the export `path`, with its line when known.
+fn file_error(path: &Path, e: expost_formats::ParseError) -> anyhow::Error {
+    match e.line() {
+        Some(line) => anyhow::anyhow!("{}:{line}: {e}", path.display()),
+        None => anyhow::anyhow!("{}: {e}", path.display()),
+    }
+}
+
+fn write_export<E: Entity>(path: &Path, entities: &[E]) -> Result<()> {
     expost_render::atomic::write_atomic_with(path, |out| match ExportFormat::from_path(path) {
         ExportFormat::Csv => shipyard::write_csv(entities, out),
         ExportFormat::JsonLines => shipyard::write_jsonl(entities, out),

@@ -3,7 +3,7 @@
 //! message fields the timings need. Entities that cannot be used (no
 //! `NodeId` or `Event`, a `RowKey` that is not a number) are reported.
 
-use expost_formats::shipyard::{parse_message, row_key_time, PerfEntity};
+use expost_formats::shipyard::{parse_message, row_key_time, Entity};
 use expost_model::Diagnostics;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -164,9 +164,9 @@ struct Parsed<'a> {
     problems: Vec<String>,
 }
 
-fn parse_entity(entity: &PerfEntity) -> Result<Parsed<'_>, String> {
-    let node = entity.node_id.as_deref().filter(|n| !n.is_empty());
-    let event = entity.event.as_deref().filter(|e| !e.is_empty());
+fn parse_entity<E: Entity>(entity: &E) -> Result<Parsed<'_>, String> {
+    let node = entity.node_id().filter(|n| !n.is_empty());
+    let event = entity.event().filter(|e| !e.is_empty());
     let (node, event) = match (node, event) {
         (Some(n), Some(e)) => (n, e),
         (None, Some(e)) => {
@@ -178,25 +178,25 @@ fn parse_entity(entity: &PerfEntity) -> Result<Parsed<'_>, String> {
         (Some(_), None) => {
             return Err(format!(
                 "entity RowKey '{}' has no Event; skipped",
-                entity.row_key
+                entity.row_key()
             ))
         }
         (None, None) => {
             return Err(format!(
                 "entity RowKey '{}' has neither NodeId nor Event; skipped",
-                entity.row_key
+                entity.row_key()
             ))
         }
     };
-    let time = row_key_time(&entity.row_key).ok_or_else(|| {
+    let time = row_key_time(entity.row_key()).ok_or_else(|| {
         format!(
             "RowKey '{}' of {event} on node {node} is not an epoch time in seconds; skipped",
-            entity.row_key
+            entity.row_key()
         )
     })?;
     let kind = Kind::parse(event);
     let mut problems = Vec::new();
-    let message = entity.message.as_deref().unwrap_or("");
+    let message = entity.message().unwrap_or("");
     let m = parse_message(message, &mut problems);
     let mut problems: Vec<String> = problems
         .into_iter()
@@ -216,31 +216,51 @@ fn parse_entity(entity: &PerfEntity) -> Result<Parsed<'_>, String> {
         diff: m.diff,
         size: m.size,
         offer_sku: m.offer.zip(m.sku),
-        line: entity.line,
+        line: entity.line(),
         problems,
     })
 }
 
-fn describe(entity: &PerfEntity, event: &str) -> String {
-    format!("{event} at RowKey '{}'", entity.row_key)
+fn describe<E: Entity>(entity: &E, event: &str) -> String {
+    format!("{event} at RowKey '{}'", entity.row_key())
 }
+
+/// Entities parsed in parallel per chunk.
+const CHUNK: usize = 1 << 13;
 
 /// Reads every entity of `partition` into records. Entities of other
 /// partitions must have been set aside by the caller.
-pub fn read(entities: &[PerfEntity], diags: &mut Diagnostics) -> Records {
+pub fn read<'a, E: Entity + Sync>(entities: &'a [E], diags: &mut Diagnostics) -> Records {
     let mut out = Records::default();
-    let mut node_index: FxHashMap<&str, u32> = FxHashMap::default();
-    let mut image_index: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut node_index: FxHashMap<&'a str, u32> = FxHashMap::default();
+    let mut image_index: FxHashMap<&'a str, u32> = FxHashMap::default();
     out.records.reserve(entities.len());
-    // Parsed in parallel chunk by chunk, interned in order: the chunk's
-    // buffer stays small and warm instead of one large intermediate list.
-    for chunk in entities.chunks(1 << 15) {
-        let parsed: Vec<Result<Parsed<'_>, (u64, String)>> = chunk
+    // Parsed in parallel chunk by chunk, interned in order; the next chunk
+    // is parsed while this one is interned. The chunk buffers stay small
+    // and warm instead of one large intermediate list.
+    let parse = |chunk: &'a [E], buffer: &mut Vec<Result<Parsed<'a>, (u64, String)>>| {
+        chunk
             .par_iter()
             .with_min_len(1 << 10)
-            .map(|e| parse_entity(e).map_err(|m| (e.line, m)))
-            .collect();
-        intern_chunk(&parsed, &mut out, &mut node_index, &mut image_index, diags);
+            .map(|e| parse_entity(e).map_err(|m| (e.line(), m)))
+            .collect_into_vec(buffer);
+    };
+    let chunks: Vec<&'a [E]> = entities.chunks(CHUNK).collect();
+    let mut current = Vec::with_capacity(CHUNK);
+    let mut next = Vec::with_capacity(CHUNK);
+    if let Some(first) = chunks.first() {
+        parse(first, &mut current);
+    }
+    for k in 0..chunks.len() {
+        rayon::join(
+            || intern_chunk(&current, &mut out, &mut node_index, &mut image_index, diags),
+            || {
+                if let Some(chunk) = chunks.get(k + 1) {
+                    parse(chunk, &mut next);
+                }
+            },
+        );
+        std::mem::swap(&mut current, &mut next);
     }
     out
 }
@@ -307,6 +327,7 @@ fn intern<'a>(index: &mut FxHashMap<&'a str, u32>, names: &mut Vec<String>, name
 #[cfg(test)]
 mod tests {
     use super::*;
+    use expost_formats::shipyard::PerfEntity;
 
     fn entity(row_key: &str, event: Option<&str>, node: Option<&str>, message: &str) -> PerfEntity {
         PerfEntity {

@@ -16,7 +16,7 @@ pub use events::{Kind, Record, Records, NO_IMAGE};
 pub use report::{NodeReport, Report};
 pub use summary::{CriticalPath, PathStep, PhaseStats, Straggler, Stragglers, Summary};
 
-use expost_formats::shipyard::PerfEntity;
+use expost_formats::shipyard::Entity;
 use expost_model::{Diagnostic, Diagnostics};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -258,24 +258,27 @@ pub enum ProvisionError {
     NoEvents(String),
 }
 
-/// Chooses the partition and returns its entities.
-fn select_partition<'a>(
-    entities: &'a [PerfEntity],
+/// Chooses the partition and returns its entities (`None`: all of them).
+fn select_partition<'a, E: Entity + Sync>(
+    entities: &'a [E],
     wanted: Option<&str>,
-) -> Result<(String, Vec<&'a PerfEntity>), ProvisionError> {
+) -> Result<(String, Option<Vec<&'a E>>), ProvisionError> {
     if entities.is_empty() {
         return Err(ProvisionError::Empty);
     }
-    let first = &entities[0].partition_key;
-    let single = entities.iter().all(|e| &e.partition_key == first);
+    let first = entities[0].partition_key();
+    let single = entities
+        .par_iter()
+        .with_min_len(1 << 12)
+        .all(|e| e.partition_key() == first);
     let found = || -> Vec<String> {
-        let set: BTreeSet<&str> = entities.iter().map(|e| e.partition_key.as_str()).collect();
+        let set: BTreeSet<&str> = entities.iter().map(|e| e.partition_key()).collect();
         set.into_iter().map(str::to_owned).collect()
     };
     let partition = match wanted {
         Some(w) if single && w == first => w.to_string(),
         Some(w) => {
-            if !entities.iter().any(|e| e.partition_key == w) {
+            if !entities.iter().any(|e| e.partition_key() == w) {
                 return Err(ProvisionError::PartitionNotFound {
                     wanted: w.to_string(),
                     found: found(),
@@ -283,40 +286,42 @@ fn select_partition<'a>(
             }
             w.to_string()
         }
-        None if single => first.clone(),
+        None if single => first.to_string(),
         None => return Err(ProvisionError::SeveralPartitions(found())),
     };
+    if single {
+        return Ok((partition, None));
+    }
     let chosen = entities
         .iter()
-        .filter(|e| e.partition_key == partition)
+        .filter(|e| e.partition_key() == partition)
         .collect();
-    Ok((partition, chosen))
+    Ok((partition, Some(chosen)))
 }
 
-/// Analyses the perf entities of one pool. `source` names where they came
-/// from (a file, or `table <name>`), for diagnostics.
-pub fn analyse(
-    entities: &[PerfEntity],
+/// Analyses the perf entities of one pool (owned, as [`PerfEntity`], or
+/// borrowed from an export's text). `source` names where they came from
+/// (a file, or `table <name>`), for diagnostics.
+///
+/// [`PerfEntity`]: expost_formats::shipyard::PerfEntity
+pub fn analyse<E: Entity + Sync>(
+    entities: &[E],
     source: &str,
     options: &Options,
 ) -> Result<Provision, ProvisionError> {
     let (partition, chosen) = select_partition(entities, options.partition.as_deref())?;
     let mut diags = Diagnostics::for_file(source);
-    let skipped = entities.len() - chosen.len();
+    let skipped = chosen.as_ref().map_or(0, |c| entities.len() - c.len());
     if skipped > 0 {
         diags.note(
             None,
             format!("{skipped} entities of other partitions left out"),
         );
     }
-    let owned: Vec<PerfEntity>;
-    let slice: &[PerfEntity] = if skipped == 0 {
-        entities
-    } else {
-        owned = chosen.into_iter().cloned().collect();
-        &owned
+    let records = match &chosen {
+        None => events::read(entities, &mut diags),
+        Some(chosen) => events::read(chosen, &mut diags),
     };
-    let records = events::read(slice, &mut diags);
     let mut unknown: Vec<_> = records.unknown.iter().collect();
     unknown.sort();
     for (name, (count, line)) in unknown {
@@ -336,14 +341,31 @@ pub fn analyse(
 
 /// Groups records by node, analyses each node (in parallel) and orders them.
 fn build(partition: String, records: Records, source: &str) -> Provision {
-    let mut by_node: Vec<Vec<Record>> = vec![Vec::new(); records.nodes.len()];
+    // Grouped by node with one counting pass, then one placement pass.
+    let mut offsets = vec![0usize; records.nodes.len() + 1];
     for r in &records.records {
-        by_node[r.node as usize].push(*r);
+        offsets[r.node as usize + 1] += 1;
     }
+    for i in 1..offsets.len() {
+        offsets[i] += offsets[i - 1];
+    }
+    let mut grouped = records.records.clone();
+    let mut next = offsets.clone();
+    for r in &records.records {
+        let at = &mut next[r.node as usize];
+        grouped[*at] = *r;
+        *at += 1;
+    }
+    let by_node: Vec<&[Record]> = offsets.windows(2).map(|w| &grouped[w[0]..w[1]]).collect();
     let outcomes: Vec<node::NodeOutcome> = by_node
         .into_par_iter()
         .enumerate()
-        .map(|(i, recs)| node::analyse(&records.nodes[i], &records.images, recs))
+        .map(|(i, recs)| {
+            let mut o = node::analyse(&records.nodes[i], &records.images, recs.to_vec());
+            o.spans
+                .sort_by(|a, b| a.start.total_cmp(&b.start).then(a.phase.cmp(&b.phase)));
+            o
+        })
         .collect();
     let mut order: Vec<usize> = (0..outcomes.len()).collect();
     let key = |i: usize| outcomes[i].start.unwrap_or(outcomes[i].first_event);
@@ -363,13 +385,14 @@ fn build(partition: String, records: Records, source: &str) -> Provision {
         summary: Summary::default(),
         diagnostics: Vec::new(),
     };
+    provision
+        .spans
+        .reserve_exact(outcomes.iter().map(|o| o.spans.len()).sum());
     let mut outcomes: Vec<Option<node::NodeOutcome>> = outcomes.into_iter().map(Some).collect();
     for (rank, &i) in order.iter().enumerate() {
-        let Some(mut o) = outcomes[i].take() else {
+        let Some(o) = outcomes[i].take() else {
             continue;
         };
-        o.spans
-            .sort_by(|a, b| a.start.total_cmp(&b.start).then(a.phase.cmp(&b.phase)));
         provision.spans.extend(o.spans.into_iter().map(|mut s| {
             s.node = rank as u32;
             s

@@ -79,7 +79,9 @@ impl Ctx<'_> {
 
 /// Analyses one node's records (any order).
 pub fn analyse(node_name: &str, images: &[String], mut records: Vec<Record>) -> NodeOutcome {
-    records.sort_by(|a, b| a.time.total_cmp(&b.time).then(a.line.cmp(&b.line)));
+    // (time, line) and (kind, image, time, line) tell records apart: an
+    // unstable sort gives the same order.
+    records.sort_unstable_by(|a, b| a.time.total_cmp(&b.time).then(a.line.cmp(&b.line)));
     let mut ctx = Ctx {
         node_name,
         images,
@@ -91,7 +93,7 @@ pub fn analyse(node_name: &str, images: &[String], mut records: Vec<Record>) -> 
     };
     // First occurrence of each (kind, image); later copies are duplicates.
     let mut keyed = records.clone();
-    keyed.sort_by(|a, b| {
+    keyed.sort_unstable_by(|a, b| {
         (a.kind, a.image)
             .cmp(&(b.kind, b.image))
             .then(a.time.total_cmp(&b.time))
