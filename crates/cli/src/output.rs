@@ -2,6 +2,8 @@
 //! read, so a bad `-o` fails in the first millisecond, not after the work.
 
 use anyhow::{Context, Result};
+use expost_render::atomic::write_atomic;
+use expost_render::table::{write_table, Csv, Parquet, Table, TableWriter};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -35,6 +37,54 @@ impl OutputDir {
     pub fn path(&self) -> &Path {
         &self.dir
     }
+
+    /// Writes `table` as `<name>.csv`, and `<name>.parquet` too if `parquet`.
+    pub fn write_tables(&self, name: &str, table: &Table, parquet: bool) -> Result<Vec<PathBuf>> {
+        let writers: &[&dyn TableWriter] = if parquet { &[&Csv, &Parquet] } else { &[&Csv] };
+        writers
+            .iter()
+            .map(|w| {
+                let path = self.file(&format!("{name}.{}", w.extension()));
+                write_table(table, &path, *w)
+                    .with_context(|| format!("could not write '{}'", path.display()))?;
+                Ok(path)
+            })
+            .collect()
+    }
+
+    /// Writes `value` as pretty JSON to the file `name`.
+    pub fn write_json(&self, name: &str, value: &impl serde::Serialize) -> Result<PathBuf> {
+        let path = self.file(name);
+        let bytes = serde_json::to_vec_pretty(value).context("could not serialise JSON")?;
+        write_atomic(&path, &bytes)
+            .with_context(|| format!("could not write '{}'", path.display()))?;
+        Ok(path)
+    }
+}
+
+/// One output job: writes some files and returns their paths.
+pub type Job<'a> = Box<dyn Fn() -> Result<Vec<PathBuf>> + Send + Sync + 'a>;
+
+/// Runs output jobs in parallel, prints every failure, and (unless `quiet`)
+/// how many files were written. Returns true when any job failed.
+pub fn run_jobs(jobs: &[Job<'_>], dir: &OutputDir, quiet: bool) -> bool {
+    use rayon::prelude::*;
+    let results: Vec<Result<Vec<PathBuf>>> = jobs.par_iter().map(|job| job()).collect();
+    let mut failed = false;
+    let mut written = 0;
+    for result in results {
+        match result {
+            Ok(paths) => written += paths.len(),
+            Err(e) => {
+                failed = true;
+                eprintln!("error: {e:#}");
+            }
+        }
+    }
+    if !quiet {
+        eprintln!("wrote {written} files to {}", dir.path().display());
+    }
+    failed
 }
 
 /// The command line this process was started with, quoted for a POSIX shell.

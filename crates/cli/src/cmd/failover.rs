@@ -10,7 +10,7 @@
 mod figures;
 mod tables;
 
-use crate::output::OutputDir;
+use crate::output::{Job, OutputDir};
 use crate::progress;
 use crate::table::{render, Align};
 use anyhow::{bail, Context, Result};
@@ -22,9 +22,8 @@ use expost_ops::band::BandKind;
 use expost_ops::bin::EpochGrid;
 use expost_ops::window::TimeWindow;
 use expost_render::figure::PaperSize;
-use expost_render::table::{write_table, Csv, Parquet, TableWriter};
+use expost_render::table::Csv;
 use expost_studies::failover::{self, Campaign, Options, Report};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -338,8 +337,6 @@ fn summary_json(campaign: &Campaign, args: &Args) -> Result<serde_json::Value> {
     Ok(value)
 }
 
-/// One output job: writes some files, returns their paths.
-type Job<'a> = Box<dyn Fn() -> Result<Vec<PathBuf>> + Send + Sync + 'a>;
 /// Builds a table.
 type Build<'a> = Box<dyn Fn() -> expost_render::table::Table + Send + Sync + 'a>;
 
@@ -350,20 +347,7 @@ fn table_job<'a>(
     parquet: bool,
     build: Build<'a>,
 ) -> Job<'a> {
-    Box::new(move || {
-        let table = build();
-        let writers: [&dyn TableWriter; 2] = [&Csv, &Parquet];
-        let wanted = if parquet { &writers[..] } else { &writers[..1] };
-        wanted
-            .par_iter()
-            .map(|w| {
-                let path = dir.file(&format!("{name}.{}", w.extension()));
-                write_table(&table, &path, *w)
-                    .with_context(|| format!("could not write '{}'", path.display()))?;
-                Ok(path)
-            })
-            .collect()
-    })
+    Box::new(move || dir.write_tables(name, &build(), parquet))
 }
 
 /// Writes every output file; reports failures on stderr and returns true if any.
@@ -405,22 +389,7 @@ fn write_outputs(campaign: &Campaign, options: &Options, args: &Args, dir: &Outp
             )
         }),
     ];
-    let results: Vec<Result<Vec<PathBuf>>> = jobs.par_iter().map(|job| job()).collect();
-    let mut failed = false;
-    let mut written = 0;
-    for result in results {
-        match result {
-            Ok(paths) => written += paths.len(),
-            Err(e) => {
-                failed = true;
-                eprintln!("error: {e:#}");
-            }
-        }
-    }
-    if !args.quiet && !args.json {
-        eprintln!("wrote {written} files to {}", dir.path().display());
-    }
-    failed
+    crate::output::run_jobs(&jobs, dir, args.quiet || args.json)
 }
 
 fn fmt_opt(value: Option<f64>, digits: usize) -> String {

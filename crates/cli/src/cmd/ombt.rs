@@ -295,27 +295,13 @@ fn terminal_summary(campaign: &Campaign) -> String {
 
 /// Errors and warnings on stderr (at most 40), then one summary line.
 fn print_diagnostics(campaign: &Campaign) {
-    const SHOWN: usize = 40;
-    let serious: Vec<_> = campaign
-        .all_diagnostics()
-        .filter(|d| d.severity >= Severity::Warning)
-        .collect();
-    for d in serious.iter().take(SHOWN) {
-        eprintln!("{d}");
-    }
-    if serious.len() > SHOWN {
-        eprintln!(
-            "… and {} more (all in diagnostics.csv with -o)",
-            serious.len() - SHOWN
-        );
-    }
+    crate::output::print_serious(campaign.all_diagnostics(), "diagnostics.csv with -o");
+    let (errors, warnings, _) = crate::output::severity_counts(campaign.all_diagnostics());
     let ok = campaign.runs.iter().filter(|r| r.ok).count();
     eprintln!(
-        "{} runs ({} analysed, {} failed); diagnostics: {} errors, {} warnings",
+        "{} runs ({} analysed, {} failed); diagnostics: {errors} errors, {warnings} warnings",
         campaign.runs.len(),
         ok,
         campaign.runs.len() - ok,
-        campaign.count_at_least(Severity::Error),
-        campaign.count_at_least(Severity::Warning) - campaign.count_at_least(Severity::Error),
     );
 }

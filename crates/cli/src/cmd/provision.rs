@@ -542,37 +542,12 @@ fn terminal_summary(p: &Provision) -> String {
 
 /// Warnings and errors on stderr (at most 40 lines), then a count.
 fn print_diagnostics(p: &Provision) {
-    const SHOWN: usize = 40;
-    let serious: Vec<_> = p
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity >= Severity::Warning)
-        .collect();
-    for d in serious.iter().take(SHOWN) {
-        eprintln!("{d}");
-    }
-    if serious.len() > SHOWN {
-        eprintln!(
-            "… and {} more (all in diagnostics.csv)",
-            serious.len() - SHOWN
-        );
-    }
+    crate::output::print_serious(&p.diagnostics, "diagnostics.csv");
     if !p.diagnostics.is_empty() {
+        let (errors, warnings, notes) = crate::output::severity_counts(&p.diagnostics);
         eprintln!(
-            "{} diagnostics: {} errors, {} warnings, {} notes",
-            p.diagnostics.len(),
-            p.diagnostics
-                .iter()
-                .filter(|d| d.severity == Severity::Error)
-                .count(),
-            p.diagnostics
-                .iter()
-                .filter(|d| d.severity == Severity::Warning)
-                .count(),
-            p.diagnostics
-                .iter()
-                .filter(|d| d.severity == Severity::Note)
-                .count(),
+            "{} diagnostics: {errors} errors, {warnings} warnings, {notes} notes",
+            p.diagnostics.len()
         );
     }
 }

@@ -5,15 +5,13 @@ use crate::output::OutputDir;
 use anyhow::{Context, Result};
 use expost_render::bars::{render_bars, write_svg_png_pdf, Bar, StackedBars};
 use expost_render::figure::{write_figure, Figure, Line, VMarker};
-use expost_render::table::{
-    write_table, ColumnData, Csv, DictBuilder, Parquet, Table, TableWriter,
-};
+use expost_render::table::{ColumnData, DictBuilder, Table};
 use expost_studies::ombt::{Campaign, RunResult, SideStats};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-type Job<'a> = Box<dyn Fn() -> Result<Vec<PathBuf>> + Send + Sync + 'a>;
+use crate::output::Job;
 
 /// Writes every output; reports failures on stderr and returns true if any.
 pub fn write_all(campaign: &Campaign, args: &Args, dir: &OutputDir) -> bool {
@@ -37,35 +35,11 @@ pub fn write_all(campaign: &Campaign, args: &Args, dir: &OutputDir) -> bool {
         Box::new(|| distributions(campaign, dir)),
         Box::new(|| telemetry_figures(campaign, args, dir)),
     ];
-    let results: Vec<Result<Vec<PathBuf>>> = jobs.par_iter().map(|job| job()).collect();
-    let mut failed = false;
-    let mut written = 0;
-    for result in results {
-        match result {
-            Ok(paths) => written += paths.len(),
-            Err(e) => {
-                failed = true;
-                eprintln!("error: {e:#}");
-            }
-        }
-    }
-    if !args.quiet && !args.json {
-        eprintln!("wrote {written} files to {}", dir.path().display());
-    }
-    failed
+    crate::output::run_jobs(&jobs, dir, args.quiet || args.json)
 }
 
 fn write_both(dir: &OutputDir, name: &str, table: &Table) -> Result<Vec<PathBuf>> {
-    let writers: [&dyn TableWriter; 2] = [&Csv, &Parquet];
-    writers
-        .iter()
-        .map(|w| {
-            let path = dir.file(&format!("{name}.{}", w.extension()));
-            write_table(table, &path, *w)
-                .with_context(|| format!("could not write '{}'", path.display()))?;
-            Ok(path)
-        })
-        .collect()
+    dir.write_tables(name, table, true)
 }
 
 fn run_name(r: &RunResult) -> String {

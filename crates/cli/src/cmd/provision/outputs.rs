@@ -5,37 +5,17 @@ use crate::output::OutputDir;
 use anyhow::{Context, Result};
 use expost_model::Severity;
 use expost_render::bars::{self, Bar, Gantt, GanttRow, StackedBars};
-use expost_render::table::{
-    write_table, ColumnData, Csv, DictBuilder, Parquet, Table, TableWriter,
-};
+use expost_render::table::{ColumnData, DictBuilder, Table};
 use expost_render::trace::{trace_json, Slice};
 use expost_studies::provision::{Phase, Provision, Report, NO_IMAGE};
-use rayon::prelude::*;
 use std::collections::HashSet;
-use std::path::PathBuf;
 
-type Job<'a> = Box<dyn Fn() -> Result<Vec<PathBuf>> + Send + Sync + 'a>;
+use crate::output::Job;
 
 /// Writes every output; reports failures on stderr and returns true if any.
 pub fn write_all(p: &Provision, dir: &OutputDir, quiet: bool) -> bool {
     let tables = |name: &'static str, build: fn(&Provision) -> Table, parquet: bool| -> Job<'_> {
-        Box::new(move || {
-            let table = build(p);
-            let writers: Vec<&dyn TableWriter> = if parquet {
-                vec![&Csv, &Parquet]
-            } else {
-                vec![&Csv]
-            };
-            writers
-                .into_iter()
-                .map(|w| {
-                    let path = dir.file(&format!("{name}.{}", w.extension()));
-                    write_table(&table, &path, w)
-                        .with_context(|| format!("could not write '{}'", path.display()))?;
-                    Ok(path)
-                })
-                .collect()
-        })
+        Box::new(move || dir.write_tables(name, &build(p), parquet))
     };
     let jobs: Vec<Job<'_>> = vec![
         tables("nodes", nodes_table, true),
@@ -70,22 +50,7 @@ pub fn write_all(p: &Provision, dir: &OutputDir, quiet: bool) -> bool {
                 .context("could not write the Gantt chart")
         }),
     ];
-    let results: Vec<Result<Vec<PathBuf>>> = jobs.par_iter().map(|job| job()).collect();
-    let mut failed = false;
-    let mut written = 0;
-    for result in results {
-        match result {
-            Ok(paths) => written += paths.len(),
-            Err(e) => {
-                failed = true;
-                eprintln!("error: {e:#}");
-            }
-        }
-    }
-    if !quiet {
-        eprintln!("wrote {written} files to {}", dir.path().display());
-    }
-    failed
+    crate::output::run_jobs(&jobs, dir, quiet)
 }
 
 fn floats(values: impl Iterator<Item = Option<f64>>) -> ColumnData {

@@ -5,9 +5,7 @@
 use crate::output::OutputDir;
 use anyhow::{Context, Result};
 use expost_render::figure::{write_figure, Figure, PaperSize};
-use expost_render::table::{
-    write_table, ColumnData, Csv, DictBuilder, Parquet, Table, TableWriter,
-};
+use expost_render::table::{ColumnData, DictBuilder, Table};
 use std::path::PathBuf;
 
 /// Builds a table column by column.
@@ -69,29 +67,12 @@ pub fn write_tables(
     table: &Table,
     parquet: bool,
 ) -> Result<Vec<PathBuf>> {
-    let writers: Vec<&dyn TableWriter> = if parquet {
-        vec![&Csv, &Parquet]
-    } else {
-        vec![&Csv]
-    };
-    writers
-        .into_iter()
-        .map(|w| {
-            let path = dir.file(&format!("{name}.{}", w.extension()));
-            write_table(table, &path, w)
-                .with_context(|| format!("could not write '{}'", path.display()))?;
-            Ok(path)
-        })
-        .collect()
+    dir.write_tables(name, table, parquet)
 }
 
 /// Writes `value` as pretty JSON to `<name>`.
 pub fn write_json(dir: &OutputDir, name: &str, value: &impl serde::Serialize) -> Result<PathBuf> {
-    let path = dir.file(name);
-    let bytes = serde_json::to_vec_pretty(value).context("could not serialise JSON")?;
-    expost_render::atomic::write_atomic(&path, &bytes)
-        .with_context(|| format!("could not write '{}'", path.display()))?;
-    Ok(path)
+    dir.write_json(name, value)
 }
 
 /// Draws `figure` as SVG, PNG and PDF named `stem`.
