@@ -146,3 +146,28 @@ pub fn print_serious<'a>(
         eprintln!("… and {} more (all in {all_in})", serious.len() - SHOWN);
     }
 }
+
+/// Diagnostics as a table: file, line, severity, message.
+pub fn diagnostics_table<'a>(
+    items: impl IntoIterator<Item = &'a expost_model::Diagnostic>,
+) -> Table {
+    use expost_render::table::{ColumnData, DictBuilder};
+    let (mut file, mut severity, mut message) = (
+        DictBuilder::default(),
+        DictBuilder::default(),
+        DictBuilder::default(),
+    );
+    let mut line = Vec::new();
+    for d in items {
+        file.push(&d.file);
+        line.push(d.line.map(|l| l as i64));
+        severity.push(d.severity.as_str());
+        message.push(&d.message);
+    }
+    let mut table = Table::default();
+    table.push("file", file.finish());
+    table.push("line", ColumnData::Int(line));
+    table.push("severity", severity.finish());
+    table.push("message", message.finish());
+    table
+}

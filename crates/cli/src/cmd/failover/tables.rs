@@ -144,15 +144,9 @@ pub fn runs(campaign: &Campaign) -> Table {
         outage_start.push(run.outage.map(|o| o.start));
         outage_ms.push(run.outage.map(|o| o.duration * 1e3));
         ok.push(run.ok);
-        let count = |s| {
-            run.diagnostics
-                .items()
-                .iter()
-                .filter(|d| d.severity == s)
-                .count() as i64
-        };
-        errors.push(Some(count(expost_model::Severity::Error)));
-        warnings.push(Some(count(expost_model::Severity::Warning)));
+        let (run_errors, run_warnings, _) = crate::output::severity_counts(run.diagnostics.items());
+        errors.push(Some(run_errors as i64));
+        warnings.push(Some(run_warnings as i64));
     }
     let mut table = run_columns.into_table();
     table.push("run", path.finish());
@@ -241,11 +235,7 @@ pub fn diagnostics(campaign: &Campaign) -> Table {
             }));
     for (rel, d) in entries {
         run.push(rel);
-        severity.push(match d.severity {
-            expost_model::Severity::Note => "note",
-            expost_model::Severity::Warning => "warning",
-            expost_model::Severity::Error => "error",
-        });
+        severity.push(d.severity.as_str());
         file.push(&d.file);
         line.push(d.line.map(|l| l as i64));
         message.push(&d.message);

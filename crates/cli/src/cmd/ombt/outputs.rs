@@ -18,12 +18,7 @@ pub fn write_all(campaign: &Campaign, args: &Args, dir: &OutputDir) -> bool {
     let jobs: Vec<Job<'_>> = vec![
         Box::new(|| write_both(dir, "runs", &runs_table(campaign))),
         Box::new(|| write_both(dir, "series", &series_table(campaign))),
-        Box::new(|| {
-            write_both(dir, "diagnostics", &diagnostics_table(campaign)).map(|mut v| {
-                v.truncate(1);
-                v
-            })
-        }),
+        Box::new(|| write_both(dir, "diagnostics", &diagnostics_table(campaign))),
         Box::new(|| {
             let path = dir.file("ombt.json");
             let json = serde_json::to_vec_pretty(&super::summary_json(campaign)?)?;
@@ -162,22 +157,7 @@ pub fn series_table(campaign: &Campaign) -> Table {
 
 /// Every diagnostic: file, line, severity, message.
 pub fn diagnostics_table(campaign: &Campaign) -> Table {
-    let all: Vec<_> = campaign.all_diagnostics().collect();
-    let mut t = Table::default();
-    t.push("file", dict(all.iter().map(|d| d.file.clone())));
-    t.push(
-        "line",
-        ColumnData::Int(all.iter().map(|d| d.line.map(|l| l as i64)).collect()),
-    );
-    t.push(
-        "severity",
-        dict(
-            all.iter()
-                .map(|d| format!("{:?}", d.severity).to_lowercase()),
-        ),
-    );
-    t.push("message", dict(all.iter().map(|d| d.message.clone())));
-    t
+    crate::output::diagnostics_table(campaign.all_diagnostics())
 }
 
 fn number(r: &RunResult, key: &str) -> Option<f64> {

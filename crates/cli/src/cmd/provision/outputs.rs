@@ -3,7 +3,6 @@
 
 use crate::output::OutputDir;
 use anyhow::{Context, Result};
-use expost_model::Severity;
 use expost_render::bars::{self, Bar, Gantt, GanttRow, StackedBars};
 use expost_render::table::{ColumnData, DictBuilder, Table};
 use expost_render::trace::{trace_json, Slice};
@@ -174,34 +173,7 @@ fn spans_table(p: &Provision) -> Table {
 }
 
 fn diagnostics_table(p: &Provision) -> Table {
-    let (mut file, mut severity, mut message) = (
-        DictBuilder::default(),
-        DictBuilder::default(),
-        DictBuilder::default(),
-    );
-    for d in &p.diagnostics {
-        file.push(&d.file);
-        severity.push(match d.severity {
-            Severity::Note => "note",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        });
-        message.push(&d.message);
-    }
-    let mut t = Table::default();
-    t.push("file", file.finish());
-    t.push(
-        "line",
-        ColumnData::Int(
-            p.diagnostics
-                .iter()
-                .map(|d| d.line.map(|l| l as i64))
-                .collect(),
-        ),
-    );
-    t.push("severity", severity.finish());
-    t.push("message", message.finish());
-    t
+    crate::output::diagnostics_table(&p.diagnostics)
 }
 
 /// The earliest node prep start (else first event), the time origin of the figures.

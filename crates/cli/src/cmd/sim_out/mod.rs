@@ -88,19 +88,7 @@ pub fn figure(
 
 /// The diagnostics table.
 pub fn diagnostics_table(items: &[expost_model::Diagnostic]) -> Table {
-    TableBuilder::default()
-        .text("file", items.iter().map(|d| d.file.as_str()))
-        .opt("line", items.iter().map(|d| d.line.map(|l| l as f64)))
-        .text(
-            "severity",
-            items.iter().map(|d| match d.severity {
-                expost_model::Severity::Note => "note",
-                expost_model::Severity::Warning => "warning",
-                expost_model::Severity::Error => "error",
-            }),
-        )
-        .text("message", items.iter().map(|d| d.message.as_str()))
-        .build()
+    crate::output::diagnostics_table(items)
 }
 
 /// Reads a profile: a TOML file, or a profiling run folder (the notebook's CSVs).
