@@ -533,10 +533,14 @@ fn ombt_with_influx_gives_each_runs_window_telemetry() {
     let root = campaign();
     let root = root.to_str().unwrap();
     let url = server.url();
+    let tmp = tempfile::tempdir().unwrap();
+    let (influx_dir, lp_dir) = (tmp.path().join("influx"), tmp.path().join("lp"));
     let out = expost(&[
         "ombt",
         root,
         "--json",
+        "-o",
+        influx_dir.to_str().unwrap(),
         "--influx",
         &url,
         "--query",
@@ -548,7 +552,21 @@ fn ombt_with_influx_gives_each_runs_window_telemetry() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let influx = json_of(&out);
     // The same campaign with the in-process line-protocol reader.
-    let lp = json_of(&expost(&["ombt", root, "--json"]));
+    let lp = json_of(&expost(&[
+        "ombt",
+        root,
+        "--json",
+        "-o",
+        lp_dir.to_str().unwrap(),
+    ]));
+    // The samples (series.csv) are the same rows whichever source served them.
+    let series = |dir: &Path| std::fs::read_to_string(dir.join("series.csv")).unwrap();
+    let (from_influx, from_lp) = (series(&influx_dir), series(&lp_dir));
+    assert!(from_lp.lines().count() > 8, "{from_lp}");
+    assert!(
+        from_influx == from_lp,
+        "series.csv differ between --influx and the .lp files"
+    );
     let runs = influx["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 8);
     let mut with_samples = 0;

@@ -116,11 +116,15 @@ fn tarball_telemetry_equals_the_line_protocol_figures() {
     let tmp = tempfile::tempdir().unwrap();
     let root = campaign();
     let root = root.to_str().unwrap();
+    let outputs = tempfile::tempdir().unwrap();
+    let (tarball_dir, lp_dir) = (outputs.path().join("tarball"), outputs.path().join("lp"));
     let out = expost(
         &[
             "ombt",
             root,
             "--json",
+            "-o",
+            tarball_dir.to_str().unwrap(),
             "--telemetry",
             "tarball",
             "--query",
@@ -131,7 +135,29 @@ fn tarball_telemetry_equals_the_line_protocol_figures() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let tarball = telemetry_of(&json_of(&out));
-    let lp = telemetry_of(&json_of(&expost(&["ombt", root, "--json"], tmp.path())));
+    let lp = telemetry_of(&json_of(&expost(
+        &["ombt", root, "--json", "-o", lp_dir.to_str().unwrap()],
+        tmp.path(),
+    )));
+    // The samples, and so the telemetry figures, are the same as the .lp files'.
+    let series = |dir: &Path| std::fs::read_to_string(dir.join("series.csv")).unwrap();
+    assert!(series(&lp_dir).lines().count() > 8);
+    assert!(
+        series(&tarball_dir) == series(&lp_dir),
+        "series.csv differ between --telemetry tarball and the .lp files"
+    );
+    let figures = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("telemetry_"))
+            .collect();
+        names.sort();
+        names
+    };
+    assert!(!figures(&lp_dir).is_empty());
+    assert_eq!(figures(&tarball_dir), figures(&lp_dir));
     assert_eq!(tarball.len(), 8);
     let mut with_figures = 0;
     for ((label, got), (lp_label, want)) in tarball.iter().zip(&lp) {

@@ -74,6 +74,19 @@ pub trait TelemetrySource: Sync {
     fn fetch(&self, run: &CampaignRun, window: Window, diags: &mut Diagnostics) -> Telemetry;
 }
 
+/// Puts samples in one order whatever their source: by time, then
+/// measurement, host, role and field (so every source writes the same rows).
+pub fn sort_samples(samples: &mut [Sample]) {
+    samples.sort_by(|a, b| {
+        a.time
+            .total_cmp(&b.time)
+            .then_with(|| a.measurement.cmp(&b.measurement))
+            .then_with(|| a.host.cmp(&b.host))
+            .then_with(|| a.role.cmp(&b.role))
+            .then_with(|| a.field.cmp(&b.field))
+    });
+}
+
 /// The notebook's default figures computed from samples inside a window.
 /// Figures without samples are left out (and reported by the caller).
 pub fn default_scalars(samples: &[Sample], window: Window) -> BTreeMap<String, f64> {
@@ -243,7 +256,7 @@ impl TelemetrySource for LineProtocolFile {
         for f in &files {
             samples.extend(read_samples(f, &self.measurements, window, diags));
         }
-        samples.sort_by(|a, b| a.time.total_cmp(&b.time));
+        sort_samples(&mut samples);
         let scalars = default_scalars(&samples, window);
         let missing: Vec<String> = default_names()
             .into_iter()

@@ -3,10 +3,13 @@
 
 use anyhow::{bail, Result};
 use expost_model::Diagnostics;
+use expost_remote::influx::Series;
 use expost_remote::influx::{Epoch, InfluxClient, StatementResult};
 use expost_studies::ombt::{
-    CampaignRun, Telemetry, TelemetrySource, Window, RABBITMQ_NODE, RABBITMQ_OVERVIEW, ROLES,
+    sort_samples, CampaignRun, LineProtocolFile, Sample, Telemetry, TelemetrySource, Window,
+    RABBITMQ_NODE, RABBITMQ_OVERVIEW, ROLES,
 };
+use serde_json::Value;
 use std::time::Duration;
 
 /// Splits `NAME=QUERY`.
@@ -26,6 +29,8 @@ pub struct InfluxSource {
     client: InfluxClient,
     database: String,
     queries: Vec<(String, String)>,
+    /// Measurements whose samples are fetched for series and figures.
+    measurements: Vec<String>,
     origin: Option<String>,
 }
 
@@ -41,6 +46,7 @@ impl InfluxSource {
             client: InfluxClient::new(url, timeout),
             database: database.to_string(),
             queries,
+            measurements: LineProtocolFile::default_measurements(),
             origin: None,
         }
     }
@@ -79,6 +85,63 @@ pub fn default_queries(start: i64, stop: i64) -> Vec<(String, String)> {
     out
 }
 
+/// InfluxQL fetching every field of `measurements` in `[start, stop]` (epoch
+/// ns), one series per tag set (`GROUP BY *` keeps tags out of the columns).
+pub fn samples_query(measurements: &[String], start: i64, stop: i64) -> String {
+    let from: Vec<String> = measurements
+        .iter()
+        .map(|m| format!("\"{}\"", m.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    format!(
+        "SELECT * FROM {} WHERE time >= {start} AND time <= {stop} GROUP BY *",
+        from.join(", ")
+    )
+}
+
+/// A field's value as a sample's number: floats and integers as they are,
+/// booleans as 1/0 (as the line-protocol reader does); strings and the
+/// nulls of fields a point lacks are not samples.
+fn sample_value(value: &Value) -> Option<f64> {
+    match value {
+        Value::Bool(b) => Some(f64::from(u8::from(*b))),
+        v => v.as_f64(),
+    }
+}
+
+/// The samples of one series answered with `epoch=ns` (rows without an
+/// integer time are counted in `untimed`).
+pub fn samples_of(series: &Series, untimed: &mut u64) -> Vec<Sample> {
+    let Some(time_col) = series.column("time") else {
+        *untimed += series.values.len() as u64;
+        return Vec::new();
+    };
+    let tag = |k: &str| series.tags.get(k).cloned().unwrap_or_default();
+    let (host, role) = (tag("host"), tag("role"));
+    let mut out = Vec::new();
+    for row in &series.values {
+        let Some(ns) = row.get(time_col).and_then(Value::as_i64) else {
+            *untimed += 1;
+            continue;
+        };
+        for (i, value) in row.iter().enumerate() {
+            let (Some(field), Some(value)) = (series.columns.get(i), sample_value(value)) else {
+                continue;
+            };
+            if i != time_col {
+                out.push(Sample {
+                    measurement: series.name.clone(),
+                    field: field.clone(),
+                    host: host.clone(),
+                    role: role.clone(),
+                    time: ns as f64 / 1e9,
+                    value,
+                });
+            }
+        }
+    }
+    out
+}
+
 /// The first number in the first row of a statement's first series, past the time column.
 fn first_value(result: &StatementResult) -> Option<f64> {
     let series = result.series.first()?;
@@ -88,6 +151,56 @@ fn first_value(result: &StatementResult) -> Option<f64> {
         .enumerate()
         .filter(|(i, _)| Some(*i) != time)
         .find_map(|(_, v)| v.as_f64())
+}
+
+impl InfluxSource {
+    /// The samples of the answer to [`samples_query`], sorted; a failed or
+    /// missing answer is reported.
+    fn samples_from(
+        &self,
+        run: &CampaignRun,
+        result: Option<&StatementResult>,
+        query: &str,
+        diags: &mut Diagnostics,
+    ) -> Vec<Sample> {
+        let result = match result {
+            Some(StatementResult { error: Some(e), .. }) => {
+                diags.warn(
+                    None,
+                    format!("run {}: samples not read ({query}): {e}", run.label()),
+                );
+                return Vec::new();
+            }
+            Some(r) => r,
+            None => {
+                diags.warn(
+                    None,
+                    format!(
+                        "run {}: no answer to the samples query ({query})",
+                        run.label()
+                    ),
+                );
+                return Vec::new();
+            }
+        };
+        let mut untimed = 0;
+        let mut samples: Vec<Sample> = result
+            .series
+            .iter()
+            .flat_map(|s| samples_of(s, &mut untimed))
+            .collect();
+        if untimed > 0 {
+            diags.warn(
+                None,
+                format!(
+                    "run {}: {untimed} sample rows without an epoch time left out ({query})",
+                    run.label()
+                ),
+            );
+        }
+        sort_samples(&mut samples);
+        samples
+    }
 }
 
 impl TelemetrySource for InfluxSource {
@@ -110,7 +223,12 @@ impl TelemetrySource for InfluxSource {
                 .clone()
                 .unwrap_or_else(|| format!("{}/query", self.client.base())),
         );
-        let text: Vec<&str> = named.iter().map(|(_, q)| q.as_str()).collect();
+        let samples_query = samples_query(&self.measurements, start, stop);
+        let text: Vec<&str> = named
+            .iter()
+            .map(|(_, q)| q.as_str())
+            .chain([samples_query.as_str()])
+            .collect();
         let results = match self.client.query_each(&self.database, &text, Epoch::Ns) {
             Ok(r) => r,
             Err(e) => {
@@ -151,6 +269,10 @@ impl TelemetrySource for InfluxSource {
                 ),
             }
         }
+        let samples = results
+            .iter()
+            .find(|r| r.statement_id == named.len() as u64);
+        telemetry.samples = self.samples_from(run, samples, &samples_query, diags);
         if !empty.is_empty() {
             diags.note(
                 None,
@@ -162,5 +284,76 @@ impl TelemetrySource for InfluxSource {
             );
         }
         telemetry
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_samples_query_names_each_measurement_and_groups_by_every_tag() {
+        let q = samples_query(&["cpu".into(), "a\"b".into()], 10, 20);
+        assert_eq!(
+            q,
+            r#"SELECT * FROM "cpu", "a\"b" WHERE time >= 10 AND time <= 20 GROUP BY *"#
+        );
+    }
+
+    #[test]
+    fn series_rows_become_samples_with_their_tags_skipping_strings_and_nulls() {
+        let series = Series {
+            name: "cpu".into(),
+            tags: [("host", "h1"), ("role", "bus"), ("cpu", "cpu-total")]
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .into(),
+            columns: ["time", "usage_idle", "ok", "label", "n"]
+                .map(String::from)
+                .into(),
+            values: vec![
+                vec![
+                    json!(1_500_000_000),
+                    json!(97.5),
+                    json!(true),
+                    json!("x"),
+                    json!(3),
+                ],
+                vec![
+                    json!(2_000_000_000),
+                    Value::Null,
+                    json!(false),
+                    Value::Null,
+                    json!(4),
+                ],
+                vec![
+                    Value::Null,
+                    json!(1.0),
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                ],
+            ],
+        };
+        let mut untimed = 0;
+        let samples = samples_of(&series, &mut untimed);
+        assert_eq!(untimed, 1);
+        let got: Vec<(f64, &str, f64)> = samples
+            .iter()
+            .map(|s| (s.time, s.field.as_str(), s.value))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1.5, "usage_idle", 97.5),
+                (1.5, "ok", 1.0),
+                (1.5, "n", 3.0),
+                (2.0, "ok", 0.0),
+                (2.0, "n", 4.0),
+            ]
+        );
+        assert!(samples
+            .iter()
+            .all(|s| s.host == "h1" && s.role == "bus" && s.measurement == "cpu"));
     }
 }
