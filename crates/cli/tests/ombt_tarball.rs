@@ -7,6 +7,9 @@
 //! Without `influxd` the tests print why and pass, unless
 //! `EXPOST_REQUIRE_SERVICES=1` is set: then they fail.
 
+mod common;
+
+use expost_remote::influxd::{Influxd, Options};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -327,4 +330,108 @@ fn ctrl_c_stops_every_influxd_and_removes_the_temp_folders() {
     // and none of them is left.
     assert!(!started.is_empty());
     assert_nothing_left(tmp.path());
+}
+
+/// The fixture campaign laid out as an incremental campaign leaves it: one
+/// InfluxDB kept across the runs, its data folder tarred after each run
+/// (stopped, tarred, started again), so each tarball holds the telemetry
+/// of its run and of every run before it.
+fn incremental_campaign(at: &Path) -> PathBuf {
+    let root = at.join("campaign");
+    copy_dir(&campaign(), &root);
+    let data_root = tempfile::tempdir().unwrap();
+    let data = data_root.path().join("influxdb-data");
+    let options = Options {
+        program: expost_remote::influxd::program(),
+        ready_timeout: Duration::from_secs(30),
+        interrupted: None,
+    };
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(root.join("test_case_1"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    runs.sort();
+    assert_eq!(runs.len(), 8);
+    for run in &runs {
+        let mut server = Influxd::start_in(tempfile::tempdir().unwrap(), &data, &options)
+            .expect("influxd starts over the kept data folder");
+        common::import(&server.client(), &run.join("telemetry.lp"));
+        server.terminate(Duration::from_secs(20)).unwrap();
+        drop(server);
+        let status = Command::new("tar")
+            .arg("-C")
+            .arg(data_root.path())
+            .arg("-czf")
+            .arg(run.join("influxdb-data.tar.gz"))
+            .arg("influxdb-data")
+            .status()
+            .expect("tar runs");
+        assert!(status.success());
+    }
+    root
+}
+
+fn diagnostics_csv(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("diagnostics.csv")).unwrap()
+}
+
+#[test]
+fn snapshots_of_one_influxdb_are_served_by_one_influxd_with_the_same_figures() {
+    if !available("snapshots_of_one_influxdb_are_served_by_one_influxd") {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let root = incremental_campaign(work.path());
+    let root = root.to_str().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |name: &str, extra: &[&str]| -> (Value, PathBuf) {
+        let out_dir = work.path().join(name);
+        let mut args = vec!["ombt", root, "--json", "-o", out_dir.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let out = expost(&args, tmp.path());
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{name}: {stderr}");
+        assert_nothing_left(tmp.path());
+        (json_of(&out), out_dir)
+    };
+    let (shared, shared_dir) = run("shared", &["--telemetry", "tarball"]);
+    let (per_run, per_run_dir) = run("per_run", &["--telemetry", "tarball", "--influxd-per-run"]);
+    let (lp, lp_dir) = run("lp", &[]);
+
+    // One server, over the last run's snapshot, answered for all eight runs.
+    let notes = diagnostics_csv(&shared_dir);
+    let shared_notes: Vec<&str> = notes
+        .lines()
+        .filter(|l| l.contains("one influxd over this tarball answers for"))
+        .collect();
+    assert_eq!(shared_notes.len(), 1, "{notes}");
+    assert!(
+        shared_notes[0].contains("run_8_rpc-cast_2c_2s/influxdb-data.tar.gz")
+            && shared_notes[0].contains("answers for 8 runs"),
+        "{}",
+        shared_notes[0]
+    );
+    assert!(!diagnostics_csv(&per_run_dir).contains("one influxd over"));
+
+    // The same figures and samples as each run's own server and as the .lp files.
+    for (label, other) in [("--influxd-per-run", &per_run), (".lp files", &lp)] {
+        for ((name, got), (other_name, want)) in
+            telemetry_of(&shared).iter().zip(&telemetry_of(other))
+        {
+            assert_eq!(name, other_name);
+            assert_same_figures(&format!("{name} vs {label}"), got, want);
+        }
+    }
+    let series = |dir: &Path| std::fs::read_to_string(dir.join("series.csv")).unwrap();
+    assert!(series(&lp_dir).lines().count() > 8);
+    assert!(
+        series(&shared_dir) == series(&lp_dir),
+        "series.csv differ (shared vs .lp)"
+    );
+    assert!(
+        series(&per_run_dir) == series(&lp_dir),
+        "series.csv differ (per run vs .lp)"
+    );
 }

@@ -6,9 +6,12 @@
 //!   SharedKeyLite signing, credentials from connection strings or Batch
 //!   Shipyard configuration files; query, create table, insert.
 //! - [`influx`]: InfluxDB 1.x (`/query` with InfluxQL, chunked answers, `/write`).
+//! - [`influx_meta`]: what an InfluxDB 1.x data folder's `meta.db` says
+//!   (cluster id, shard groups), to tell snapshots of one server apart.
 //! - [`influxd`]: a private local `influxd` over a data folder (or a restored
 //!   tarball of one), stopped by pid when dropped.
 
 pub mod azure_table;
 pub mod influx;
+pub mod influx_meta;
 pub mod influxd;

@@ -40,8 +40,12 @@ export layout) are read in-process; --lp FILE reads one file for all runs;
 --influx URL queries an InfluxDB 1.x server; --telemetry tarball unpacks each
 run's influxdb-data.tar.gz into a temp folder, serves it with a local influxd
 (Debian's influxdb package, or $EXPOST_INFLUXD) on a free 127.0.0.1 port,
-asks it the --influx queries and stops it (runs in parallel, one influxd
-each; Ctrl-C stops them and removes the temp folders). Always cut to the run's window
+asks it the --influx queries and stops it (runs in parallel; Ctrl-C stops
+the servers and removes the temp folders). Where tarballs are snapshots of
+one InfluxDB taken one after another (incremental campaigns), one influxd
+over the latest snapshot answers for every run whose data it still holds
+(told by each tarball's meta/meta.db: same cluster id, later index, every
+shard group kept); --influxd-per-run turns that off. Always cut to the run's window
 (latest start to latest stop of clients and servers). In --query, $start and
 $stop are replaced by the window's ends in epoch nanoseconds.
 
@@ -80,6 +84,9 @@ pub struct Args {
         group = "server"
     )]
     pub telemetry: Option<TelemetryKind>,
+    /// With --telemetry tarball: one influxd per run over its own tarball, even where a later snapshot of the same InfluxDB holds the run's data (by default one server answers for all the snapshots it holds).
+    #[arg(long)]
+    pub influxd_per_run: bool,
     /// The InfluxDB database.
     #[arg(long, default_value = "telegraf", value_name = "NAME")]
     pub database: String,
@@ -147,6 +154,7 @@ impl Args {
                 &self.database,
                 Duration::from_secs_f64(self.timeout),
                 queries,
+                !self.influxd_per_run,
             )?)));
         }
         if let Some(url) = &self.influx {
@@ -171,7 +179,7 @@ impl Args {
 
 /// Runs the ombt study.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let telemetry = args.telemetry()?;
+    let mut telemetry = args.telemetry()?;
     let output = match &args.output {
         Some(dir) => Some(OutputDir::prepare(dir)?),
         None => None,
@@ -179,7 +187,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if !args.root.exists() {
         bail!("campaign '{}' does not exist", args.root.display());
     }
-    let (runs, campaign_diagnostics) = ombt::find_campaign(&args.root);
+    let (runs, mut campaign_diagnostics) = ombt::find_campaign(&args.root);
     if runs.is_empty() && campaign_diagnostics.is_empty() {
         bail!(
             "no params.json at '{}' (nor in its test_case_N/ folders)",
@@ -190,9 +198,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if serving {
         tarball_source::install_interrupt_handler()?;
     }
+    if let Some(source) = telemetry.as_mut() {
+        campaign_diagnostics.extend(source.plan(&runs));
+    }
     let bar = progress::bar(runs.len() as u64, "runs", args.quiet || args.json);
     let results = ombt::analyse_campaign(&runs, telemetry.as_deref(), &|| bar.inc(1));
     bar.finish_and_clear();
+    // Stops any server still running (e.g. shared by runs that failed early).
+    drop(telemetry);
     tarball_source::done_serving();
     if serving && tarball_source::interrupted() {
         // Every local influxd was stopped and its temp folder removed by now.

@@ -9,7 +9,7 @@
 
 use super::CampaignRun;
 use expost_formats::line_protocol;
-use expost_model::Diagnostics;
+use expost_model::{Diagnostic, Diagnostics};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -72,6 +72,14 @@ pub struct Telemetry {
 pub trait TelemetrySource: Sync {
     /// The telemetry of `run` over `window`; problems go to `diags`.
     fn fetch(&self, run: &CampaignRun, window: Window, diags: &mut Diagnostics) -> Telemetry;
+
+    /// Prepares to serve `runs` (e.g. decides which runs one server can
+    /// answer for), before any [`TelemetrySource::fetch`]; returns what the
+    /// campaign's diagnostics should say of it. Nothing by default.
+    fn plan(&mut self, runs: &[CampaignRun]) -> Vec<Diagnostic> {
+        let _ = runs;
+        Vec::new()
+    }
 }
 
 /// Puts samples in one order whatever their source: by time, then
