@@ -4,7 +4,12 @@
 #     analysed without telemetry: `expost ombt --no-telemetry --json` against
 #     the notebook's own pandas path on the same files
 #     (bench/baseline_ombt.py), timed by hyperfine in one run, and the ratio;
-#  2. line-protocol reading on one core (crates/formats/benches/line_protocol.rs).
+#  2. line-protocol reading on one core (crates/formats/benches/line_protocol.rs);
+#  3. telemetry from tarballs (when influxd is installed): the 8 real runs
+#     with their own independent tarballs, and the same runs as an
+#     incremental campaign leaves them (scripts/make-incremental-tarballs.sh:
+#     snapshots of one InfluxDB), served by one influxd (the default) or by
+#     one per run (--influxd-per-run).
 #
 #   ./scripts/bench-ombt.sh [OUT_DIR]     (default bench-out/ombt)
 #
@@ -58,3 +63,32 @@ fi
 
 echo "== line protocol, one core"
 cargo bench -p expost-formats --bench line_protocol --quiet
+
+if command -v influxd >/dev/null; then
+    echo "== telemetry from tarballs, 8 real runs ($(nproc) cores)"
+    rm -rf "$out/independent" "$out/incremental"
+    cp -r tests/fixtures/ombt/campaign "$out/independent"
+    cp -r tests/fixtures/ombt/campaign "$out/incremental"
+    ./scripts/make-incremental-tarballs.sh "$out/incremental"
+    tar_cmd="$bin ombt --telemetry tarball --json"
+    if command -v hyperfine >/dev/null; then
+        hyperfine --warmup 1 --min-runs 5 --style basic \
+            --export-json "$out/hyperfine-tarballs.json" \
+            -n "independent tarballs" "$tar_cmd $out/independent" \
+            -n "snapshots, one influxd" "$tar_cmd $out/incremental" \
+            -n "snapshots, --influxd-per-run" "$tar_cmd $out/incremental --influxd-per-run"
+        python3 - "$out/hyperfine-tarballs.json" <<'EOF2'
+import json, sys
+r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}
+one, per = r["snapshots, one influxd"], r["snapshots, --influxd-per-run"]
+print("snapshots: one influxd %.3f s, one per run %.3f s: %.1fx faster" % (one, per, per / one))
+EOF2
+    else
+        for args in "$out/independent" "$out/incremental" "$out/incremental --influxd-per-run"; do
+            # shellcheck disable=SC2086
+            /usr/bin/time -f "%e s  $args" $tar_cmd $args > /dev/null
+        done
+    fi
+else
+    echo "== telemetry from tarballs: skipped (no influxd; apt-get install influxdb)"
+fi

@@ -105,7 +105,8 @@ impl MetaSnapshot {
     }
 
     /// Reads `meta/meta.db` out of an `influxdb-data.tar.gz` (at any depth)
-    /// with the system `tar`, without unpacking the rest.
+    /// with the system `tar`, without unpacking the rest (it stops at the
+    /// first match, so a `meta/` stored before `data/` is read at once).
     ///
     /// # Errors
     /// [`MetaError::Tar`] when `tar` fails or the tarball has no
@@ -118,7 +119,7 @@ impl MetaSnapshot {
         let output = Command::new("tar")
             .args(["-xzOf"])
             .arg(tarball)
-            .args(["--wildcards", "--no-anchored", "meta/meta.db"])
+            .args(["--occurrence=1", "--wildcards", "--no-anchored", "meta/meta.db"])
             .stdin(Stdio::null())
             .output()
             .map_err(|e| tar_error(format!("cannot run tar: {e}")))?;
