@@ -273,3 +273,87 @@ fn telemetry_is_drawn_per_run_with_its_window_marked() {
         "window not marked"
     );
 }
+
+/// telegraf's cpu plugin writes one series per core and one for the whole
+/// host (`cpu=cpu-total`): every series is kept in series.csv with its tag,
+/// the figure draws each host's total, not a zigzag across its cores.
+#[test]
+fn per_core_cpu_series_are_kept_apart_and_the_figure_draws_the_total() {
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("campaign");
+    copy_dir(&campaign(), &root);
+    let run = root.join("test_case_1/run_1_rpc-call_1c_1s");
+    let json = json_of(&expost(&[
+        "ombt",
+        root.to_str().unwrap(),
+        "--json",
+        "--no-telemetry",
+    ]));
+    let window = &json["runs"][0]["window"];
+    let start_ns = (window[0].as_f64().unwrap() * 1e9).ceil() as i64;
+    let mut lp = String::from("# DDL\nCREATE DATABASE telegraf WITH NAME autogen\n# DML\n# CONTEXT-DATABASE:telegraf\n# CONTEXT-RETENTION-POLICY:autogen\n");
+    for (i, cpu, idle) in [
+        (0, "cpu0", 10.0),
+        (0, "cpu1", 90.0),
+        (0, "cpu-total", 50.0),
+        (1, "cpu0", 20.0),
+        (1, "cpu1", 80.0),
+        (1, "cpu-total", 50.0),
+    ] {
+        let ns = start_ns + i * 1_000_000;
+        lp.push_str(&format!(
+            "cpu,cpu={cpu},host=vm,role=bus usage_idle={idle} {ns}\n"
+        ));
+    }
+    std::fs::write(run.join("telemetry.lp"), lp).unwrap();
+    let out_dir = work.path().join("out");
+    let out = expost(&[
+        "ombt",
+        root.to_str().unwrap(),
+        "-q",
+        "-o",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let series = std::fs::read_to_string(out_dir.join("series.csv")).unwrap();
+    let mut lines = series.lines();
+    assert_eq!(
+        lines.next(),
+        Some("backup_dir,measurement,field,host,role,tags,time,value")
+    );
+    let run_1: Vec<&str> = lines
+        .filter(|l| l.starts_with("test_case_1/run_1_"))
+        .collect();
+    assert_eq!(run_1.len(), 6, "{series}");
+    for cpu in ["cpu=cpu0", "cpu=cpu1", "cpu=cpu-total"] {
+        assert_eq!(
+            run_1
+                .iter()
+                .filter(|l| l.contains(&format!(",{cpu},")))
+                .count(),
+            2,
+            "{cpu}"
+        );
+    }
+    // The run's best host idles 50 % on average (its total), as the notebook's query says.
+    let idle = json_of(&expost(&["ombt", root.to_str().unwrap(), "--json"]));
+    assert_eq!(
+        idle["runs"][0]["telemetry"]["min_usage_idle_bus"].as_f64(),
+        Some(50.0)
+    );
+
+    let svg = std::fs::read_to_string(
+        out_dir.join("telemetry_test_case_1_run_1_rpc-call_1c_1s_cpu_usage_idle.svg"),
+    )
+    .unwrap();
+    assert!(svg.contains("vm (bus)"), "legend names the host");
+    assert!(
+        !svg.contains("cpu0") && !svg.contains("cpu1"),
+        "cores drawn"
+    );
+}

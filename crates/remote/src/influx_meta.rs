@@ -119,7 +119,12 @@ impl MetaSnapshot {
         let output = Command::new("tar")
             .args(["-xzOf"])
             .arg(tarball)
-            .args(["--occurrence=1", "--wildcards", "--no-anchored", "meta/meta.db"])
+            .args([
+                "--occurrence=1",
+                "--wildcards",
+                "--no-anchored",
+                "meta/meta.db",
+            ])
             .stdin(Stdio::null())
             .output()
             .map_err(|e| tar_error(format!("cannot run tar: {e}")))?;

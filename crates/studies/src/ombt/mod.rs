@@ -15,8 +15,8 @@ mod telemetry;
 pub use load::{find_campaign, find_controller_log, CampaignRun};
 pub use report::{LatencyReport, Report, RunReport, SideReport};
 pub use telemetry::{
-    default_scalars, sort_samples, LineProtocolFile, Sample, Telemetry, TelemetrySource, Window,
-    RABBITMQ_NODE, RABBITMQ_OVERVIEW, ROLES,
+    default_scalars, other_tags, sort_samples, LineProtocolFile, Sample, Telemetry,
+    TelemetrySource, Window, RABBITMQ_NODE, RABBITMQ_OVERVIEW, ROLES,
 };
 
 use expost_formats::ombt_controller::{self, AgentResult, LatencyRecord};

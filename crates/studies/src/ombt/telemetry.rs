@@ -53,6 +53,9 @@ pub struct Sample {
     pub host: String,
     /// The `role` tag ("" when absent).
     pub role: String,
+    /// The other tags telling series of one host apart, `key=value` joined
+    /// by `,` in key order (e.g. `cpu=cpu0`); "" when there are none.
+    pub tags: String,
     /// Epoch seconds, UTC.
     pub time: f64,
     /// The value (unit of the field).
@@ -91,8 +94,23 @@ pub fn sort_samples(samples: &mut [Sample]) {
             .then_with(|| a.measurement.cmp(&b.measurement))
             .then_with(|| a.host.cmp(&b.host))
             .then_with(|| a.role.cmp(&b.role))
+            .then_with(|| a.tags.cmp(&b.tags))
             .then_with(|| a.field.cmp(&b.field))
     });
+}
+
+/// [`Sample::tags`] from a point's or series' tags: all but `host` and
+/// `role` (and empty values), in key order.
+pub fn other_tags<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut kept: Vec<(&str, &str)> = tags
+        .into_iter()
+        .filter(|(k, v)| *k != "host" && *k != "role" && !v.is_empty())
+        .collect();
+    kept.sort();
+    kept.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The notebook's default figures computed from samples inside a window.
@@ -225,6 +243,7 @@ pub fn read_samples(
             }
             let host = p.tag("host").unwrap_or_default().to_string();
             let role = p.tag("role").unwrap_or_default().to_string();
+            let tags = other_tags(p.tags.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
             for (field, value) in &p.fields {
                 if let Some(v) = value.as_f64() {
                     out.push(Sample {
@@ -232,6 +251,7 @@ pub fn read_samples(
                         field: field.to_string(),
                         host: host.clone(),
                         role: role.clone(),
+                        tags: tags.clone(),
                         time,
                         value: v,
                     });

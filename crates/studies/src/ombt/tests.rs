@@ -83,6 +83,7 @@ fn default_telemetry_is_cut_to_the_window() {
         field: f.into(),
         host: host.into(),
         role: role.into(),
+        tags: String::new(),
         time,
         value,
     };
@@ -104,4 +105,17 @@ fn default_telemetry_is_cut_to_the_window() {
     assert_eq!(s["min_usage_idle_bus"], 70.0);
     assert_eq!(s["queues"], 3.0);
     assert!(!s.contains_key("min_usage_idle_ombt_server"));
+}
+
+#[test]
+fn other_tags_leave_out_host_role_and_empty_values_in_key_order() {
+    let tags = [
+        ("role", "bus"),
+        ("host", "h1"),
+        ("cpu", "cpu0"),
+        ("az", ""),
+        ("ab", "x"),
+    ];
+    assert_eq!(other_tags(tags), "ab=x,cpu=cpu0");
+    assert_eq!(other_tags([("host", "h1")]), "");
 }

@@ -6,8 +6,8 @@ use expost_model::Diagnostics;
 use expost_remote::influx::Series;
 use expost_remote::influx::{Epoch, InfluxClient, StatementResult};
 use expost_studies::ombt::{
-    sort_samples, CampaignRun, LineProtocolFile, Sample, Telemetry, TelemetrySource, Window,
-    RABBITMQ_NODE, RABBITMQ_OVERVIEW, ROLES,
+    other_tags, sort_samples, CampaignRun, LineProtocolFile, Sample, Telemetry, TelemetrySource,
+    Window, RABBITMQ_NODE, RABBITMQ_OVERVIEW, ROLES,
 };
 use serde_json::Value;
 use std::time::Duration;
@@ -117,6 +117,7 @@ pub fn samples_of(series: &Series, untimed: &mut u64) -> Vec<Sample> {
     };
     let tag = |k: &str| series.tags.get(k).cloned().unwrap_or_default();
     let (host, role) = (tag("host"), tag("role"));
+    let tags = other_tags(series.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let mut out = Vec::new();
     for row in &series.values {
         let Some(ns) = row.get(time_col).and_then(Value::as_i64) else {
@@ -133,6 +134,7 @@ pub fn samples_of(series: &Series, untimed: &mut u64) -> Vec<Sample> {
                     field: field.clone(),
                     host: host.clone(),
                     role: role.clone(),
+                    tags: tags.clone(),
                     time: ns as f64 / 1e9,
                     value,
                 });
@@ -352,8 +354,9 @@ mod tests {
                 (2.0, "n", 4.0),
             ]
         );
-        assert!(samples
-            .iter()
-            .all(|s| s.host == "h1" && s.role == "bus" && s.measurement == "cpu"));
+        assert!(samples.iter().all(|s| s.host == "h1"
+            && s.role == "bus"
+            && s.tags == "cpu=cpu-total"
+            && s.measurement == "cpu"));
     }
 }

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use expost_render::bars::{render_bars, write_svg_png_pdf, Bar, StackedBars};
 use expost_render::figure::{write_figure, Figure, Line, VMarker};
 use expost_render::table::{ColumnData, DictBuilder, Table};
-use expost_studies::ombt::{Campaign, RunResult, SideStats};
+use expost_studies::ombt::{Campaign, RunResult, Sample, SideStats};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -127,7 +127,8 @@ pub fn runs_table(campaign: &Campaign) -> Table {
     t
 }
 
-/// Telemetry samples, tidy: run, measurement, field, host, role, time (epoch s), value.
+/// Telemetry samples, tidy: run, measurement, field, host, role, other
+/// tags (e.g. `cpu=cpu0`), time (epoch s), value.
 pub fn series_table(campaign: &Campaign) -> Table {
     let rows = || {
         campaign
@@ -144,6 +145,7 @@ pub fn series_table(campaign: &Campaign) -> Table {
     t.push("field", dict(rows().map(|(_, s)| s.field.clone())));
     t.push("host", dict(rows().map(|(_, s)| s.host.clone())));
     t.push("role", dict(rows().map(|(_, s)| s.role.clone())));
+    t.push("tags", dict(rows().map(|(_, s)| s.tags.clone())));
     t.push(
         "time",
         ColumnData::Number(rows().map(|(_, s)| s.time).collect()),
@@ -312,6 +314,11 @@ fn distributions(campaign: &Campaign, dir: &OutputDir) -> Result<Vec<PathBuf>> {
     Ok(written?.into_iter().flatten().collect())
 }
 
+/// Whether a sample is telegraf's whole-host CPU figure (`cpu=cpu-total`).
+fn is_total_cpu(s: &Sample) -> bool {
+    s.measurement == "cpu" && s.tags.split(',').any(|t| t == "cpu=cpu-total")
+}
+
 /// Per run and telemetry field, the samples of each host against time in
 /// the run, with the run's window (latest start to latest stop) marked.
 fn telemetry_figures(campaign: &Campaign, args: &Args, dir: &OutputDir) -> Result<Vec<PathBuf>> {
@@ -322,13 +329,21 @@ fn telemetry_figures(campaign: &Campaign, args: &Args, dir: &OutputDir) -> Resul
         };
         type Hosts = BTreeMap<String, Vec<(f64, f64)>>;
         let mut fields: BTreeMap<(&str, &str), Hosts> = BTreeMap::new();
+        let total_cpu = run.telemetry.samples.iter().any(is_total_cpu);
         for s in &run.telemetry.samples {
-            let label = match (s.host.is_empty(), s.role.is_empty()) {
+            // telegraf's cpu plugin: the host's total, not each core, when it is there.
+            if total_cpu && s.measurement == "cpu" && !is_total_cpu(s) {
+                continue;
+            }
+            let mut label = match (s.host.is_empty(), s.role.is_empty()) {
                 (false, false) => format!("{} ({})", s.host, s.role),
                 (false, true) => s.host.clone(),
                 (true, false) => s.role.clone(),
                 (true, true) => "all".into(),
             };
+            if !s.tags.is_empty() && !is_total_cpu(s) {
+                label = format!("{label} {}", s.tags);
+            }
             fields
                 .entry((&s.measurement, &s.field))
                 .or_default()
