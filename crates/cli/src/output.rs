@@ -171,3 +171,14 @@ pub fn diagnostics_table<'a>(
     table.push("message", message.finish());
     table
 }
+
+/// Prints `value` on stdout as pretty JSON and a newline, streamed through a
+/// buffer on the locked stdout (a closed pipe is an error, not a panic).
+pub fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, value).context("could not write the JSON summary")?;
+    out.write_all(b"\n")
+        .and_then(|()| out.flush())
+        .context("could not write the JSON summary")
+}

@@ -13,6 +13,7 @@ use crate::ParseError;
 use expost_model::Diagnostics;
 use serde::Deserialize;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::BufRead;
 
@@ -28,7 +29,12 @@ pub enum ControllerKind {
 /// Tells the controller's results from its human-readable output, from the
 /// first bytes of a file (a few KB are enough). `None`: neither.
 pub fn sniff(head: &[u8]) -> Option<ControllerKind> {
-    let text = String::from_utf8_lossy(head);
+    // UTF-8 (the usual case) is checked by the fast validator and borrowed;
+    // anything else, or a character cut at the end of `head`, is converted.
+    let text = match std::str::from_utf8(head) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(head),
+    };
     let first = text.lines().map(str::trim).find(|l| !l.is_empty())?;
     if first.starts_with('{')
         && (first.contains("\"latency\"") || first == "{}" || first.contains("\"msgs_ok\""))

@@ -11,7 +11,7 @@ mod tarball_source;
 use crate::output::OutputDir;
 use crate::progress;
 use crate::table::{render, Align};
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use expost_model::Severity;
 use expost_render::figure::PaperSize;
 use expost_studies::ombt::{self, Campaign, LineProtocolFile, Report, TelemetrySource};
@@ -221,11 +221,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         output_failed = outputs::write_all(&campaign, &args, dir);
     }
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&summary_json(&campaign)?)
-                .context("could not serialise the JSON summary")?
-        );
+        crate::output::print_json(&summary_json(&campaign)?)?;
     } else if !args.quiet {
         print!("{}", terminal_summary(&campaign));
     }
@@ -241,14 +237,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
 }
 
 /// The JSON contract, plus the expost version and command line.
-fn summary_json(campaign: &Campaign) -> Result<serde_json::Value> {
-    let mut value = serde_json::to_value(Report::of(campaign))
-        .context("could not serialise the JSON summary")?;
-    if let Some(object) = value.as_object_mut() {
-        object.insert("expost_version".into(), env!("CARGO_PKG_VERSION").into());
-        object.insert("command".into(), crate::output::command_line().into());
-    }
-    Ok(value)
+fn summary_json(campaign: &Campaign) -> Result<Report<'_>> {
+    Ok(Report {
+        command: Some(crate::output::command_line()),
+        expost_version: Some(env!("CARGO_PKG_VERSION")),
+        ..Report::of(campaign)
+    })
 }
 
 fn fmt_opt(value: Option<f64>, digits: usize) -> String {

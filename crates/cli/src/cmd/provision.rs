@@ -171,7 +171,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         None => false,
     };
     if args.json {
-        print_json(&provision)?;
+        crate::output::print_json(&Report::of(&provision))?;
     } else if !args.quiet {
         print!("{}", terminal_summary(&provision));
     }
@@ -205,17 +205,6 @@ fn analyse_entities<E: Entity + Sync>(
 }
 
 /// The JSON report on stdout, pretty-printed, streamed through a buffer.
-fn print_json(provision: &Provision) -> Result<()> {
-    use std::io::Write;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    serde_json::to_writer_pretty(&mut out, &Report::of(provision))
-        .context("could not write the JSON summary")?;
-    out.write_all(b"\n")
-        .and_then(|()| out.flush())
-        .context("could not write the JSON summary")
-}
-
 fn usage(message: &str) -> Result<ExitCode> {
     eprintln!("error: {message}\n\nFor more information, try 'expost provision --help'.");
     Ok(ExitCode::from(2))

@@ -4,16 +4,20 @@
 use expost_formats::ombt_controller::{sniff, ControllerKind};
 use expost_formats::ombt_params::{self, RunEntry};
 use expost_model::{Diagnostic, Diagnostics, Severity};
+use rayon::prelude::*;
+use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// One run listed in a `params.json`.
 #[derive(Debug, Clone)]
 pub struct CampaignRun {
     /// The `params.json` that lists it.
     pub params_file: PathBuf,
-    /// Its entry there.
-    pub entry: RunEntry,
+    /// Its entry there, shared: every result of the run holds a copy of
+    /// its `CampaignRun`.
+    pub entry: Arc<RunEntry>,
     /// Its `backup_dir`, resolved; `None` when it was not found.
     pub dir: Option<PathBuf>,
     /// Problems found while locating it.
@@ -87,9 +91,12 @@ pub fn find_campaign(root: &Path) -> (Vec<CampaignRun>, Vec<Diagnostic>) {
         };
         problems.extend(diags.into_items());
         let folder = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        for entry in entries {
-            runs.push(locate(&file, &folder, &base, entry));
-        }
+        // Looking each run's folder up on disk is most of the work: in parallel.
+        runs.par_extend(
+            entries
+                .into_par_iter()
+                .map(|entry| locate(&file, &folder, &base, entry)),
+        );
     }
     (runs, problems)
 }
@@ -124,10 +131,22 @@ fn locate(file: &Path, folder: &Path, base: &Path, entry: RunEntry) -> CampaignR
     }
     CampaignRun {
         params_file: file.to_path_buf(),
-        entry,
+        entry: Arc::new(entry),
         dir,
         problems,
     }
+}
+
+/// How much of a `*controller*.log` file is read to tell what it holds.
+const SNIFF_BYTES: u64 = 4096;
+
+/// The controller's results file of a run, and its content.
+#[derive(Debug)]
+pub struct ControllerLog {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its bytes, or why they could not all be read.
+    pub content: std::io::Result<Vec<u8>>,
 }
 
 /// The controller's results file in `dir`: among the files named
@@ -135,34 +154,33 @@ fn locate(file: &Path, folder: &Path, base: &Path, entry: RunEntry) -> CampaignR
 /// human-readable `*_docker.log` matches the same glob). Reports why when
 /// there is none.
 pub fn find_controller_log(dir: &Path, diags: &mut Diagnostics) -> Option<PathBuf> {
+    read_controller_log(dir, diags).map(|log| log.path)
+}
+
+/// [`find_controller_log`], and the file read: each candidate is opened
+/// once, its first bytes tell what it holds, and the results file is then
+/// read to its end from the same handle.
+pub fn read_controller_log(dir: &Path, diags: &mut Diagnostics) -> Option<ControllerLog> {
     diags.set_file(display(dir));
-    let mut candidates: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.contains("controller") && n.ends_with(".log"))
-            })
-            .collect(),
-        Err(e) => {
-            diags.error(None, format!("cannot list the run folder: {e}"));
-            return None;
-        }
-    };
+    let mut candidates = controller_logs(dir, diags)?;
     candidates.sort();
-    let mut results = Vec::new();
+    // The first results file, still open, and how many there are.
+    let mut first: Option<(PathBuf, File, Vec<u8>)> = None;
+    let mut results = 0;
     let mut text = 0;
     for path in candidates {
-        let mut head = Vec::with_capacity(4096);
-        let read = std::fs::File::open(&path).and_then(|f| f.take(4096).read_to_end(&mut head));
-        if let Err(e) = read {
-            diags.warn(None, format!("cannot read '{}': {e}", display(&path)));
-            continue;
-        }
+        let (file, head) = match read_head(&path) {
+            Ok(read) => read,
+            Err(e) => {
+                diags.warn(None, format!("cannot read '{}': {e}", display(&path)));
+                continue;
+            }
+        };
         match sniff(&head) {
-            Some(ControllerKind::Results) => results.push(path),
+            Some(ControllerKind::Results) => {
+                results += 1;
+                first.get_or_insert((path, file, head));
+            }
             Some(ControllerKind::Text) => text += 1,
             None => diags.note(
                 None,
@@ -173,24 +191,124 @@ pub fn find_controller_log(dir: &Path, diags: &mut Diagnostics) -> Option<PathBu
             ),
         }
     }
-    if results.len() > 1 {
-        diags.warn(
-            None,
-            format!(
-                "{} controller results files; using '{}'",
-                results.len(),
-                display(&results[0])
-            ),
-        );
-    }
-    let found = results.into_iter().next();
-    if found.is_none() {
+    let Some((path, file, head)) = first else {
         let why = if text > 0 {
             "only the controller's human-readable output (*controller*_docker.log) is here, not its JSON results"
         } else {
             "no controller results (*controller*.log) in the run folder"
         };
         diags.error(None, why);
+        return None;
+    };
+    if results > 1 {
+        diags.warn(
+            None,
+            format!(
+                "{results} controller results files; using '{}'",
+                display(&path)
+            ),
+        );
     }
-    found
+    Some(ControllerLog {
+        path,
+        content: read_rest(file, head),
+    })
+}
+
+/// The files of `dir` named `*controller*.log`; `None` (reported) when
+/// `dir` cannot be listed.
+fn controller_logs(dir: &Path, diags: &mut Diagnostics) -> Option<Vec<PathBuf>> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => Some(
+            entries
+                .flatten()
+                .filter(|e| {
+                    e.file_name()
+                        .to_str()
+                        .is_some_and(|n| n.contains("controller") && n.ends_with(".log"))
+                })
+                .map(|e| e.path())
+                .collect(),
+        ),
+        Err(e) => {
+            diags.error(None, format!("cannot list the run folder: {e}"));
+            None
+        }
+    }
+}
+
+/// Opens `path` and reads its first [`SNIFF_BYTES`] bytes (all of it when
+/// it is shorter).
+fn read_head(path: &Path) -> std::io::Result<(File, Vec<u8>)> {
+    let mut file = File::open(path)?;
+    let mut head = Vec::with_capacity(SNIFF_BYTES as usize);
+    (&mut file).take(SNIFF_BYTES).read_to_end(&mut head)?;
+    Ok((file, head))
+}
+
+/// The whole file, from its `head` as [`read_head`] read it and the rest.
+fn read_rest(mut file: File, mut head: Vec<u8>) -> std::io::Result<Vec<u8>> {
+    // A shorter head means the end of the file was reached.
+    if head.len() as u64 == SNIFF_BYTES {
+        file.read_to_end(&mut head)?;
+    }
+    Ok(head)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One controller results line with `agents` agents (about 150 bytes each).
+    fn results_line(agents: usize) -> String {
+        let agent = r#"{"msgs_ok": 1, "msgs_fail": 0, "latency": {"min": 1, "max": 1, "total": 1, "count": 1, "sum_of_squares": 1, "distribution": {"0": [0,1,0,0,0,0,0,0,0,0]}}}"#;
+        let items: Vec<String> = (0..agents).map(|i| format!("\"a{i}\": {agent}")).collect();
+        format!("{{{}}}\n", items.join(", "))
+    }
+
+    #[test]
+    fn reads_the_first_results_file_whole_past_the_sniffed_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = results_line(60).repeat(2);
+        assert!(long.len() as u64 > 2 * SNIFF_BYTES);
+        std::fs::write(dir.path().join("a-controller.log"), &long).unwrap();
+        std::fs::write(dir.path().join("b-controller.log"), results_line(1)).unwrap();
+        std::fs::write(
+            dir.path().join("a-controller_docker.log"),
+            "RPC call test results\n",
+        )
+        .unwrap();
+        let mut diags = Diagnostics::default();
+        let log = read_controller_log(dir.path(), &mut diags).unwrap();
+        assert!(log.path.ends_with("a-controller.log"));
+        assert_eq!(log.content.unwrap(), long.as_bytes());
+        assert_eq!(diags.len(), 1, "{:?}", diags.items());
+        assert!(diags.items()[0]
+            .message
+            .contains("2 controller results files"));
+    }
+
+    #[test]
+    fn a_short_results_file_is_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let short = results_line(1).repeat(2);
+        std::fs::write(dir.path().join("ombt-controller.log"), &short).unwrap();
+        let mut diags = Diagnostics::default();
+        let log = read_controller_log(dir.path(), &mut diags).unwrap();
+        assert_eq!(log.content.unwrap(), short.as_bytes());
+        assert!(diags.is_empty(), "{:?}", diags.items());
+    }
+
+    #[test]
+    fn only_the_human_readable_output_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("ombt-controller_docker.log"),
+            "RPC call test results\n",
+        )
+        .unwrap();
+        let mut diags = Diagnostics::default();
+        assert!(read_controller_log(dir.path(), &mut diags).is_none());
+        assert!(diags.items()[0].message.contains("human-readable"));
+    }
 }

@@ -12,7 +12,9 @@ mod load;
 mod report;
 mod telemetry;
 
-pub use load::{find_campaign, find_controller_log, CampaignRun};
+pub use load::{
+    find_campaign, find_controller_log, read_controller_log, CampaignRun, ControllerLog,
+};
 pub use report::{LatencyReport, Report, RunReport, SideReport};
 pub use telemetry::{
     default_scalars, other_tags, sort_samples, LineProtocolFile, Sample, Telemetry,
@@ -183,17 +185,15 @@ pub fn analyse_run(run: &CampaignRun, telemetry: Option<&dyn TelemetrySource>) -
         return result;
     };
     diagnostics.extend(run.problems.clone());
-    let log = match find_controller_log(dir, &mut diagnostics) {
-        Some(path) => path,
-        None => {
-            result.diagnostics = diagnostics;
-            return result;
-        }
+    let Some(log) = read_controller_log(dir, &mut diagnostics) else {
+        result.diagnostics = diagnostics;
+        return result;
     };
-    diagnostics.set_file(load::display(&log));
-    let parsed = std::fs::File::open(&log)
+    diagnostics.set_file(load::display(&log.path));
+    let parsed = log
+        .content
         .map_err(expost_formats::ParseError::from)
-        .and_then(|f| ombt_controller::parse(std::io::BufReader::new(f), &mut diagnostics));
+        .and_then(|bytes| ombt_controller::parse(&bytes[..], &mut diagnostics));
     let results = match parsed {
         Ok(r) => r,
         Err(e) => {

@@ -1,18 +1,29 @@
 //! The JSON contract of `expost ombt --json`: names and shapes are fixed;
 //! fields may be added.
+//!
+//! The JSON has always listed every object's keys in alphabetical order, so
+//! each struct here declares its fields in that order: serialised directly
+//! (without an intermediate `serde_json::Value`), the output is the same.
 
 use super::{AgentSpread, Campaign, RunResult, SideStats};
 use expost_model::{Diagnostic, Severity};
+use expost_ops::histogram::BUCKETS_PER_DECADE;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// The whole object.
 #[derive(Debug, Serialize)]
 pub struct Report<'a> {
-    /// One entry per run listed, failed runs included.
-    pub runs: Vec<RunReport<'a>>,
     /// Problems with the campaign itself.
     pub campaign_diagnostics: &'a [Diagnostic],
+    /// The command line that wrote the report, when the caller sets it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// The version of expost that wrote the report, when the caller sets it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expost_version: Option<&'a str>,
+    /// One entry per run listed, failed runs included.
+    pub runs: Vec<RunReport<'a>>,
     /// Counts of runs and diagnostics.
     pub summary: Summary,
 }
@@ -20,14 +31,14 @@ pub struct Report<'a> {
 /// Counts.
 #[derive(Debug, Serialize)]
 pub struct Summary {
-    /// Runs listed.
-    pub runs: usize,
-    /// Runs analysed.
-    pub ok: usize,
-    /// Runs that could not be analysed.
-    pub failed: usize,
     /// Diagnostics at error level.
     pub errors: usize,
+    /// Runs that could not be analysed.
+    pub failed: usize,
+    /// Runs analysed.
+    pub ok: usize,
+    /// Runs listed.
+    pub runs: usize,
     /// Diagnostics at warning level.
     pub warnings: usize,
 }
@@ -37,79 +48,80 @@ pub struct Summary {
 pub struct RunReport<'a> {
     /// The run's `backup_dir` as listed.
     pub backup_dir: Option<&'a str>,
-    /// Its parameters, as in `params.json` (without `backup_dir`).
-    pub params: BTreeMap<&'a str, &'a serde_json::Value>,
-    /// Whether the controller's results were read.
-    pub ok: bool,
     /// The clients' side.
-    pub clients: Option<SideReport>,
-    /// The servers' side.
-    pub servers: Option<SideReport>,
-    /// The run's window, epoch seconds: `[start, stop]`.
-    pub window: Option<[f64; 2]>,
-    /// Telemetry figures over the window.
-    pub telemetry: &'a BTreeMap<String, f64>,
+    pub clients: Option<SideReport<'a>>,
     /// Everything noticed about this run.
     pub diagnostics: &'a [Diagnostic],
+    /// Whether the controller's results were read.
+    pub ok: bool,
+    /// Its parameters, as in `params.json` (without `backup_dir`).
+    pub params: BTreeMap<&'a str, &'a serde_json::Value>,
+    /// The servers' side.
+    pub servers: Option<SideReport<'a>>,
+    /// Telemetry figures over the window.
+    pub telemetry: &'a BTreeMap<String, f64>,
+    /// The run's window, epoch seconds: `[start, stop]`.
+    pub window: Option<[f64; 2]>,
 }
 
 /// One side of a run.
 #[derive(Debug, Serialize)]
-pub struct SideReport {
+pub struct SideReport<'a> {
     /// Number of agents.
     pub agents: usize,
-    /// Messages ok, all agents.
-    pub msgs_ok: u64,
+    /// Error messages and their counts.
+    pub errors: &'a BTreeMap<String, u64>,
+    /// Merged latency statistic, ms.
+    pub latency: LatencyReport<'a>,
     /// Messages failed, all agents.
     pub msgs_fail: u64,
+    /// Messages ok, all agents.
+    pub msgs_ok: u64,
+    /// Spread of `msgs_fail` across agents.
+    pub per_agent_fail: Option<SpreadReport>,
+    /// Spread of `msgs_ok` across agents.
+    pub per_agent_ok: Option<SpreadReport>,
     /// Messages per second over the aggregate span.
     pub rate: Option<f64>,
     /// Earliest start, epoch seconds.
     pub start_time: Option<f64>,
     /// Latest stop, epoch seconds.
     pub stop_time: Option<f64>,
-    /// Merged latency statistic, ms.
-    pub latency: LatencyReport,
-    /// Spread of `msgs_ok` across agents.
-    pub per_agent_ok: Option<SpreadReport>,
-    /// Spread of `msgs_fail` across agents.
-    pub per_agent_fail: Option<SpreadReport>,
-    /// Error messages and their counts.
-    pub errors: BTreeMap<String, u64>,
 }
 
 /// Mean, min, max across agents.
 #[derive(Debug, Serialize)]
 pub struct SpreadReport {
+    /// Maximum.
+    pub max: f64,
     /// Mean.
     pub mean: f64,
     /// Minimum.
     pub min: f64,
-    /// Maximum.
-    pub max: f64,
 }
 
 /// A latency statistic, ms.
 #[derive(Debug, Serialize)]
-pub struct LatencyReport {
-    /// Samples.
-    pub count: u64,
+pub struct LatencyReport<'a> {
     /// Mean (total over this side's own count).
     pub avg: Option<f64>,
-    /// Population standard deviation.
-    pub std: Option<f64>,
-    /// Minimum (0 is a valid minimum).
-    pub min: Option<f64>,
+    /// Samples.
+    pub count: u64,
+    /// Decade buckets as ombt writes them: `"<decade>": [10 counts]`
+    /// (keyed by the decade as text, so in text order, as in ombt's JSON).
+    pub distribution: BTreeMap<String, &'a [u64; BUCKETS_PER_DECADE]>,
     /// Maximum.
     pub max: Option<f64>,
+    /// Minimum (0 is a valid minimum).
+    pub min: Option<f64>,
     /// Median estimated from the buckets.
     pub p50: Option<f64>,
     /// 90th percentile estimated from the buckets.
     pub p90: Option<f64>,
     /// 99th percentile estimated from the buckets.
     pub p99: Option<f64>,
-    /// Decade buckets as ombt writes them: `"<decade>": [10 counts]`.
-    pub distribution: BTreeMap<String, Vec<u64>>,
+    /// Population standard deviation.
+    pub std: Option<f64>,
 }
 
 fn spread(s: Option<AgentSpread>) -> Option<SpreadReport> {
@@ -120,15 +132,11 @@ fn spread(s: Option<AgentSpread>) -> Option<SpreadReport> {
     })
 }
 
-impl SideReport {
+impl<'a> SideReport<'a> {
     /// The report of one side.
-    pub fn of(side: &SideStats) -> SideReport {
+    pub fn of(side: &'a SideStats) -> SideReport<'a> {
         let l = &side.latency;
-        let distribution = l
-            .buckets
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_vec()))
-            .collect();
+        let distribution = l.buckets.iter().map(|(k, v)| (k.to_string(), v)).collect();
         SideReport {
             agents: side.agents,
             msgs_ok: side.msgs_ok,
@@ -149,7 +157,7 @@ impl SideReport {
             },
             per_agent_ok: spread(side.per_agent_ok),
             per_agent_fail: spread(side.per_agent_fail),
-            errors: side.errors.clone(),
+            errors: &side.errors,
         }
     }
 }
@@ -178,12 +186,14 @@ impl<'a> RunReport<'a> {
 }
 
 impl<'a> Report<'a> {
-    /// The report of a campaign.
+    /// The report of a campaign (without `command` and `expost_version`).
     pub fn of(campaign: &'a Campaign) -> Report<'a> {
         let ok = campaign.runs.iter().filter(|r| r.ok).count();
         Report {
             runs: campaign.runs.iter().map(RunReport::of).collect(),
             campaign_diagnostics: &campaign.diagnostics,
+            command: None,
+            expost_version: None,
             summary: Summary {
                 runs: campaign.runs.len(),
                 ok,
@@ -193,5 +203,44 @@ impl<'a> Report<'a> {
                     - campaign.count_at_least(Severity::Error),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{analyse_campaign, find_campaign};
+    use super::*;
+    use std::path::Path;
+
+    /// The real fixture campaign analysed, with a diagnostic and telemetry
+    /// figures added so that every kind of object is in the report.
+    fn fixture_campaign() -> Campaign {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/ombt/campaign");
+        let (runs, diagnostics) = find_campaign(&root);
+        let mut campaign = Campaign {
+            runs: analyse_campaign(&runs, None, &|| {}),
+            diagnostics,
+        };
+        let run = &mut campaign.runs[0];
+        run.diagnostics.warn(Some(2), "a warning");
+        run.telemetry.scalars.insert("q_len".into(), 1.5);
+        run.telemetry
+            .scalars
+            .insert("max_messages".into(), f64::NAN);
+        campaign
+    }
+
+    #[test]
+    fn keys_are_in_alphabetical_order_as_through_a_json_value() {
+        let campaign = fixture_campaign();
+        assert!(campaign.runs.iter().all(|r| r.ok));
+        let report = Report {
+            command: Some("expost ombt".into()),
+            expost_version: Some("0"),
+            ..Report::of(&campaign)
+        };
+        let direct = serde_json::to_string_pretty(&report).unwrap();
+        let value = serde_json::to_value(&report).unwrap();
+        assert_eq!(direct, serde_json::to_string_pretty(&value).unwrap());
     }
 }
