@@ -147,7 +147,8 @@ impl MetaSnapshot {
     /// Whether this snapshot holds every point of `database` that
     /// `earlier` holds: both come from the same server (cluster id), this
     /// one is not older (meta index), and each shard group of the database
-    /// live in `earlier` is still there, not deleted. It may hold more
+    /// live in `earlier` is still there (same id and time range), not
+    /// deleted. It may hold more
     /// (points written after `earlier` was taken).
     pub fn holds(&self, earlier: &MetaSnapshot, database: &str) -> bool {
         if self.cluster_id != earlier.cluster_id || self.index < earlier.index {
@@ -170,9 +171,10 @@ impl MetaSnapshot {
                 .iter()
                 .filter(|g| g.deleted_at_ns == 0)
                 .all(|g| {
-                    kept.shard_groups
-                        .iter()
-                        .any(|k| k.id == g.id && k.deleted_at_ns == 0)
+                    kept.shard_groups.iter().any(|k| {
+                        (k.id, k.start_ns, k.end_ns) == (g.id, g.start_ns, g.end_ns)
+                            && k.deleted_at_ns == 0
+                    })
                 })
         })
     }

@@ -45,7 +45,9 @@ the servers and removes the temp folders). Where tarballs are snapshots of
 one InfluxDB taken one after another (incremental campaigns), one influxd
 over the latest snapshot answers for every run whose data it still holds
 (told by each tarball's meta/meta.db: same cluster id, later index, every
-shard group kept); --influxd-per-run turns that off. Always cut to the run's window
+shard group kept); --influxd-per-run turns that off (use it if runs' data
+folders were copied from one another and then grew apart: their meta data
+cannot tell). Always cut to the run's window
 (latest start to latest stop of clients and servers). In --query, $start and
 $stop are replaced by the window's ends in epoch nanoseconds.
 
