@@ -148,8 +148,7 @@ impl MetaSnapshot {
     /// `earlier` holds: both come from the same server (cluster id), this
     /// one is not older (meta index), and each shard group of the database
     /// live in `earlier` is still there (same id and time range), not
-    /// deleted. It may hold more
-    /// (points written after `earlier` was taken).
+    /// deleted. It may hold more (points written after `earlier` was taken).
     pub fn holds(&self, earlier: &MetaSnapshot, database: &str) -> bool {
         if self.cluster_id != earlier.cluster_id || self.index < earlier.index {
             return false;
