@@ -267,3 +267,90 @@ fn inspect_recognises_spot_traces_and_profiling_runs() {
         "{finding}"
     );
 }
+
+#[test]
+fn inspect_recognises_ombt_campaigns_controller_results_and_line_protocol() {
+    let campaign = repo().join("tests/fixtures/ombt/campaign");
+    let out = expost(&["inspect", campaign.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let finding: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(finding["kind"], "ombt campaign");
+    assert_eq!(finding["runs"], 8);
+    let summary = finding["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("8 runs (8 readable): rpc-call, rpc-cast; 1–2 clients, 1–2 servers;"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("in 8 and influxdb-data.tar.gz in 8 of 8 run folders"),
+        "{summary}"
+    );
+    assert!(finding["time_range_utc"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("2026-"));
+
+    // Single files, under names that say nothing: the content decides.
+    let run = campaign.join("test_case_1/run_4_rpc-call_2c_2s");
+    let dir = tempfile::tempdir().unwrap();
+    for (from, to) in [
+        ("ombt-controller.log", "a.txt"),
+        ("telemetry.lp", "b.txt"),
+        ("ombt-controller_docker.log", "c.txt"),
+        ("influxdb-data.tar.gz", "d.bin"),
+    ] {
+        std::fs::copy(run.join(from), dir.path().join(to)).unwrap();
+    }
+    let out = expost(&["inspect", dir.path().to_str().unwrap(), "--json"]);
+    let findings: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = findings
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "ombt controller results",
+            "line protocol",
+            "ombt controller output",
+            "InfluxDB data folder (tarball)"
+        ]
+    );
+    let tarball = findings[3]["summary"].as_str().unwrap();
+    assert!(
+        tarball.starts_with("databases: telegraf (1 shard group); cluster id "),
+        "{tarball}"
+    );
+    let results = findings[0]["summary"].as_str().unwrap();
+    assert!(
+        results.starts_with("clients: 2 agents, 200 messages ok, 0 failed; servers: 2 agents"),
+        "{results}"
+    );
+    let lp = findings[1]["summary"].as_str().unwrap();
+    assert!(
+        lp.contains("(database telegraf)") && lp.ends_with(", 0 bad"),
+        "{lp}"
+    );
+    assert!(findings[1]["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m == "cpu"));
+    assert!(out.status.success());
+
+    // Text that is no iperf3 output is not taken for it.
+    let out = expost(&["inspect", repo().join("README.md").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("README.md: unknown"),
+        "{}",
+        stdout(&out)
+    );
+}

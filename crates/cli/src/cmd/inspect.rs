@@ -2,6 +2,8 @@
 //! its content (not its name): the kind, runs, time range, entities,
 //! metrics, and every diagnostic met while reading it.
 
+mod messaging;
+
 use anyhow::{Context, Result};
 use expost_formats::campaign::Layout;
 use expost_formats::iperf3_json::{self, Role};
@@ -24,9 +26,10 @@ Examples:
 
 Recognised: failover campaigns (run folders with event_log.json and iperf/),
 iperf3 JSON (client or server, --json-stream too), iperf3 text output (either
-side, any time prefix), Shremote event logs, spot/preemption traces (every
-format `expost traces` reads), and profiling-run folders (reconfig.csv,
-loop_times_0.csv, …). A folder that is none of these is inspected file by file. Exit code 1 when something was not recognised or
+side, any time prefix), Shremote event logs, ombt campaigns (params.json and
+run folders), ombt controller results, line-protocol telemetry (influx_inspect
+export), InfluxDB data-folder tarballs, spot/preemption traces (every format `expost traces` reads), and
+profiling-run folders (reconfig.csv, loop_times_0.csv, …). A folder that is none of these is inspected file by file. Exit code 1 when something was not recognised or
 could not be read.";
 
 /// Arguments of `expost inspect`.
@@ -146,6 +149,9 @@ fn inspect_dir(dir: &Path) -> Result<Vec<Finding>> {
     if dir.join("reconfig.csv").is_file() && dir.join("loop_times_0.csv").is_file() {
         return Ok(vec![inspect_profile(dir)]);
     }
+    if let Some(finding) = messaging::campaign(dir) {
+        return Ok(vec![finding]);
+    }
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("could not list '{}'", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -217,6 +223,17 @@ fn inspect_file(path: &Path) -> Result<Finding> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let file = path.to_string_lossy().into_owned();
     let mut diags = Diagnostics::for_file(&file);
+    if path.file_name().is_some_and(|n| n == "params.json") && first == Some(b'[') {
+        if let Some(finding) = messaging::campaign(path) {
+            return Ok(finding);
+        }
+    }
+    if let Some(finding) = messaging::controller_log(path, &bytes) {
+        return Ok(finding);
+    }
+    if let Some(finding) = messaging::influxdb_tarball(path, &bytes) {
+        return Ok(finding);
+    }
     if first == Some(b'[') {
         if let Ok(log) = shremote::parse(bytes.as_slice(), &mut diags) {
             return Ok(shremote_finding(path, &log, diags));
@@ -245,13 +262,23 @@ fn inspect_file(path: &Path) -> Result<Finding> {
     if let Some(finding) = inspect_trace(path, &bytes) {
         return Ok(finding);
     }
+    if let Some(finding) = messaging::line_protocol_file(path, &bytes) {
+        return Ok(finding);
+    }
     if let Ok(log) = iperf3_text::parse(bytes.as_slice(), &TextOptions::default(), &mut diags) {
-        return Ok(iperf_text_finding(path, &log, diags));
+        // Text with no line iperf3 writes is some other program's output.
+        if log
+            .tests
+            .iter()
+            .any(|t| !t.intervals.is_empty() || !t.summaries.is_empty())
+        {
+            return Ok(iperf_text_finding(path, &log, diags));
+        }
     }
     Ok(Finding::new(
         path,
         "unknown",
-        "not a format expost reads (iperf3 JSON or text, Shremote event log, campaign or profiling-run folder, spot trace)"
+        "not a format expost reads (iperf3 JSON or text, Shremote event log, failover or ombt campaign, ombt controller results, line protocol, InfluxDB tarball, profiling-run folder, spot trace)"
             .into(),
     ))
 }
