@@ -354,3 +354,46 @@ fn inspect_recognises_ombt_campaigns_controller_results_and_line_protocol() {
         stdout(&out)
     );
 }
+
+#[test]
+fn inspect_recognises_shipyard_exports_as_json_lines_and_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = repo().join("examples/provision/events.jsonl");
+    std::fs::copy(&events, dir.path().join("a.txt")).unwrap();
+    let csv = dir.path().join("b.csv");
+    let out = expost(&[
+        "provision",
+        "--from",
+        events.to_str().unwrap(),
+        "--export",
+        csv.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = expost(&["inspect", dir.path().to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let findings: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(findings.len(), 2);
+    for (finding, format) in findings.iter().zip(["JSON lines", "CSV"]) {
+        assert_eq!(finding["kind"], "Shipyard perf events");
+        let summary = finding["summary"].as_str().unwrap();
+        assert!(
+            summary.starts_with("866 events from 48 nodes of examplebatch$gpu-pool")
+                && summary.contains(format),
+            "{summary}"
+        );
+        assert!(finding["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "nodeprep:start"));
+    }
+    assert_eq!(findings[0]["time_range"], findings[1]["time_range"]);
+}

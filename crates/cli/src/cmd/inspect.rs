@@ -3,6 +3,7 @@
 //! metrics, and every diagnostic met while reading it.
 
 mod messaging;
+mod pool;
 
 use anyhow::{Context, Result};
 use expost_formats::campaign::Layout;
@@ -28,7 +29,7 @@ Recognised: failover campaigns (run folders with event_log.json and iperf/),
 iperf3 JSON (client or server, --json-stream too), iperf3 text output (either
 side, any time prefix), Shremote event logs, ombt campaigns (params.json and
 run folders), ombt controller results, line-protocol telemetry (influx_inspect
-export), InfluxDB data-folder tarballs, spot/preemption traces (every format `expost traces` reads), and
+export), InfluxDB data-folder tarballs, Batch Shipyard perf-event exports, spot/preemption traces (every format `expost traces` reads), and
 profiling-run folders (reconfig.csv, loop_times_0.csv, …). A folder that is none of these is inspected file by file. Exit code 1 when something was not recognised or
 could not be read.";
 
@@ -234,6 +235,9 @@ fn inspect_file(path: &Path) -> Result<Finding> {
     if let Some(finding) = messaging::influxdb_tarball(path, &bytes) {
         return Ok(finding);
     }
+    if let Some(finding) = pool::shipyard_export(path, &bytes) {
+        return Ok(finding);
+    }
     if first == Some(b'[') {
         if let Ok(log) = shremote::parse(bytes.as_slice(), &mut diags) {
             return Ok(shremote_finding(path, &log, diags));
@@ -278,7 +282,7 @@ fn inspect_file(path: &Path) -> Result<Finding> {
     Ok(Finding::new(
         path,
         "unknown",
-        "not a format expost reads (iperf3 JSON or text, Shremote event log, failover or ombt campaign, ombt controller results, line protocol, InfluxDB tarball, profiling-run folder, spot trace)"
+        "not a format expost reads (iperf3 JSON or text, Shremote event log, failover or ombt campaign, ombt controller results, line protocol, InfluxDB tarball, Shipyard perf events, profiling-run folder, spot trace)"
             .into(),
     ))
 }
