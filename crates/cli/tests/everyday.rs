@@ -20,6 +20,14 @@ fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The findings `expost inspect --json` printed, one JSON object a line.
+fn findings_of(out: &Output) -> Vec<Value> {
+    stdout(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 #[test]
 fn inspect_recognises_by_content_not_name() {
     let dir = tempfile::tempdir().unwrap();
@@ -46,10 +54,7 @@ fn inspect_recognises_by_content_not_name() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let findings: Vec<Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let findings = findings_of(&out);
     let kinds: Vec<&str> = findings
         .iter()
         .map(|f| f["kind"].as_str().unwrap())
@@ -235,10 +240,7 @@ fn inspect_recognises_spot_traces_and_profiling_runs() {
     )
     .unwrap();
     let out = expost(&["inspect", dir.path().to_str().unwrap(), "--json"]);
-    let findings: Vec<Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let findings = findings_of(&out);
     let summaries: Vec<&str> = findings
         .iter()
         .map(|f| f["summary"].as_str().unwrap())
@@ -306,10 +308,7 @@ fn inspect_recognises_ombt_campaigns_controller_results_and_line_protocol() {
         std::fs::copy(run.join(from), dir.path().join(to)).unwrap();
     }
     let out = expost(&["inspect", dir.path().to_str().unwrap(), "--json"]);
-    let findings: Vec<Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let findings = findings_of(&out);
     let kinds: Vec<&str> = findings
         .iter()
         .map(|f| f["kind"].as_str().unwrap())
@@ -376,10 +375,7 @@ fn inspect_recognises_shipyard_exports_as_json_lines_and_csv() {
     );
     let out = expost(&["inspect", dir.path().to_str().unwrap(), "--json"]);
     assert!(out.status.success(), "{}", stdout(&out));
-    let findings: Vec<Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let findings = findings_of(&out);
     assert_eq!(findings.len(), 2);
     for (finding, format) in findings.iter().zip(["JSON lines", "CSV"]) {
         assert_eq!(finding["kind"], "Shipyard perf events");

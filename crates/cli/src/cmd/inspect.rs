@@ -81,6 +81,20 @@ impl Finding {
         }
     }
 
+    /// A file of `kind` that could not be read: why, as its summary and as
+    /// an error diagnostic after those already in `diags`.
+    fn unreadable(
+        path: &Path,
+        kind: &str,
+        error: &expost_formats::ParseError,
+        mut diags: Diagnostics,
+    ) -> Finding {
+        diags.error(error.line(), error.to_string());
+        let mut finding = Finding::new(path, kind, format!("unreadable: {error}"));
+        finding.diagnostics = diags.into_items();
+        finding
+    }
+
     fn with_range(mut self, start: Option<f64>, end: Option<f64>) -> Finding {
         if let (Some(a), Some(b)) = (start, end) {
             self.time_range = Some([a, b]);

@@ -130,11 +130,12 @@ pub fn controller_log(path: &Path, bytes: &[u8]) -> Option<Finding> {
     let results = match ombt_controller::parse(bytes, &mut diags) {
         Ok(r) => r,
         Err(e) => {
-            diags.error(e.line(), e.to_string());
-            let mut finding =
-                Finding::new(path, "ombt controller results", format!("unreadable: {e}"));
-            finding.diagnostics = diags.into_items();
-            return Some(finding);
+            return Some(Finding::unreadable(
+                path,
+                "ombt controller results",
+                &e,
+                diags,
+            ))
         }
     };
     let side = |agents: &[ombt_controller::AgentResult]| {

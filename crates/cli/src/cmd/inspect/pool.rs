@@ -29,13 +29,7 @@ pub fn shipyard_export(path: &Path, bytes: &[u8]) -> Option<Finding> {
     let mut diags = Diagnostics::for_file(path.to_string_lossy());
     let entities = match shipyard::parse(bytes, format, &mut diags) {
         Ok(e) => e,
-        Err(e) => {
-            diags.error(e.line(), e.to_string());
-            let mut finding =
-                Finding::new(path, "Shipyard perf events", format!("unreadable: {e}"));
-            finding.diagnostics = diags.into_items();
-            return Some(finding);
-        }
+        Err(e) => return Some(Finding::unreadable(path, "Shipyard perf events", &e, diags)),
     };
     let nodes: BTreeSet<&str> = entities
         .iter()
