@@ -357,3 +357,62 @@ fn per_core_cpu_series_are_kept_apart_and_the_figure_draws_the_total() {
         "cores drawn"
     );
 }
+
+/// `expost report` reads an ombt output folder: the notebook's four plots
+/// as interactive charts (from figures.json), the runs and the diagnostics.
+#[test]
+fn an_ombt_output_folder_makes_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let out = expost(&[
+        "ombt",
+        campaign().to_str().unwrap(),
+        "-q",
+        "-o",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let specs: Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("figures.json")).unwrap()).unwrap();
+    let names: Vec<&str> = specs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "rate_rpc-call",
+            "latency_rpc-call",
+            "rate_rpc-cast",
+            "latency_rpc-cast"
+        ]
+    );
+    let html_path = dir.path().join("report.html");
+    let out = expost(&[
+        "report",
+        out_dir.to_str().unwrap(),
+        "-o",
+        html_path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    for needle in [
+        "expost report: ombt",
+        "latency_rpc-cast",
+        "test_case_1/run_8_rpc-cast_2c_2s",
+        "Diagnostics",
+        "expost ombt ",
+    ] {
+        assert!(html.contains(needle), "report lacks {needle:?}");
+    }
+}

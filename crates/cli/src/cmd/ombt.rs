@@ -54,8 +54,10 @@ $stop are replaced by the window's ends in epoch nanoseconds.
 Outputs in -o DIR: runs.csv/.parquet (parameters + statistics + telemetry),
 series.csv/.parquet (telemetry samples), diagnostics.csv, ombt.json (as
 --json), figures rate_<call type>, latency_<call type> (against the number of
-clients, one line per number of servers), latency_dist_<run> (log-decade
-bars) as SVG, PNG and PDF.
+clients, one line per number of servers; their specs in figures.json, for
+`expost report`), latency_dist_<run> (log-decade bars) and
+telemetry_<run>_<measurement>_<field> (the run's window marked) as SVG, PNG
+and PDF.
 
 Exit codes: 0 all runs analysed; 1 a run, a query or an output failed
 (details on stderr and in diagnostics.csv); 2 bad command line.";

@@ -18,9 +18,11 @@ pub const EXAMPLES: &str = "\
 Examples:
   expost failover examples/failover -o out/ && expost report out/ -o report.html
   expost report out-fec/ out-hc/ -o both.html --title 'Failover, FEC and HC'
+  expost ombt campaign/ -o out-ombt/ && expost report out-ombt/ -o ombt.html
   expost report out/ -o - > report.html
 
-Each DIR is the -o folder of a study command (it holds failover.json).";
+Each DIR is the -o folder of `expost failover` or `expost ombt` (it holds
+failover.json or ombt.json).";
 
 /// Arguments of `expost report`.
 #[derive(Debug, clap::Args)]
@@ -64,22 +66,28 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The studies whose output folders a report reads, by the JSON summary each writes.
+const STUDIES: [(&str, &str); 2] = [("failover", "failover.json"), ("ombt", "ombt.json")];
+
 /// Reads one study output folder.
 fn read_study(dir: &Path) -> Result<StudySection> {
-    let summary_path = dir.join("failover.json");
-    if !summary_path.is_file() {
+    let Some((study, summary_path)) = STUDIES
+        .iter()
+        .map(|(study, file)| (*study, dir.join(file)))
+        .find(|(_, path)| path.is_file())
+    else {
         bail!(
-            "'{}' holds no study outputs (expected failover.json, written by `expost failover -o`)",
+            "'{}' holds no study outputs (expected failover.json or ombt.json, written by `expost failover -o` or `expost ombt -o`)",
             dir.display()
         );
-    }
+    };
     let summary: Value = serde_json::from_slice(
         &std::fs::read(&summary_path)
             .with_context(|| format!("could not read '{}'", summary_path.display()))?,
     )
     .with_context(|| format!("'{}' is not JSON", summary_path.display()))?;
     let mut section = StudySection {
-        name: "failover".into(),
+        name: study.into(),
         source: dir.to_string_lossy().into_owned(),
         command: summary["command"].as_str().map(str::to_string),
         version: summary["expost_version"].as_str().map(str::to_string),
@@ -91,7 +99,9 @@ fn read_study(dir: &Path) -> Result<StudySection> {
         figures: read_figures(dir)?,
         tables: Vec::new(),
     };
-    section.tables.push(configs_table(&summary));
+    if study == "failover" {
+        section.tables.push(configs_table(&summary));
+    }
     if let Some(table) = csv_table(&dir.join("runs.csv"), "Runs", None)? {
         section.tables.push(table);
     }

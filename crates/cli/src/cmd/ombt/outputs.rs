@@ -5,6 +5,7 @@ use crate::output::OutputDir;
 use anyhow::{Context, Result};
 use expost_render::bars::{render_bars, write_svg_png_pdf, Bar, StackedBars};
 use expost_render::figure::{write_figure, Figure, Line, VMarker};
+use expost_render::report::figure_to_json;
 use expost_render::table::{ColumnData, DictBuilder, Table};
 use expost_studies::ombt::{Campaign, RunResult, Sample, SideStats};
 use rayon::prelude::*;
@@ -20,11 +21,10 @@ pub fn write_all(campaign: &Campaign, args: &Args, dir: &OutputDir) -> bool {
         Box::new(|| write_both(dir, "series", &series_table(campaign))),
         Box::new(|| write_both(dir, "diagnostics", &diagnostics_table(campaign))),
         Box::new(|| {
-            let path = dir.file("ombt.json");
-            let json = serde_json::to_vec_pretty(&super::summary_json(campaign)?)?;
-            expost_render::atomic::write_atomic(&path, &json)
-                .with_context(|| format!("could not write '{}'", path.display()))?;
-            Ok(vec![path])
+            Ok(vec![dir.write_json(
+                "ombt.json",
+                &super::summary_json(campaign)?,
+            )?])
         }),
         Box::new(|| against_clients(campaign, args, dir)),
         Box::new(|| distributions(campaign, dir)),
@@ -170,6 +170,25 @@ fn number(r: &RunResult, key: &str) -> Option<f64> {
 /// the number of clients, one line per number of servers (the clients'
 /// side for rpc-call, the servers' otherwise; runs with the same x averaged).
 fn against_clients(campaign: &Campaign, args: &Args, dir: &OutputDir) -> Result<Vec<PathBuf>> {
+    let figures = client_figures(campaign);
+    let mut written = Vec::new();
+    for (name, fig) in &figures {
+        written.extend(
+            write_figure(fig, args.paper_size(), dir.path(), name)
+                .with_context(|| format!("could not draw figure {name}"))?,
+        );
+    }
+    // The specs behind these figures, for `expost report`'s interactive charts.
+    let specs: Vec<serde_json::Value> = figures
+        .iter()
+        .map(|(name, fig)| serde_json::json!({"name": name, "figure": figure_to_json(fig)}))
+        .collect();
+    written.push(dir.write_json("figures.json", &specs)?);
+    Ok(written)
+}
+
+/// The notebook's plots as figures, named `rate_<call type>` and `latency_<call type>`.
+fn client_figures(campaign: &Campaign) -> Vec<(String, Figure)> {
     let mut by_call: BTreeMap<String, Vec<&RunResult>> = BTreeMap::new();
     for r in campaign.runs.iter().filter(|r| r.ok) {
         by_call
@@ -182,7 +201,7 @@ fn against_clients(campaign: &Campaign, args: &Args, dir: &OutputDir) -> Result<
             .or_default()
             .push(r);
     }
-    let mut written = Vec::new();
+    let mut figures = Vec::new();
     for (call, runs) in by_call {
         let side = |r: &RunResult| {
             if call == "rpc-call" {
@@ -235,7 +254,7 @@ fn against_clients(campaign: &Campaign, args: &Args, dir: &OutputDir) -> Result<
                 lines: lines
                     .into_iter()
                     .map(|(ns, points)| Line {
-                        label: format!("{ns} servers"),
+                        label: format!("{ns} server{}", if ns == 1 { "" } else { "s" }),
                         points: points
                             .into_iter()
                             .map(|(x, ys)| (x as f64, ys.iter().sum::<f64>() / ys.len() as f64))
@@ -245,14 +264,10 @@ fn against_clients(campaign: &Campaign, args: &Args, dir: &OutputDir) -> Result<
                     .collect(),
                 ..Figure::default()
             };
-            let name = format!("{stem}_{}", sanitize(&call));
-            written.extend(
-                write_figure(&fig, args.paper_size(), dir.path(), &name)
-                    .with_context(|| format!("could not draw figure {name}"))?,
-            );
+            figures.push((format!("{stem}_{}", sanitize(&call)), fig));
         }
     }
-    Ok(written)
+    figures
 }
 
 fn sanitize(text: &str) -> String {
