@@ -416,3 +416,56 @@ fn an_ombt_output_folder_makes_a_report() {
         assert!(html.contains(needle), "report lacks {needle:?}");
     }
 }
+
+/// `--measurement` chooses which measurements' samples are kept (a Qpid
+/// dispatch campaign's collectd measurements, say); the notebook's figures
+/// are computed all the same.
+#[test]
+fn measurement_chooses_the_samples_kept() {
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("campaign");
+    copy_dir(&campaign(), &root);
+    let json = json_of(&expost(&[
+        "ombt",
+        root.to_str().unwrap(),
+        "--json",
+        "--no-telemetry",
+    ]));
+    let start = json["runs"][0]["window"][0].as_f64().unwrap();
+    let ns = (start * 1e9).ceil() as i64 + 1_000_000;
+    std::fs::write(
+        root.join("test_case_1/run_1_rpc-call_1c_1s/telemetry.lp"),
+        format!(
+            "# DML\n# CONTEXT-DATABASE:telegraf\ncpu,cpu=cpu-total,host=vm,role=bus usage_idle=40 {ns}\nqdrouterd,host=bus1 links=3i,deliveries=120i {ns}\n"
+        ),
+    )
+    .unwrap();
+    let out_dir = work.path().join("out");
+    let root = root.to_str().unwrap();
+    let out = expost(&[
+        "ombt",
+        root,
+        "-q",
+        "--json",
+        "-o",
+        out_dir.to_str().unwrap(),
+        "--measurement",
+        "qdrouterd",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let series = std::fs::read_to_string(out_dir.join("series.csv")).unwrap();
+    let rows: Vec<&str> = series.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{series}");
+    assert!(rows.iter().all(|r| r.contains(",qdrouterd,")), "{series}");
+    // The notebook's CPU figure still comes from the cpu samples not kept.
+    assert_eq!(
+        json_of(&out)["runs"][0]["telemetry"]["min_usage_idle_bus"].as_f64(),
+        Some(40.0)
+    );
+    let out = expost(&["ombt", root, "--no-telemetry", "--measurement", "cpu"]);
+    assert_eq!(out.status.code(), Some(2), "conflicts with --no-telemetry");
+}

@@ -27,6 +27,7 @@ Examples:
   expost ombt campaign/test_case_1/params.json --no-telemetry
   expost ombt campaign/ --lp telegraf-export.lp -o out/
   expost ombt campaign/ --telemetry tarball -o out/
+  expost ombt campaign/ --measurement qdrouterd --measurement cpu -o out/
   expost ombt campaign/ --influx http://127.0.0.1:8086 \\
       --query \"q_len=SELECT max(messages) FROM rabbitmq_overview WHERE time >= \\$start AND time <= \\$stop\"
 
@@ -100,6 +101,13 @@ pub struct Args {
     /// An extra InfluxQL query per run, NAME='SELECT …' ($start/$stop: the run's window, epoch ns); repeatable. Needs --influx or --telemetry tarball.
     #[arg(long = "query", value_name = "NAME=QUERY", requires = "server")]
     pub queries: Vec<String>,
+    /// Keep the samples of this measurement for series.* and the telemetry figures (repeatable; default: cpu, rabbitmq_overview, rabbitmq_node).
+    #[arg(
+        long = "measurement",
+        value_name = "NAME",
+        conflicts_with = "no_telemetry"
+    )]
+    pub measurements: Vec<String>,
     /// Do not read telemetry.
     #[arg(long)]
     pub no_telemetry: bool,
@@ -153,21 +161,32 @@ impl Args {
             .iter()
             .map(|q| influx_source::parse_query(q))
             .collect::<Result<Vec<_>>>()?;
+        let measurements = if self.measurements.is_empty() {
+            LineProtocolFile::default_measurements()
+        } else {
+            self.measurements.clone()
+        };
         if tarball {
-            return Ok(Some(Box::new(tarball_source::TarballSource::new(
-                &self.database,
-                Duration::from_secs_f64(self.timeout),
-                queries,
-                !self.influxd_per_run,
-            )?)));
+            return Ok(Some(Box::new(
+                tarball_source::TarballSource::new(
+                    &self.database,
+                    Duration::from_secs_f64(self.timeout),
+                    queries,
+                    !self.influxd_per_run,
+                )?
+                .with_measurements(measurements),
+            )));
         }
         if let Some(url) = &self.influx {
-            return Ok(Some(Box::new(influx_source::InfluxSource::new(
-                url,
-                &self.database,
-                Duration::from_secs_f64(self.timeout),
-                queries,
-            ))));
+            return Ok(Some(Box::new(
+                influx_source::InfluxSource::new(
+                    url,
+                    &self.database,
+                    Duration::from_secs_f64(self.timeout),
+                    queries,
+                )
+                .with_measurements(measurements),
+            )));
         }
         if let Some(path) = &self.lp {
             if !path.is_file() {
@@ -176,7 +195,7 @@ impl Args {
         }
         Ok(Some(Box::new(LineProtocolFile {
             path: self.lp.clone(),
-            measurements: LineProtocolFile::default_measurements(),
+            measurements,
         })))
     }
 }

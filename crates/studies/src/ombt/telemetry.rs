@@ -178,7 +178,8 @@ pub fn default_names() -> Vec<String> {
 pub struct LineProtocolFile {
     /// Campaign-wide file; `None`: each run's own `*.lp` files.
     pub path: Option<PathBuf>,
-    /// Measurements kept as samples.
+    /// Measurements kept as samples (the notebook's figures are computed
+    /// from theirs in any case).
     pub measurements: Vec<String>,
 }
 
@@ -280,12 +281,18 @@ impl TelemetrySource for LineProtocolFile {
             diags.warn(None, "no telemetry file (*.lp) in the run folder");
             return Telemetry::default();
         }
+        // The notebook's figures need their measurements whatever is kept.
+        let mut read: Vec<String> = Self::default_measurements();
+        read.extend(self.measurements.iter().cloned());
+        read.sort();
+        read.dedup();
         let mut samples = Vec::new();
         for f in &files {
-            samples.extend(read_samples(f, &self.measurements, window, diags));
+            samples.extend(read_samples(f, &read, window, diags));
         }
-        sort_samples(&mut samples);
         let scalars = default_scalars(&samples, window);
+        samples.retain(|s| self.measurements.contains(&s.measurement));
+        sort_samples(&mut samples);
         let missing: Vec<String> = default_names()
             .into_iter()
             .filter(|n| !scalars.contains_key(n))

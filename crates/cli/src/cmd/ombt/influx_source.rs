@@ -51,6 +51,12 @@ impl InfluxSource {
         }
     }
 
+    /// Fetches the samples of `measurements` (instead of the defaults).
+    pub fn with_measurements(mut self, measurements: Vec<String>) -> Self {
+        self.measurements = measurements;
+        self
+    }
+
     /// Names `origin` (e.g. the tarball a local server serves) instead of
     /// the server's URL as the file of its diagnostics.
     pub fn with_origin(mut self, origin: String) -> Self {

@@ -23,7 +23,7 @@ use anyhow::{Context, Result};
 use expost_model::{Diagnostic, Diagnostics};
 use expost_remote::influx_meta::MetaSnapshot;
 use expost_remote::influxd::{self, Influxd, InfluxdError};
-use expost_studies::ombt::{CampaignRun, Telemetry, TelemetrySource, Window};
+use expost_studies::ombt::{CampaignRun, LineProtocolFile, Telemetry, TelemetrySource, Window};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -77,6 +77,8 @@ pub struct TarballSource {
     program: std::ffi::OsString,
     /// Whether one server may answer for several snapshots.
     share: bool,
+    /// Measurements whose samples are fetched.
+    measurements: Vec<String>,
     /// Run tarball → the later snapshot serving it (absent: its own server).
     served_by: HashMap<PathBuf, PathBuf>,
     /// The servers shared by several runs, by the tarball they serve.
@@ -165,9 +167,24 @@ impl TarballSource {
             queries,
             program,
             share,
+            measurements: LineProtocolFile::default_measurements(),
             served_by: HashMap::new(),
             shared: HashMap::new(),
         })
+    }
+
+    /// Fetches the samples of `measurements` (instead of the defaults).
+    pub fn with_measurements(mut self, measurements: Vec<String>) -> Self {
+        self.measurements = measurements;
+        self
+    }
+
+    /// An InfluxDB source querying the local server at `url`, its
+    /// diagnostics naming `tarball`.
+    fn source(&self, url: &str, tarball: &Path) -> InfluxSource {
+        InfluxSource::new(url, &self.database, self.timeout, self.queries.clone())
+            .with_measurements(self.measurements.clone())
+            .with_origin(display(tarball))
     }
 
     fn serve(&self, tarball: &Path) -> Result<Influxd, InfluxdError> {
@@ -295,8 +312,7 @@ impl TelemetrySource for TarballSource {
             return Telemetry::default();
         };
         let tarball = dir.join(TARBALL);
-        let file = display(&tarball);
-        diags.set_file(file.clone());
+        diags.set_file(display(&tarball));
         if interrupted() {
             diags.error(
                 None,
@@ -322,11 +338,7 @@ impl TelemetrySource for TarballSource {
             let _done = DoneGuard(shared);
             diags.set_file(display(host));
             return match shared.url(|| self.serve(host)) {
-                Ok(url) => {
-                    InfluxSource::new(&url, &self.database, self.timeout, self.queries.clone())
-                        .with_origin(display(host))
-                        .fetch(run, window, diags)
-                }
+                Ok(url) => self.source(&url, host).fetch(run, window, diags),
                 Err(e) => {
                     diags.error(
                         None,
@@ -346,13 +358,7 @@ impl TelemetrySource for TarballSource {
                 return Telemetry::default();
             }
         };
-        let source = InfluxSource::new(
-            &server.url(),
-            &self.database,
-            self.timeout,
-            self.queries.clone(),
-        )
-        .with_origin(file);
+        let source = self.source(&server.url(), &tarball);
         let telemetry = source.fetch(run, window, diags);
         // Killed by pid, then its temp folder (data copy, config, log) removed.
         drop(server);
