@@ -469,3 +469,93 @@ fn measurement_chooses_the_samples_kept() {
     let out = expost(&["ombt", root, "--no-telemetry", "--measurement", "cpu"]);
     assert_eq!(out.status.code(), Some(2), "conflicts with --no-telemetry");
 }
+
+/// Splits the results of a run's controller into two shard files (as a
+/// campaign with two control buses leaves them), each with part of the agents.
+fn split_into_shards(run: &Path) {
+    let log = run.join("ombt-controller.log");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut shards = [String::new(), String::new()];
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let agents: serde_json::Map<String, Value> = serde_json::from_str(line).unwrap();
+        let mut halves = [serde_json::Map::new(), serde_json::Map::new()];
+        for (i, (name, agent)) in agents.into_iter().enumerate() {
+            halves[i % 2].insert(name, agent);
+        }
+        for (shard, half) in shards.iter_mut().zip(halves) {
+            shard.push_str(&serde_json::to_string(&half).unwrap());
+            shard.push('\n');
+        }
+    }
+    std::fs::remove_file(&log).unwrap();
+    for (i, shard) in shards.iter().enumerate() {
+        std::fs::write(run.join(format!("node1_controller-{i}.log")), shard).unwrap();
+    }
+}
+
+#[test]
+fn a_sharded_runs_controller_results_are_merged() {
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("campaign");
+    copy_dir(&campaign(), &root);
+    let run = root.join("test_case_1/run_4_rpc-call_2c_2s");
+    split_into_shards(&run);
+    let json = |root: &Path| {
+        json_of(&expost(&[
+            "ombt",
+            root.to_str().unwrap(),
+            "--json",
+            "--no-telemetry",
+        ]))
+    };
+    let (whole, sharded) = (json(&campaign()), json(&root));
+    let (whole, sharded) = (&whole["runs"][3], &sharded["runs"][3]);
+    assert_eq!(sharded["backup_dir"], "test_case_1/run_4_rpc-call_2c_2s");
+    for side in ["clients", "servers"] {
+        assert_eq!(sharded[side]["agents"], 2, "{sharded}");
+        for key in [
+            "msgs_ok",
+            "msgs_fail",
+            "start_time",
+            "stop_time",
+            "per_agent_ok",
+        ] {
+            assert_eq!(sharded[side][key], whole[side][key], "{side} {key}");
+        }
+        for key in ["count", "min", "max", "distribution"] {
+            assert_eq!(
+                sharded[side]["latency"][key], whole[side]["latency"][key],
+                "{side} {key}"
+            );
+        }
+        for key in ["avg", "std"] {
+            let (a, b) = (
+                sharded[side]["latency"][key].as_f64().unwrap(),
+                whole[side]["latency"][key].as_f64().unwrap(),
+            );
+            assert!((a - b).abs() <= 1e-9 * b.abs(), "{side} {key}: {a} vs {b}");
+        }
+    }
+    let diags = sharded["diagnostics"].to_string();
+    assert!(
+        diags.contains("2 controller results files (one per control-bus shard)"),
+        "{diags}"
+    );
+
+    // A shard that cannot be read fails the run, naming the file: its totals would be wrong.
+    std::fs::write(
+        run.join("node1_controller-1.log"),
+        "{\"client-2\": {\"msgs_ok\": \n",
+    )
+    .unwrap();
+    let out = expost(&["ombt", root.to_str().unwrap(), "--json", "--no-telemetry"]);
+    assert_eq!(out.status.code(), Some(1));
+    let failed = &json_of(&out)["runs"][3];
+    assert_eq!(failed["ok"], false, "{failed}");
+    assert!(
+        failed["diagnostics"]
+            .to_string()
+            .contains("node1_controller-1.log"),
+        "{failed}"
+    );
+}

@@ -34,7 +34,9 @@ Examples:
 ROOT is a params.json, a folder holding one, or a folder of test_case_N/
 folders holding one each. Each run's backup_dir is looked up relative to its
 params.json, then to ROOT. The controller's results are the
-*controller*.log file whose content is JSON (not the *_docker.log output).
+*controller*.log files whose content is JSON (not the *_docker.log output);
+a run with several control-bus shards has one per shard, and their agents
+are merged.
 
 Telemetry: by default each run's *.lp files (line protocol, influx_inspect
 export layout) are read in-process; --lp FILE reads one file for all runs;

@@ -154,19 +154,24 @@ pub struct ControllerLog {
 /// human-readable `*_docker.log` matches the same glob). Reports why when
 /// there is none.
 pub fn find_controller_log(dir: &Path, diags: &mut Diagnostics) -> Option<PathBuf> {
-    read_controller_log(dir, diags).map(|log| log.path)
+    read_controller_logs(dir, diags)
+        .into_iter()
+        .next()
+        .map(|log| log.path)
 }
 
-/// [`find_controller_log`], and the file read: each candidate is opened
-/// once, its first bytes tell what it holds, and the results file is then
-/// read to its end from the same handle.
-pub fn read_controller_log(dir: &Path, diags: &mut Diagnostics) -> Option<ControllerLog> {
+/// Every controller results file in `dir`, read: a sharded run (several
+/// control buses) has one controller, and one results file, per shard, each
+/// for its own agents. Each candidate is opened once, its first bytes tell
+/// what it holds, and a results file is then read to its end from the same
+/// handle. Empty (reported) when there is none.
+pub fn read_controller_logs(dir: &Path, diags: &mut Diagnostics) -> Vec<ControllerLog> {
     diags.set_file(display(dir));
-    let mut candidates = controller_logs(dir, diags)?;
+    let Some(mut candidates) = controller_logs(dir, diags) else {
+        return Vec::new();
+    };
     candidates.sort();
-    // The first results file, still open, and how many there are.
-    let mut first: Option<(PathBuf, File, Vec<u8>)> = None;
-    let mut results = 0;
+    let mut logs = Vec::new();
     let mut text = 0;
     for path in candidates {
         let (file, head) = match read_head(&path) {
@@ -177,10 +182,10 @@ pub fn read_controller_log(dir: &Path, diags: &mut Diagnostics) -> Option<Contro
             }
         };
         match sniff(&head) {
-            Some(ControllerKind::Results) => {
-                results += 1;
-                first.get_or_insert((path, file, head));
-            }
+            Some(ControllerKind::Results) => logs.push(ControllerLog {
+                path,
+                content: read_rest(file, head),
+            }),
             Some(ControllerKind::Text) => text += 1,
             None => diags.note(
                 None,
@@ -191,28 +196,15 @@ pub fn read_controller_log(dir: &Path, diags: &mut Diagnostics) -> Option<Contro
             ),
         }
     }
-    let Some((path, file, head)) = first else {
+    if logs.is_empty() {
         let why = if text > 0 {
             "only the controller's human-readable output (*controller*_docker.log) is here, not its JSON results"
         } else {
             "no controller results (*controller*.log) in the run folder"
         };
         diags.error(None, why);
-        return None;
-    };
-    if results > 1 {
-        diags.warn(
-            None,
-            format!(
-                "{results} controller results files; using '{}'",
-                display(&path)
-            ),
-        );
     }
-    Some(ControllerLog {
-        path,
-        content: read_rest(file, head),
-    })
+    logs
 }
 
 /// The files of `dir` named `*controller*.log`; `None` (reported) when
@@ -267,7 +259,7 @@ mod tests {
     }
 
     #[test]
-    fn reads_the_first_results_file_whole_past_the_sniffed_head() {
+    fn reads_every_results_file_whole_past_the_sniffed_head() {
         let dir = tempfile::tempdir().unwrap();
         let long = results_line(60).repeat(2);
         assert!(long.len() as u64 > 2 * SNIFF_BYTES);
@@ -279,13 +271,13 @@ mod tests {
         )
         .unwrap();
         let mut diags = Diagnostics::default();
-        let log = read_controller_log(dir.path(), &mut diags).unwrap();
-        assert!(log.path.ends_with("a-controller.log"));
-        assert_eq!(log.content.unwrap(), long.as_bytes());
-        assert_eq!(diags.len(), 1, "{:?}", diags.items());
-        assert!(diags.items()[0]
-            .message
-            .contains("2 controller results files"));
+        let logs = read_controller_logs(dir.path(), &mut diags);
+        let names: Vec<_> = logs.iter().map(|l| l.path.file_name().unwrap()).collect();
+        assert_eq!(names, ["a-controller.log", "b-controller.log"]);
+        let [a, b] = <[ControllerLog; 2]>::try_from(logs).unwrap();
+        assert_eq!(a.content.unwrap(), long.as_bytes());
+        assert_eq!(b.content.unwrap(), results_line(1).as_bytes());
+        assert!(diags.is_empty(), "{:?}", diags.items());
     }
 
     #[test]
@@ -294,7 +286,7 @@ mod tests {
         let short = results_line(1).repeat(2);
         std::fs::write(dir.path().join("ombt-controller.log"), &short).unwrap();
         let mut diags = Diagnostics::default();
-        let log = read_controller_log(dir.path(), &mut diags).unwrap();
+        let log = read_controller_logs(dir.path(), &mut diags).remove(0);
         assert_eq!(log.content.unwrap(), short.as_bytes());
         assert!(diags.is_empty(), "{:?}", diags.items());
     }
@@ -308,7 +300,7 @@ mod tests {
         )
         .unwrap();
         let mut diags = Diagnostics::default();
-        assert!(read_controller_log(dir.path(), &mut diags).is_none());
+        assert!(read_controller_logs(dir.path(), &mut diags).is_empty());
         assert!(diags.items()[0].message.contains("human-readable"));
     }
 }

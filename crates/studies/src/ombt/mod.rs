@@ -13,7 +13,7 @@ mod report;
 mod telemetry;
 
 pub use load::{
-    find_campaign, find_controller_log, read_controller_log, CampaignRun, ControllerLog,
+    find_campaign, find_controller_log, read_controller_logs, CampaignRun, ControllerLog,
 };
 pub use report::{LatencyReport, Report, RunReport, SideReport};
 pub use telemetry::{
@@ -185,22 +185,14 @@ pub fn analyse_run(run: &CampaignRun, telemetry: Option<&dyn TelemetrySource>) -
         return result;
     };
     diagnostics.extend(run.problems.clone());
-    let Some(log) = read_controller_log(dir, &mut diagnostics) else {
+    let logs = read_controller_logs(dir, &mut diagnostics);
+    if logs.is_empty() {
         result.diagnostics = diagnostics;
         return result;
-    };
-    diagnostics.set_file(load::display(&log.path));
-    let parsed = log
-        .content
-        .map_err(expost_formats::ParseError::from)
-        .and_then(|bytes| ombt_controller::parse(&bytes[..], &mut diagnostics));
-    let results = match parsed {
-        Ok(r) => r,
-        Err(e) => {
-            diagnostics.error(e.line(), format!("run {}: {e}", run.label()));
-            result.diagnostics = diagnostics;
-            return result;
-        }
+    }
+    let Some(results) = merged_results(run, logs, &mut diagnostics) else {
+        result.diagnostics = diagnostics;
+        return result;
     };
     let clients = side_stats(&results.clients);
     let servers = side_stats(&results.servers);
@@ -232,6 +224,68 @@ pub fn analyse_run(run: &CampaignRun, telemetry: Option<&dyn TelemetrySource>) -
     result.window = window;
     result.diagnostics = diagnostics;
     result
+}
+
+/// The agents of every controller results file of a run (one per
+/// control-bus shard, each for its own agents), clients with clients and
+/// servers with servers; an agent named in two files is counted once (the
+/// first file's, reported). `None` when a file cannot be read or parsed:
+/// a run missing a shard's agents would give wrong totals and rates.
+fn merged_results(
+    run: &CampaignRun,
+    logs: Vec<ControllerLog>,
+    diagnostics: &mut Diagnostics,
+) -> Option<ombt_controller::ControllerResults> {
+    let shards = logs.len();
+    // Later diagnostics name the results file, or the run folder for several.
+    let named = match logs.as_slice() {
+        [one] => load::display(&one.path),
+        _ => run.dir.as_deref().map(load::display).unwrap_or_default(),
+    };
+    let mut merged = ombt_controller::ControllerResults::default();
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for log in logs {
+        let file = load::display(&log.path);
+        diagnostics.set_file(file.clone());
+        let parsed = log
+            .content
+            .map_err(expost_formats::ParseError::from)
+            .and_then(|bytes| ombt_controller::parse(&bytes[..], diagnostics));
+        let results = match parsed {
+            Ok(r) => r,
+            Err(e) => {
+                diagnostics.error(e.line(), format!("run {}: {e}", run.label()));
+                return None;
+            }
+        };
+        for (side, agents) in [
+            (&mut merged.clients, results.clients),
+            (&mut merged.servers, results.servers),
+        ] {
+            for agent in agents {
+                if let Some(first) = seen.get(&agent.name) {
+                    diagnostics.warn(
+                        None,
+                        format!(
+                            "agent '{}' is also in '{first}': counted once, from there",
+                            agent.name
+                        ),
+                    );
+                    continue;
+                }
+                seen.insert(agent.name.clone(), file.clone());
+                side.push(agent);
+            }
+        }
+    }
+    diagnostics.set_file(named);
+    if shards > 1 {
+        diagnostics.note(
+            None,
+            format!("{shards} controller results files (one per control-bus shard): their agents merged"),
+        );
+    }
+    Some(merged)
 }
 
 /// The campaign analysed: every run listed, in order.
