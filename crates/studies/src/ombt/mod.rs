@@ -243,7 +243,8 @@ fn merged_results(
         _ => run.dir.as_deref().map(load::display).unwrap_or_default(),
     };
     let mut merged = ombt_controller::ControllerResults::default();
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    // (client or server, agent name) → the file it was first read from.
+    let mut seen: BTreeMap<(&str, String), String> = BTreeMap::new();
     for log in logs {
         let file = load::display(&log.path);
         diagnostics.set_file(file.clone());
@@ -258,22 +259,22 @@ fn merged_results(
                 return None;
             }
         };
-        for (side, agents) in [
-            (&mut merged.clients, results.clients),
-            (&mut merged.servers, results.servers),
+        for (role, side, agents) in [
+            ("client", &mut merged.clients, results.clients),
+            ("server", &mut merged.servers, results.servers),
         ] {
             for agent in agents {
-                if let Some(first) = seen.get(&agent.name) {
+                if let Some(first) = seen.get(&(role, agent.name.clone())) {
                     diagnostics.warn(
                         None,
                         format!(
-                            "agent '{}' is also in '{first}': counted once, from there",
+                            "{role} '{}' is also in '{first}': counted once, from there",
                             agent.name
                         ),
                     );
                     continue;
                 }
-                seen.insert(agent.name.clone(), file.clone());
+                seen.insert((role, agent.name.clone()), file.clone());
                 side.push(agent);
             }
         }

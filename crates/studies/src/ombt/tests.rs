@@ -119,3 +119,61 @@ fn other_tags_leave_out_host_role_and_empty_values_in_key_order() {
     assert_eq!(other_tags(tags), "ab=x,cpu=cpu0");
     assert_eq!(other_tags([("host", "h1")]), "");
 }
+
+#[test]
+fn an_agent_in_two_shard_files_is_counted_once_and_reported() {
+    let run = CampaignRun {
+        params_file: "params.json".into(),
+        entry: std::sync::Arc::new(expost_formats::ombt_params::RunEntry {
+            index: 0,
+            backup_dir: Some("run".into()),
+            params: Default::default(),
+            raw: Default::default(),
+        }),
+        dir: Some("run".into()),
+        problems: Diagnostics::default(),
+    };
+    let agent = |name: &str| {
+        format!(
+            r#""{name}": {{"msgs_ok": 5, "msgs_fail": 0, "latency": {{"min": 1, "max": 1, "total": 5, "count": 5, "sum_of_squares": 5, "distribution": {{"0": [0, 5, 0, 0, 0, 0, 0, 0, 0, 0]}}}}}}"#
+        )
+    };
+    let log = |file: &str, clients: &[&str], servers: &[&str]| {
+        let line = |names: &[&str]| {
+            format!(
+                "{{{}}}",
+                names
+                    .iter()
+                    .map(|n| agent(n))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        ControllerLog {
+            path: format!("run/{file}").into(),
+            content: Ok(format!("{}\n{}\n", line(clients), line(servers)).into_bytes()),
+        }
+    };
+    let mut diags = Diagnostics::default();
+    let merged = merged_results(
+        &run,
+        vec![
+            log("a_controller.log", &["c1", "c2"], &["s1"]),
+            // c2 again; an agent named like a client on the servers' side is another agent.
+            log("b_controller.log", &["c2", "c3"], &["s2", "c1"]),
+        ],
+        &mut diags,
+    )
+    .unwrap();
+    let names = |agents: &[AgentResult]| agents.iter().map(|a| a.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&merged.clients), ["c1", "c2", "c3"]);
+    assert_eq!(names(&merged.servers), ["s1", "c1", "s2"]);
+    let messages: Vec<&str> = diags.items().iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "client 'c2' is also in 'run/a_controller.log': counted once, from there",
+            "2 controller results files (one per control-bus shard): their agents merged"
+        ]
+    );
+}
