@@ -134,11 +134,35 @@ pub trait TableWriter: Sync {
     fn extension(&self) -> &'static str;
     /// Writes `table` to `out`.
     fn write(&self, table: &Table, out: &mut io::BufWriter<&mut std::fs::File>) -> io::Result<()>;
+    /// Writes a table given in pieces (each with the same columns), so it
+    /// is never held whole: one CSV header; in Parquet, each piece starts a
+    /// row group. `pieces` yields at least one piece (possibly empty),
+    /// which gives the columns.
+    fn write_pieces(
+        &self,
+        pieces: &mut dyn Iterator<Item = Table>,
+        out: &mut io::BufWriter<&mut std::fs::File>,
+    ) -> io::Result<()>;
 }
 
 /// Writes `table` to `path` atomically with `writer`.
 pub fn write_table(table: &Table, path: &Path, writer: &dyn TableWriter) -> io::Result<()> {
     write_atomic_with(path, |out| writer.write(table, out))
+}
+
+/// Writes the table `pieces` yields to `path` atomically with `writer`
+/// (see [`TableWriter::write_pieces`]).
+pub fn write_table_pieces(
+    pieces: &mut dyn Iterator<Item = Table>,
+    path: &Path,
+    writer: &dyn TableWriter,
+) -> io::Result<()> {
+    write_atomic_with(path, |out| writer.write_pieces(pieces, out))
+}
+
+/// The error of a piece-wise write that was given no piece.
+fn no_piece() -> io::Error {
+    io::Error::other("a table written in pieces needs at least one piece")
 }
 
 /// RFC 4180 CSV with a header row; numbers in their shortest exact form.
@@ -147,10 +171,38 @@ pub struct Csv;
 impl Csv {
     /// Writes `table` as CSV to any writer (used for `-o -`).
     pub fn write_to(&self, table: &Table, out: &mut dyn Write) -> io::Result<()> {
+        Self::write_all(table, &mut std::iter::empty(), out)
+    }
+
+    /// Writes the pieces of a table as one CSV (one header) to any writer.
+    pub fn write_pieces_to(
+        &self,
+        pieces: &mut dyn Iterator<Item = Table>,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let first = pieces.next().ok_or_else(no_piece)?;
+        Self::write_all(&first, pieces, out)
+    }
+
+    /// `first`'s header and rows, then the rows of the `rest`.
+    fn write_all(
+        first: &Table,
+        rest: &mut dyn Iterator<Item = Table>,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
         let mut csv = csv::WriterBuilder::new()
             .buffer_capacity(1 << 16)
             .from_writer(out);
-        csv.write_record(table.columns.iter().map(|c| c.name.as_str()))?;
+        csv.write_record(first.columns.iter().map(|c| c.name.as_str()))?;
+        Self::write_rows(&mut csv, first)?;
+        for table in rest {
+            Self::write_rows(&mut csv, &table)?;
+        }
+        csv.flush()?;
+        Ok(())
+    }
+
+    fn write_rows<W: Write>(csv: &mut csv::Writer<W>, table: &Table) -> io::Result<()> {
         let mut floats = ryu::Buffer::new();
         let mut ints = itoa::Buffer::new();
         for row in 0..table.rows() {
@@ -180,7 +232,6 @@ impl Csv {
             }
             csv.write_record(None::<&[u8]>)?;
         }
-        csv.flush()?;
         Ok(())
     }
 }
@@ -198,6 +249,14 @@ impl TableWriter for Csv {
 
     fn write(&self, table: &Table, out: &mut io::BufWriter<&mut std::fs::File>) -> io::Result<()> {
         self.write_to(table, out)
+    }
+
+    fn write_pieces(
+        &self,
+        pieces: &mut dyn Iterator<Item = Table>,
+        out: &mut io::BufWriter<&mut std::fs::File>,
+    ) -> io::Result<()> {
+        self.write_pieces_to(pieces, out)
     }
 }
 
@@ -233,9 +292,10 @@ impl Parquet {
             .build()
     }
 
+    /// `first`'s rows, then those of the `rest`, under `first`'s schema.
     fn write_parquet(
-        &self,
-        table: &Table,
+        first: &Table,
+        rest: &mut dyn Iterator<Item = Table>,
         out: &mut io::BufWriter<&mut std::fs::File>,
     ) -> parquet::errors::Result<()> {
         // Statistics only per column chunk: per-page statistics of text
@@ -246,10 +306,37 @@ impl Parquet {
             .set_created_by(format!("expost {}", env!("CARGO_PKG_VERSION")))
             .build();
         let mut writer =
-            SerializedFileWriter::new(out, Arc::new(Self::schema(table)?), Arc::new(props))?;
+            SerializedFileWriter::new(out, Arc::new(Self::schema(first)?), Arc::new(props))?;
+        let mut groups = Self::write_row_groups(&mut writer, first)?;
+        for table in rest {
+            groups += Self::write_row_groups(&mut writer, &table)?;
+        }
+        if groups == 0 {
+            // No row at all: one empty row group, as readers expect.
+            let mut group = writer.next_row_group()?;
+            for column in &first.columns {
+                let mut col = group
+                    .next_column()?
+                    .expect("one column writer per schema field");
+                write_column(&mut col, &column.data, 0..0)?;
+                col.close()?;
+            }
+            group.close()?;
+        }
+        writer.close()?;
+        Ok(())
+    }
+
+    /// Writes `table`'s rows as row groups of at most [`ROW_GROUP`] rows;
+    /// returns how many.
+    fn write_row_groups<W: Write + Send>(
+        writer: &mut SerializedFileWriter<W>,
+        table: &Table,
+    ) -> parquet::errors::Result<usize> {
         let rows = table.rows();
         let mut start = 0;
-        while start < rows || (rows == 0 && start == 0) {
+        let mut groups = 0;
+        while start < rows {
             let end = (start + ROW_GROUP).min(rows);
             let mut group = writer.next_row_group()?;
             for column in &table.columns {
@@ -260,13 +347,10 @@ impl Parquet {
                 col.close()?;
             }
             group.close()?;
-            if rows == 0 {
-                break;
-            }
+            groups += 1;
             start = end;
         }
-        writer.close()?;
-        Ok(())
+        Ok(groups)
     }
 }
 
@@ -333,7 +417,16 @@ impl TableWriter for Parquet {
     }
 
     fn write(&self, table: &Table, out: &mut io::BufWriter<&mut std::fs::File>) -> io::Result<()> {
-        self.write_parquet(table, out).map_err(io::Error::other)
+        Self::write_parquet(table, &mut std::iter::empty(), out).map_err(io::Error::other)
+    }
+
+    fn write_pieces(
+        &self,
+        pieces: &mut dyn Iterator<Item = Table>,
+        out: &mut io::BufWriter<&mut std::fs::File>,
+    ) -> io::Result<()> {
+        let first = pieces.next().ok_or_else(no_piece)?;
+        Self::write_parquet(&first, pieces, out).map_err(io::Error::other)
     }
 }
 
@@ -419,5 +512,62 @@ mod tests {
             std::fs::read_to_string(dir.path().join("e.csv")).unwrap(),
             "x\n"
         );
+    }
+
+    /// Rows `rows` of `table` (a piece of it).
+    fn piece(table: &Table, rows: std::ops::Range<usize>) -> Table {
+        let mut out = Table::default();
+        for c in &table.columns {
+            let data = match &c.data {
+                ColumnData::Dict { values, keys } => ColumnData::Dict {
+                    values: values.clone(),
+                    keys: keys[rows.clone()].to_vec(),
+                },
+                ColumnData::Float(v) => ColumnData::Float(v[rows.clone()].to_vec()),
+                ColumnData::Number(v) => ColumnData::Number(v[rows.clone()].to_vec()),
+                ColumnData::Int(v) => ColumnData::Int(v[rows.clone()].to_vec()),
+                ColumnData::Bool(v) => ColumnData::Bool(v[rows.clone()].to_vec()),
+            };
+            out.push(c.name.clone(), data);
+        }
+        out
+    }
+
+    #[test]
+    fn a_table_written_in_pieces_is_the_same_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let whole = sample();
+        let pieces = || {
+            vec![
+                piece(&whole, 0..1),
+                piece(&whole, 1..1),
+                piece(&whole, 1..3),
+            ]
+        };
+        for writer in [&Csv as &dyn TableWriter, &Parquet] {
+            let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+            write_table(&whole, &a, writer).unwrap();
+            write_table_pieces(&mut pieces().into_iter(), &b, writer).unwrap();
+            if writer.extension() == "csv" {
+                assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+                continue;
+            }
+            let rows = |path: &Path| -> (Vec<String>, usize) {
+                let reader = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
+                let groups = reader.metadata().num_row_groups();
+                let rows = reader
+                    .get_row_iter(None)
+                    .unwrap()
+                    .map(|r| r.unwrap().to_string())
+                    .collect();
+                (rows, groups)
+            };
+            let ((whole_rows, _), (piece_rows, groups)) = (rows(&a), rows(&b));
+            assert_eq!(piece_rows, whole_rows);
+            assert_eq!(groups, 2, "one row group per non-empty piece");
+        }
+        let err =
+            write_table_pieces(&mut std::iter::empty(), &dir.path().join("c"), &Csv).unwrap_err();
+        assert!(err.to_string().contains("at least one piece"), "{err}");
     }
 }

@@ -292,8 +292,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     if to_stdout {
         let stdout = std::io::stdout();
-        Csv.write_to(
-            &tables::series(&campaign, &options, args.per_flow),
+        Csv.write_pieces_to(
+            &mut tables::series_pieces(&campaign, &options, args.per_flow),
             &mut stdout.lock(),
         )
         .context("could not write series CSV to stdout")?;
@@ -353,12 +353,14 @@ fn table_job<'a>(
 /// Writes every output file; reports failures on stderr and returns true if any.
 fn write_outputs(campaign: &Campaign, options: &Options, args: &Args, dir: &OutputDir) -> bool {
     let jobs: Vec<Job<'_>> = vec![
-        table_job(
-            dir,
-            "series",
-            true,
-            Box::new(|| tables::series(campaign, options, args.per_flow)),
-        ),
+        // In pieces of whole runs: the largest table is never held whole.
+        Box::new(|| {
+            dir.write_table_pieces(
+                "series",
+                &|| Box::new(tables::series_pieces(campaign, options, args.per_flow)),
+                true,
+            )
+        }),
         table_job(dir, "runs", true, Box::new(|| tables::runs(campaign))),
         table_job(
             dir,

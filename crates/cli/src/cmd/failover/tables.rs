@@ -45,18 +45,55 @@ impl RunColumns {
     }
 }
 
-/// `series`: one row per run, metric and epoch of the flows combined
-/// (flow `all`), and with `per_flow` of each flow too.
-pub fn series(campaign: &Campaign, options: &Options, per_flow: bool) -> Table {
+/// Rows a piece of `series` holds at least (but the last): one Parquet row group.
+const PIECE_ROWS: usize = 1 << 16;
+
+/// `series` in pieces of whole runs, at least [`PIECE_ROWS`] rows each
+/// (but the last; at least one piece), so the table is never held whole.
+pub fn series_pieces<'a>(
+    campaign: &'a Campaign,
+    options: &'a Options,
+    per_flow: bool,
+) -> impl Iterator<Item = Table> + 'a {
+    pieces_of(campaign, options, per_flow, PIECE_ROWS)
+}
+
+/// [`series_pieces`] with pieces of at least `piece_rows` rows.
+fn pieces_of<'a>(
+    campaign: &'a Campaign,
+    options: &'a Options,
+    per_flow: bool,
+    piece_rows: usize,
+) -> impl Iterator<Item = Table> + 'a {
     let names = param_names(campaign);
-    let mut run_columns = RunColumns::new(&names);
+    let ok: Vec<&RunResult> = campaign.runs.iter().filter(|r| r.ok).collect();
+    let mut groups: Vec<Vec<&RunResult>> = vec![Vec::new()];
+    let mut rows = 0;
+    for run in ok {
+        if rows >= piece_rows {
+            groups.push(Vec::new());
+            rows = 0;
+        }
+        rows += series_rows(std::slice::from_ref(&run), per_flow);
+        groups.last_mut().expect("one group at least").push(run);
+    }
+    groups
+        .into_iter()
+        .map(move |runs| series_of(&runs, &names, options, per_flow))
+}
+
+/// The `series` rows of `runs`: one row per run, metric and epoch of the
+/// flows combined (flow `all`), and with `per_flow` of each flow too; a
+/// column per parameter in `names`.
+fn series_of(runs: &[&RunResult], names: &[String], options: &Options, per_flow: bool) -> Table {
+    let mut run_columns = RunColumns::new(names);
     let mut flow = DictBuilder::default();
     let mut metric_column = DictBuilder::default();
     let mut unit = DictBuilder::default();
-    let capacity = series_rows(campaign, per_flow);
+    let capacity = series_rows(runs, per_flow);
     let mut time = Vec::with_capacity(capacity);
     let mut value = Vec::with_capacity(capacity);
-    for run in campaign.runs.iter().filter(|r| r.ok) {
+    for run in runs {
         let before = time.len();
         for f in run.flows.iter().filter(|_| per_flow) {
             let label = f.number.to_string();
@@ -100,22 +137,22 @@ pub fn series(campaign: &Campaign, options: &Options, per_flow: bool) -> Table {
     table
 }
 
-/// How many rows `series` will hold (to allocate once).
-fn series_rows(campaign: &Campaign, per_flow: bool) -> usize {
-    let ok = campaign.runs.iter().filter(|r| r.ok);
-    ok.map(|run| {
-        let combined = run.sender.len() + run.receiver.len();
-        let flows: usize = if per_flow {
-            run.flows
-                .iter()
-                .map(|f| f.sender.len() + f.receiver.len())
-                .sum()
-        } else {
-            0
-        };
-        (combined + flows) * Metric::ALL.len() / 2
-    })
-    .sum()
+/// How many rows `series` will hold for `runs` (to allocate once).
+fn series_rows(runs: &[&RunResult], per_flow: bool) -> usize {
+    runs.iter()
+        .map(|run| {
+            let combined = run.sender.len() + run.receiver.len();
+            let flows: usize = if per_flow {
+                run.flows
+                    .iter()
+                    .map(|f| f.sender.len() + f.receiver.len())
+                    .sum()
+            } else {
+                0
+            };
+            (combined + flows) * Metric::ALL.len() / 2
+        })
+        .sum()
 }
 
 /// `runs`: one row per run folder, failed ones included.
@@ -247,4 +284,50 @@ pub fn diagnostics(campaign: &Campaign) -> Table {
     table.push("line", ColumnData::Int(line));
     table.push("message", message.finish());
     table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expost_formats::campaign::Layout;
+    use expost_render::table::Csv;
+    use expost_studies::failover;
+
+    /// The bundled example campaign, analysed.
+    fn example() -> (Campaign, Options) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/failover");
+        let (runs, diagnostics) = failover::find_runs(&root);
+        let options = Options::default();
+        let results = failover::analyse_campaign(&runs, &Layout::Flightplan, &options, &|| ());
+        let configs = failover::group_configs(&results);
+        let campaign = Campaign {
+            runs: results,
+            configs,
+            diagnostics,
+        };
+        (campaign, options)
+    }
+
+    #[test]
+    fn series_in_small_pieces_is_the_same_csv_as_in_one() {
+        let (campaign, options) = example();
+        for per_flow in [false, true] {
+            let csv = |piece_rows: usize| {
+                let mut out = Vec::new();
+                let mut pieces = pieces_of(&campaign, &options, per_flow, piece_rows);
+                Csv.write_pieces_to(&mut pieces, &mut out).unwrap();
+                out
+            };
+            let runs = campaign.runs.iter().filter(|r| r.ok).count();
+            assert!(runs > 2);
+            assert_eq!(pieces_of(&campaign, &options, per_flow, 1).count(), runs);
+            assert_eq!(
+                pieces_of(&campaign, &options, per_flow, usize::MAX).count(),
+                1
+            );
+            let whole = csv(usize::MAX);
+            assert!(whole.len() > 10_000);
+            assert!(csv(1) == whole, "per_flow {per_flow}");
+        }
+    }
 }
