@@ -45,11 +45,13 @@ impl RunColumns {
     }
 }
 
-/// Rows a piece of `series` holds at least (but the last): one Parquet row group.
+/// Rows a piece of `series` holds at most (unless one run has more): one
+/// Parquet row group.
 const PIECE_ROWS: usize = 1 << 16;
 
-/// `series` in pieces of whole runs, at least [`PIECE_ROWS`] rows each
-/// (but the last; at least one piece), so the table is never held whole.
+/// `series` in pieces of whole runs, at most [`PIECE_ROWS`] rows each
+/// (unless one run has more; at least one piece), so the table is never
+/// held whole.
 pub fn series_pieces<'a>(
     campaign: &'a Campaign,
     options: &'a Options,
@@ -58,7 +60,7 @@ pub fn series_pieces<'a>(
     pieces_of(campaign, options, per_flow, PIECE_ROWS)
 }
 
-/// [`series_pieces`] with pieces of at least `piece_rows` rows.
+/// [`series_pieces`] with pieces of at most `piece_rows` rows.
 fn pieces_of<'a>(
     campaign: &'a Campaign,
     options: &'a Options,
@@ -68,13 +70,15 @@ fn pieces_of<'a>(
     let names = param_names(campaign);
     let ok: Vec<&RunResult> = campaign.runs.iter().filter(|r| r.ok).collect();
     let mut groups: Vec<Vec<&RunResult>> = vec![Vec::new()];
-    let mut rows = 0;
+    let mut rows: usize = 0;
     for run in ok {
-        if rows >= piece_rows {
+        let run_rows = series_rows(std::slice::from_ref(&run), per_flow);
+        let group = groups.last_mut().expect("one group at least");
+        if !group.is_empty() && rows.saturating_add(run_rows) > piece_rows {
             groups.push(Vec::new());
             rows = 0;
         }
-        rows += series_rows(std::slice::from_ref(&run), per_flow);
+        rows += run_rows;
         groups.last_mut().expect("one group at least").push(run);
     }
     groups
