@@ -12,7 +12,7 @@ mod common;
 use expost_remote::influxd::{Influxd, Options};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn available(test: &str) -> bool {
@@ -264,36 +264,12 @@ fn a_tarball_that_is_not_a_data_dir_is_reported_and_the_other_runs_go_on() {
     assert_nothing_left(tmp.path());
 }
 
-#[test]
-fn ctrl_c_stops_every_influxd_and_removes_the_temp_folders() {
-    if !available("ctrl_c_stops_every_influxd") {
-        return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
-    // Four copies of the campaign: long enough to be interrupted.
-    for n in 1..=4 {
-        copy_dir(
-            &campaign().join("test_case_1"),
-            &work.path().join(format!("test_case_{n}")),
-        );
-    }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_expost"))
-        .args([
-            "ombt",
-            work.path().to_str().unwrap(),
-            "--telemetry",
-            "tarball",
-            "-q",
-        ])
-        .env("TMPDIR", tmp.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+/// Waits (up to 20 s) until `child` runs a server under `tmp`, sends it
+/// SIGINT and waits (up to 30 s) for it to end: its exit code, its stderr
+/// and the server pids seen running.
+fn interrupt_once_serving(mut child: Child, tmp: &Path) -> (Option<i32>, String, Vec<u32>) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while servers_in(tmp.path()).is_empty() {
+    while servers_in(tmp).is_empty() {
         assert!(Instant::now() < deadline, "no influxd started within 20 s");
         assert!(
             child.try_wait().unwrap().is_none(),
@@ -301,7 +277,7 @@ fn ctrl_c_stops_every_influxd_and_removes_the_temp_folders() {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    let started = servers_in(tmp.path());
+    let started = servers_in(tmp);
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -321,6 +297,38 @@ fn ctrl_c_stops_every_influxd_and_removes_the_temp_folders() {
     };
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    (code, stderr, started)
+}
+
+#[test]
+fn ctrl_c_stops_every_influxd_and_removes_the_temp_folders() {
+    if !available("ctrl_c_stops_every_influxd") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    // Four copies of the campaign: long enough to be interrupted.
+    for n in 1..=4 {
+        copy_dir(
+            &campaign().join("test_case_1"),
+            &work.path().join(format!("test_case_{n}")),
+        );
+    }
+    let child = Command::new(env!("CARGO_BIN_EXE_expost"))
+        .args([
+            "ombt",
+            work.path().to_str().unwrap(),
+            "--telemetry",
+            "tarball",
+            "-q",
+        ])
+        .env("TMPDIR", tmp.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (code, stderr, started) = interrupt_once_serving(child, tmp.path());
     assert_eq!(code, Some(130), "{stderr}");
     assert!(
         stderr.contains("interrupted: no output written"),
@@ -434,4 +442,26 @@ fn snapshots_of_one_influxdb_are_served_by_one_influxd_with_the_same_figures() {
         series(&per_run_dir) == series(&lp_dir),
         "series.csv differ (per run vs .lp)"
     );
+
+    // Ctrl-C while the shared server starts (its program made slow to start:
+    // a wrapper that waits, then runs influxd): it is stopped, its temp
+    // folder removed, and every run waiting for it told.
+    let slow = work.path().join("slow-influxd");
+    std::fs::write(&slow, "#!/bin/sh\nsleep 5\nexec influxd \"$@\"\n").unwrap();
+    let mut permissions = std::fs::metadata(&slow).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&slow, permissions).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_expost"))
+        .args(["ombt", root, "--telemetry", "tarball", "-q"])
+        .env("TMPDIR", tmp.path())
+        .env("EXPOST_INFLUXD", &slow)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (code, stderr, started) = interrupt_once_serving(child, tmp.path());
+    assert_eq!(code, Some(130), "{stderr}");
+    assert_eq!(started.len(), 1, "one shared server, not one per run");
+    assert_nothing_left(tmp.path());
 }
