@@ -393,3 +393,63 @@ fn inspect_recognises_shipyard_exports_as_json_lines_and_csv() {
     }
     assert_eq!(findings[0]["time_range"], findings[1]["time_range"]);
 }
+
+#[test]
+fn a_saved_ombt_study_reruns_to_the_same_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let campaign = repo().join("tests/fixtures/ombt/campaign");
+    let out = expost(&[
+        "ombt",
+        campaign.to_str().unwrap(),
+        "-q",
+        "-o",
+        out_dir.to_str().unwrap(),
+        "--measurement",
+        "cpu",
+        "--timeout",
+        "12.5",
+        "--save-study",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let study = out_dir.join("expost.toml");
+    let text = std::fs::read_to_string(&study).unwrap();
+    assert!(
+        text.contains("[ombt]")
+            && text.contains("measurement = [\"cpu\"]")
+            && text.contains("timeout = 12.5"),
+        "{text}"
+    );
+    let first = std::fs::read(out_dir.join("runs.csv")).unwrap();
+    let series = std::fs::read(out_dir.join("series.csv")).unwrap();
+    std::fs::remove_file(out_dir.join("runs.csv")).unwrap();
+    // Rerun from another working directory: paths are relative to the file.
+    let out = Command::new(env!("CARGO_BIN_EXE_expost"))
+        .args(["run", study.to_str().unwrap(), "-q"])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(out_dir.join("runs.csv")).unwrap(), first);
+    assert_eq!(std::fs::read(out_dir.join("series.csv")).unwrap(), series);
+
+    // What the command line forbids, a study file cannot say either.
+    assert!(text.contains("no_telemetry = false"), "{text}");
+    std::fs::write(
+        &study,
+        text.replace("no_telemetry = false", "no_telemetry = true"),
+    )
+    .unwrap();
+    let out = expost(&["run", study.to_str().unwrap(), "-q"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("'measurement' and 'no_telemetry'"), "{err}");
+}

@@ -15,6 +15,7 @@ use anyhow::{bail, Result};
 use expost_model::Severity;
 use expost_render::figure::PaperSize;
 use expost_studies::ombt::{self, Campaign, LineProtocolFile, Report, TelemetrySource};
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -65,22 +66,33 @@ and PDF.
 Exit codes: 0 all runs analysed; 1 a run, a query or an output failed
 (details on stderr and in diagnostics.csv); 2 bad command line.";
 
-/// Arguments of `expost ombt`.
-#[derive(Debug, Clone, clap::Args)]
+/// Arguments of `expost ombt`; also the `[ombt]` table of a study file
+/// (`expost.toml`), where every key but `root` may be left out.
+#[derive(Debug, Clone, clap::Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Args {
     /// The campaign: a params.json, or a folder holding one (or test_case_N/params.json).
     pub root: PathBuf,
     /// Write tables, figures and ombt.json into this folder (created if needed).
     #[arg(short, long, value_name = "DIR")]
+    #[serde(default)]
     pub output: Option<PathBuf>,
     /// Print the JSON summary on stdout (and nothing else there).
     #[arg(long)]
+    #[serde(skip)]
     pub json: bool,
+    /// Save these options to a study file (default: expost.toml in the output
+    /// folder, else in the current one) to rerun them later with `expost run`.
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
+    pub save_study: Option<Option<PathBuf>>,
     /// Read telemetry for every run from this line-protocol export file.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["influx", "no_telemetry", "telemetry"])]
+    #[serde(default)]
     pub lp: Option<PathBuf>,
     /// Query telemetry from this InfluxDB 1.x server (e.g. http://127.0.0.1:8086).
     #[arg(long, value_name = "URL", conflicts_with_all = ["no_telemetry", "telemetry"], group = "server")]
+    #[serde(default)]
     pub influx: Option<String>,
     /// Where telemetry comes from: lp (each run's *.lp files, the default) or tarball (each run's influxdb-data.tar.gz, served by a local influxd).
     #[arg(
@@ -90,18 +102,23 @@ pub struct Args {
         conflicts_with = "no_telemetry",
         group = "server"
     )]
+    #[serde(default)]
     pub telemetry: Option<TelemetryKind>,
     /// With --telemetry tarball: one influxd per run over its own tarball, even where a later snapshot of the same InfluxDB holds the run's data (by default one server answers for all the snapshots it holds).
     #[arg(long)]
+    #[serde(default)]
     pub influxd_per_run: bool,
     /// The InfluxDB database.
     #[arg(long, default_value = "telegraf", value_name = "NAME")]
+    #[serde(default = "defaults::database")]
     pub database: String,
     /// Seconds before an InfluxDB request is given up.
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    #[serde(default = "defaults::timeout")]
     pub timeout: f64,
     /// An extra InfluxQL query per run, NAME='SELECT …' ($start/$stop: the run's window, epoch ns); repeatable. Needs --influx or --telemetry tarball.
     #[arg(long = "query", value_name = "NAME=QUERY", requires = "server")]
+    #[serde(default, rename = "query")]
     pub queries: Vec<String>,
     /// Keep the samples of this measurement for series.* and the telemetry figures (repeatable; default: cpu, rabbitmq_overview, rabbitmq_node).
     #[arg(
@@ -109,20 +126,40 @@ pub struct Args {
         value_name = "NAME",
         conflicts_with = "no_telemetry"
     )]
+    #[serde(default, rename = "measurement")]
     pub measurements: Vec<String>,
     /// Do not read telemetry.
     #[arg(long)]
+    #[serde(default)]
     pub no_telemetry: bool,
     /// Figure size.
     #[arg(long, value_enum, default_value_t = super::failover::SizeArg::Column)]
+    #[serde(default = "defaults::size")]
     pub size: super::failover::SizeArg,
     /// No progress bar and no table (diagnostics are still printed).
     #[arg(short, long)]
+    #[serde(skip)]
     pub quiet: bool,
 }
 
+/// Study-file defaults: the command line's.
+mod defaults {
+    use super::super::failover::SizeArg;
+
+    pub fn database() -> String {
+        "telegraf".into()
+    }
+    pub fn timeout() -> f64 {
+        30.0
+    }
+    pub fn size() -> SizeArg {
+        SizeArg::Column
+    }
+}
+
 /// A telemetry source named by `--telemetry`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TelemetryKind {
     /// Each run's *.lp files, read in-process.
     Lp,
@@ -139,7 +176,35 @@ impl Args {
         }
     }
 
+    /// The command line's exclusions, checked again for options read from
+    /// a study file (clap checks the command line itself).
+    fn check_exclusions(&self) -> Result<()> {
+        let set = [
+            ("lp", self.lp.is_some()),
+            ("influx", self.influx.is_some()),
+            ("telemetry", self.telemetry.is_some()),
+            ("no_telemetry", self.no_telemetry),
+            ("measurement", !self.measurements.is_empty()),
+        ];
+        let on = |name: &str| set.iter().any(|(n, v)| *n == name && *v);
+        for (a, b) in [
+            ("lp", "influx"),
+            ("lp", "telemetry"),
+            ("lp", "no_telemetry"),
+            ("influx", "telemetry"),
+            ("influx", "no_telemetry"),
+            ("telemetry", "no_telemetry"),
+            ("measurement", "no_telemetry"),
+        ] {
+            if on(a) && on(b) {
+                bail!("'{a}' and '{b}' cannot be used together");
+            }
+        }
+        Ok(())
+    }
+
     fn telemetry(&self) -> Result<Option<Box<dyn TelemetrySource>>> {
+        self.check_exclusions()?;
         if self.no_telemetry {
             return Ok(None);
         }
@@ -211,6 +276,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     if !args.root.exists() {
         bail!("campaign '{}' does not exist", args.root.display());
+    }
+    if let Some(path) = &args.save_study {
+        let path = super::run::study_path(path.as_deref(), args.output.as_deref());
+        super::run::save(&path, &super::run::Study::Ombt(args.clone()))?;
+        if !args.quiet && !args.json {
+            eprintln!(
+                "saved the study to {}; rerun it with: expost run {}",
+                path.display(),
+                path.display()
+            );
+        }
     }
     let (runs, mut campaign_diagnostics) = ombt::find_campaign(&args.root);
     if runs.is_empty() && campaign_diagnostics.is_empty() {

@@ -1,9 +1,10 @@
 //! `expost run expost.toml`: reruns a study with the options it was saved
 //! with (`--save-study`).
 //!
-//! A study file is TOML: `version = 1` and one table named after the study,
-//! holding the same options as the command line (long names, `-` written
-//! as `_`). Paths in it are relative to the file's folder.
+//! A study file is TOML: `version = 1` and one table named after the study
+//! (`[failover]` or `[ombt]`), holding the same options as the command line
+//! (long names, `-` written as `_`). Paths in it are relative to the file's
+//! folder.
 //!
 //! ```toml
 //! version = 1
@@ -15,7 +16,7 @@
 //! band = "mean"
 //! ```
 
-use super::failover;
+use super::{failover, ombt};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -27,12 +28,16 @@ Examples:
   expost failover examples/failover -o out/ --window 3:6 --save-study   # writes out/expost.toml
   expost run out/expost.toml
   expost run out/expost.toml --json
+  expost ombt campaign/ -o out-ombt/ --telemetry tarball --save-study
 
-The file: `version = 1`, then one table named after the study, e.g. [failover],
-with the command's long options as keys (root, output, pattern, anchor, bin,
-window, rolling, band, tcp_threshold, include_omitted, text_utc_offset,
-timestamp_format, size). Unknown keys are errors. Paths are relative to the
-file's folder.";
+The file: `version = 1`, then one table named after the study, [failover] or
+[ombt], with the command's long options as keys: for failover root, output,
+pattern, anchor, bin, window, rolling, band, tcp_threshold, include_omitted,
+text_utc_offset, timestamp_format, size; for ombt root, output, lp, influx,
+telemetry, influxd_per_run, database, timeout, query (a list), measurement
+(a list), no_telemetry, size. Unknown keys are errors. Paths are relative to
+the file's folder. An --influx URL is saved as given (with any credentials
+in it).";
 
 /// The study file version this expost reads and writes.
 pub const VERSION: u32 = 1;
@@ -55,14 +60,18 @@ pub struct Args {
 pub enum Study {
     /// `expost failover` with its options.
     Failover(failover::Args),
+    /// `expost ombt` with its options.
+    Ombt(ombt::Args),
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StudyFile {
     version: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     failover: Option<failover::Args>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ombt: Option<ombt::Args>,
 }
 
 /// Where `--save-study` writes: the given file, or `expost.toml` in the
@@ -89,6 +98,26 @@ pub fn save(path: &Path, study: &Study) -> Result<()> {
             StudyFile {
                 version: VERSION,
                 failover: Some(args),
+                ..StudyFile::default()
+            }
+        }
+        Study::Ombt(args) => {
+            let mut args = args.clone();
+            args.root = relative_to(&args.root, &base)?;
+            args.output = args
+                .output
+                .as_deref()
+                .map(|o| relative_to(o, &base))
+                .transpose()?;
+            args.lp = args
+                .lp
+                .as_deref()
+                .map(|l| relative_to(l, &base))
+                .transpose()?;
+            StudyFile {
+                version: VERSION,
+                ombt: Some(args),
+                ..StudyFile::default()
             }
         }
     };
@@ -122,14 +151,24 @@ pub fn load(path: &Path) -> Result<Study> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    match file.failover {
-        Some(mut args) => {
+    match (file.failover, file.ombt) {
+        (Some(mut args), None) => {
             args.root = base.join(&args.root);
             args.output = args.output.map(|o| base.join(o));
             Ok(Study::Failover(args))
         }
-        None => bail!(
-            "{}: no study in the file: expected a [failover] table",
+        (None, Some(mut args)) => {
+            args.root = base.join(&args.root);
+            args.output = args.output.map(|o| base.join(o));
+            args.lp = args.lp.map(|l| base.join(l));
+            Ok(Study::Ombt(args))
+        }
+        (Some(_), Some(_)) => bail!(
+            "{}: two studies in one file: keep one of [failover] and [ombt]",
+            path.display()
+        ),
+        (None, None) => bail!(
+            "{}: no study in the file: expected a [failover] or [ombt] table",
             path.display()
         ),
     }
@@ -142,6 +181,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
             study.json = args.json;
             study.quiet = args.quiet;
             failover::run(study)
+        }
+        Study::Ombt(mut study) => {
+            study.json = args.json;
+            study.quiet = args.quiet;
+            ombt::run(study)
         }
     }
 }
@@ -157,7 +201,13 @@ fn folder_of(path: &Path) -> Result<PathBuf> {
 fn relative_to(path: &Path, base: &Path) -> Result<PathBuf> {
     let absolute = std::path::absolute(path)
         .with_context(|| format!("could not resolve '{}'", path.display()))?;
-    Ok(pathdiff::diff_paths(&absolute, base).unwrap_or(absolute))
+    let relative = pathdiff::diff_paths(&absolute, base).unwrap_or(absolute);
+    // The file's own folder: "." rather than an empty path.
+    Ok(if relative.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        relative
+    })
 }
 
 #[cfg(test)]
@@ -188,7 +238,13 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("version = 2"), "{err}");
         let err = load(&write(dir.path(), "version = 1\n")).unwrap_err();
-        assert!(err.to_string().contains("[failover]"), "{err}");
+        assert!(err.to_string().contains("[failover] or [ombt]"), "{err}");
+        let err = load(&write(
+            dir.path(),
+            "version = 1\n[failover]\nroot = \"x\"\n[ombt]\nroot = \"y\"\n",
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("two studies"), "{err}");
         let err = load(&write(
             dir.path(),
             "version = 1\n[failover]\nroot = \"x\"\nwindow = \"9:3\"\n",
@@ -228,7 +284,9 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("root = \"../campaign\""), "{text}");
         assert!(text.contains("window = \"3:6\""), "{text}");
-        let Study::Failover(back) = load(&path).unwrap();
+        let Study::Failover(back) = load(&path).unwrap() else {
+            panic!("not the failover study");
+        };
         assert_eq!(
             back.root.canonicalize().unwrap(),
             campaign.canonicalize().unwrap()
