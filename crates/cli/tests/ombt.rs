@@ -412,6 +412,8 @@ fn an_ombt_output_folder_makes_a_report() {
         "test_case_1/run_8_rpc-cast_2c_2s",
         "Diagnostics",
         "expost ombt ",
+        // The options it ran with (ombt.json's "options").
+        "influxd_per_run",
     ] {
         assert!(html.contains(needle), "report lacks {needle:?}");
     }

@@ -322,7 +322,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         output_failed = outputs::write_all(&campaign, &args, dir);
     }
     if args.json {
-        crate::output::print_json(&summary_json(&campaign)?)?;
+        crate::output::print_json(&summary_json(&campaign, &args)?)?;
     } else if !args.quiet {
         print!("{}", terminal_summary(&campaign));
     }
@@ -337,11 +337,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     })
 }
 
-/// The JSON contract, plus the expost version and command line.
-fn summary_json(campaign: &Campaign) -> Result<Report<'_>> {
+/// The JSON contract, plus the expost version, command line and options.
+fn summary_json<'a>(campaign: &'a Campaign, args: &Args) -> Result<Report<'a>> {
     Ok(Report {
         command: Some(crate::output::command_line()),
         expost_version: Some(env!("CARGO_PKG_VERSION")),
+        options: Some(serde_json::to_value(args)?),
         ..Report::of(campaign)
     })
 }

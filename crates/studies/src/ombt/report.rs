@@ -22,6 +22,9 @@ pub struct Report<'a> {
     /// The version of expost that wrote the report, when the caller sets it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expost_version: Option<&'a str>,
+    /// The options the command ran with, when the caller sets them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<serde_json::Value>,
     /// One entry per run listed, failed runs included.
     pub runs: Vec<RunReport<'a>>,
     /// Counts of runs and diagnostics.
@@ -194,6 +197,7 @@ impl<'a> Report<'a> {
             campaign_diagnostics: &campaign.diagnostics,
             command: None,
             expost_version: None,
+            options: None,
             summary: Summary {
                 runs: campaign.runs.len(),
                 ok,

@@ -23,7 +23,7 @@ pub fn write_all(campaign: &Campaign, args: &Args, dir: &OutputDir) -> bool {
         Box::new(|| {
             Ok(vec![dir.write_json(
                 "ombt.json",
-                &super::summary_json(campaign)?,
+                &super::summary_json(campaign, args)?,
             )?])
         }),
         Box::new(|| against_clients(campaign, args, dir)),
