@@ -20,7 +20,30 @@ fn expost(args: &[&str]) -> Output {
         .expect("expost runs")
 }
 
-fn make_report(dir: &Path) -> PathBuf {
+/// The report of the example failover study, after (with `provision`) the
+/// example provisioning study's: still figures first, then interactive ones.
+fn make_report(dir: &Path, provision: bool) -> PathBuf {
+    let mut folders = Vec::new();
+    if provision {
+        let out = dir.join("provision");
+        let run = expost(&[
+            "provision",
+            "--from",
+            repo()
+                .join("examples/provision/events.jsonl")
+                .to_str()
+                .unwrap(),
+            "-q",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        folders.push(out);
+    }
     let out = dir.join("out");
     let run = expost(&[
         "failover",
@@ -34,13 +57,12 @@ fn make_report(dir: &Path) -> PathBuf {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
+    folders.push(out);
     let html = dir.join("report.html");
-    let run = expost(&[
-        "report",
-        out.to_str().unwrap(),
-        "-o",
-        html.to_str().unwrap(),
-    ]);
+    let mut args: Vec<&str> = vec!["report"];
+    args.extend(folders.iter().map(|f| f.to_str().unwrap()));
+    args.extend(["-o", html.to_str().unwrap()]);
+    let run = expost(&args);
     assert!(
         run.status.success(),
         "{}",
@@ -52,7 +74,7 @@ fn make_report(dir: &Path) -> PathBuf {
 #[test]
 fn report_holds_every_figure_table_and_the_command() {
     let dir = tempfile::tempdir().unwrap();
-    let html = std::fs::read_to_string(make_report(dir.path())).unwrap();
+    let html = std::fs::read_to_string(make_report(dir.path(), false)).unwrap();
     for needle in [
         "loss_zoom",
         "throughput_tcp",
@@ -142,7 +164,8 @@ fn report_works_in_a_real_browser() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let html = make_report(dir.path());
+    // With a provisioning study first: its still figures must not trouble the script.
+    let html = make_report(dir.path(), true);
     let url = format!("file://{}", html.canonicalize().unwrap().display());
     let profile = dir.path().join("profile");
     let out = headless(
@@ -205,4 +228,60 @@ fn report_works_in_a_real_browser() {
     if let Some(keep) = std::env::var_os("EXPOST_KEEP_SCREENSHOT") {
         std::fs::copy(&shot, keep).unwrap();
     }
+}
+
+/// A provisioning study's folder: its bar and Gantt charts as drawn (no
+/// interactive spec), the phase and straggler tables, nodes and images.
+#[test]
+fn a_provision_output_folder_makes_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let run = expost(&[
+        "provision",
+        "--from",
+        repo()
+            .join("examples/provision/events.jsonl")
+            .to_str()
+            .unwrap(),
+        "-q",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let html_path = dir.path().join("report.html");
+    let run = expost(&[
+        "report",
+        out.to_str().unwrap(),
+        "-o",
+        html_path.to_str().unwrap(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    for needle in [
+        "expost report: provision",
+        "<div class=\"chart still\"",
+        "<h4>timeline</h4>",
+        "<h4>gantt</h4>",
+        "Phases (s)",
+        "Stragglers",
+        "Nodes <small>(48 rows)</small>",
+        "Images",
+        "Diagnostics",
+        "<b>48</b> nodes",
+    ] {
+        assert!(html.contains(needle), "report lacks {needle:?}");
+    }
+    assert!(
+        !html.contains("<script type=\"application/json\">{"),
+        "no interactive chart: the provisioning figures are bars"
+    );
 }

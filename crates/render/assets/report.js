@@ -186,7 +186,7 @@
 
   // A check the browser test runs (report.html#selftest): real events on the first chart.
   function selftest() {
-    var chart = document.querySelector(".chart"), result = { charts: document.querySelectorAll(".chart svg.interactive").length };
+    var chart = document.querySelector(".chart.live"), result = { charts: document.querySelectorAll(".chart svg.interactive").length };
     if (chart) {
       var overlay = chart.querySelector("rect.overlay"), r = overlay.getBoundingClientRect();
       var at = function (type, fx) {
@@ -212,8 +212,10 @@
   }
 
   document.querySelectorAll(".chart").forEach(function (chart) {
+    var spec = chart.querySelector("script[type='application/json']");
+    if (!spec) { return; } // a still figure: its SVG only
     try {
-      var fig = JSON.parse(chart.querySelector("script[type='application/json']").textContent);
+      var fig = JSON.parse(spec.textContent);
       var view = extent(fig);
       if (view) { draw(chart, fig, view); legend(chart, fig); chart.classList.add("live"); }
     } catch (e) { errors.push(String(e)); }

@@ -49,8 +49,9 @@ pub struct StudySection {
 pub struct ReportFigure {
     /// The figure's file stem (`loss`, `throughput_udp`, …).
     pub name: String,
-    /// What to draw.
-    pub figure: Figure,
+    /// What to draw interactively; `None`: the static SVG only (bar and
+    /// Gantt charts).
+    pub figure: Option<Figure>,
     /// The SVG written by the study, shown when scripts are off.
     pub static_svg: Option<String>,
 }
@@ -208,7 +209,11 @@ fn render_study(html: &mut String, study: &StudySection, index: usize) {
         html.push_str("</p>\n");
     }
     if !study.figures.is_empty() {
-        html.push_str("<h3>Figures</h3>\n<p class=\"hint\">Hover for values; drag across a chart to zoom its time axis; double-click to reset.</p>\n<div class=\"charts\">\n");
+        html.push_str("<h3>Figures</h3>\n");
+        if study.figures.iter().any(|f| f.figure.is_some()) {
+            html.push_str("<p class=\"hint\">Hover for values; drag across a chart to zoom its x axis; double-click to reset.</p>\n");
+        }
+        html.push_str("<div class=\"charts\">\n");
         for (f, figure) in study.figures.iter().enumerate() {
             render_figure(html, figure, &format!("s{index}f{f}"));
         }
@@ -234,12 +239,23 @@ fn render_study(html: &mut String, study: &StudySection, index: usize) {
 }
 
 fn render_figure(html: &mut String, figure: &ReportFigure, id: &str) {
-    let spec = script_safe(&figure_to_json(&figure.figure).to_string());
-    html.push_str(&format!(
-        "<div class=\"chart\" id=\"{id}\"><h4>{}</h4><div class=\"static\">{}</div><div class=\"legend\"></div><div class=\"tooltip\" hidden></div>\n<script type=\"application/json\">{spec}</script></div>\n",
-        escape(&figure.name),
-        figure.static_svg.as_deref().map(strip_xml_prolog).unwrap_or("")
-    ));
+    let svg = figure
+        .static_svg
+        .as_deref()
+        .map(strip_xml_prolog)
+        .unwrap_or("");
+    let name = escape(&figure.name);
+    match &figure.figure {
+        Some(spec) => {
+            let spec = script_safe(&figure_to_json(spec).to_string());
+            html.push_str(&format!(
+                "<div class=\"chart\" id=\"{id}\"><h4>{name}</h4><div class=\"static\">{svg}</div><div class=\"legend\"></div><div class=\"tooltip\" hidden></div>\n<script type=\"application/json\">{spec}</script></div>\n",
+            ));
+        }
+        None => html.push_str(&format!(
+            "<div class=\"chart still\" id=\"{id}\"><h4>{name}</h4><div class=\"static\">{svg}</div></div>\n",
+        )),
+    }
 }
 
 fn strip_xml_prolog(svg: &str) -> &str {
@@ -326,11 +342,18 @@ mod tests {
             studies: vec![StudySection {
                 name: "failover".into(),
                 source: "out".into(),
-                figures: vec![ReportFigure {
-                    name: "loss".into(),
-                    figure: figure(),
-                    static_svg: Some("<?xml version=\"1.0\"?><svg></svg>".into()),
-                }],
+                figures: vec![
+                    ReportFigure {
+                        name: "loss".into(),
+                        figure: Some(figure()),
+                        static_svg: Some("<?xml version=\"1.0\"?><svg></svg>".into()),
+                    },
+                    ReportFigure {
+                        name: "timeline".into(),
+                        figure: None,
+                        static_svg: Some("<svg><rect/></svg>".into()),
+                    },
+                ],
                 tables: vec![HtmlTable {
                     title: "Runs".into(),
                     header: vec!["run".into(), "ms".into()],
@@ -347,6 +370,12 @@ mod tests {
             "a label must not close the script element"
         );
         assert!(html.contains("<td class=\"num\">5.5</td>"));
+        // A static-only figure: its SVG, no spec for the script.
+        assert!(html.contains("<div class=\"chart still\" id=\"s0f1\"><h4>timeline</h4><div class=\"static\"><svg><rect/></svg></div></div>"));
+        assert_eq!(
+            html.matches("<script type=\"application/json\">{").count(),
+            1
+        );
         assert!(!html.contains("<?xml"));
         for forbidden in ["http://", "https://"] {
             let outside_svg_namespace = html.replace("http://www.w3.org/2000/svg", "");

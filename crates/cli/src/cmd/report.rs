@@ -21,8 +21,8 @@ Examples:
   expost ombt campaign/ -o out-ombt/ && expost report out-ombt/ -o ombt.html
   expost report out/ -o - > report.html
 
-Each DIR is the -o folder of `expost failover` or `expost ombt` (it holds
-failover.json or ombt.json).";
+Each DIR is the -o folder of `expost failover`, `expost ombt` or
+`expost provision` (it holds failover.json, ombt.json or provision.json).";
 
 /// Arguments of `expost report`.
 #[derive(Debug, clap::Args)]
@@ -67,7 +67,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
 }
 
 /// The studies whose output folders a report reads, by the JSON summary each writes.
-const STUDIES: [(&str, &str); 2] = [("failover", "failover.json"), ("ombt", "ombt.json")];
+const STUDIES: [(&str, &str); 3] = [
+    ("failover", "failover.json"),
+    ("ombt", "ombt.json"),
+    ("provision", "provision.json"),
+];
 
 /// Reads one study output folder.
 fn read_study(dir: &Path) -> Result<StudySection> {
@@ -77,7 +81,7 @@ fn read_study(dir: &Path) -> Result<StudySection> {
         .find(|(_, path)| path.is_file())
     else {
         bail!(
-            "'{}' holds no study outputs (expected failover.json or ombt.json, written by `expost failover -o` or `expost ombt -o`)",
+            "'{}' holds no study outputs (expected failover.json, ombt.json or provision.json, written by `expost failover|ombt|provision -o`)",
             dir.display()
         );
     };
@@ -92,15 +96,14 @@ fn read_study(dir: &Path) -> Result<StudySection> {
         command: summary["command"].as_str().map(str::to_string),
         version: summary["expost_version"].as_str().map(str::to_string),
         parameters: parameters(&summary["options"]),
-        summary: summary["summary"]
-            .as_object()
-            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.to_string())).collect())
-            .unwrap_or_default(),
+        summary: headline_numbers(&summary["summary"]),
         figures: read_figures(dir)?,
         tables: Vec::new(),
     };
-    if study == "failover" {
-        section.tables.push(configs_table(&summary));
+    match study {
+        "failover" => section.tables.push(configs_table(&summary)),
+        "provision" => add_provision(&mut section, dir, &summary["summary"])?,
+        _ => {}
     }
     if let Some(table) = csv_table(&dir.join("runs.csv"), "Runs", None)? {
         section.tables.push(table);
@@ -113,6 +116,84 @@ fn read_study(dir: &Path) -> Result<StudySection> {
         section.tables.push(table);
     }
     Ok(section)
+}
+
+/// The summary's numbers (nested objects and lists left out), floats to
+/// one decimal.
+fn headline_numbers(summary: &Value) -> Vec<(String, String)> {
+    summary
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| {
+                    let text = match v {
+                        Value::Number(n) if n.is_f64() => format!("{:.1}", n.as_f64()?),
+                        Value::Number(n) => n.to_string(),
+                        _ => return None,
+                    };
+                    Some((k.clone(), text))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The provisioning study's figures (bar and Gantt charts, as drawn) and
+/// tables: phases, stragglers, nodes and images.
+fn add_provision(section: &mut StudySection, dir: &Path, summary: &Value) -> Result<()> {
+    for name in ["timeline", "gantt"] {
+        if let Ok(svg) = std::fs::read_to_string(dir.join(format!("{name}.svg"))) {
+            section.figures.push(ReportFigure {
+                name: name.into(),
+                figure: None,
+                static_svg: Some(svg),
+            });
+        }
+    }
+    let seconds = |v: &Value| v.as_f64().map(|x| format!("{x:.1}")).unwrap_or_default();
+    let phases = summary["phases"].as_object().cloned().unwrap_or_default();
+    section.tables.push(HtmlTable {
+        title: "Phases (s)".into(),
+        header: ["phase", "count", "mean", "p50", "p90", "p99", "max"]
+            .map(String::from)
+            .to_vec(),
+        rows: phases
+            .iter()
+            .map(|(phase, p)| {
+                let mut row = vec![phase.clone(), p["count"].to_string()];
+                row.extend(["mean", "p50", "p90", "p99", "max"].map(|k| seconds(&p[k])));
+                row
+            })
+            .collect(),
+        row_classes: Vec::new(),
+    });
+    let stragglers = summary["stragglers"]["nodes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    section.tables.push(HtmlTable {
+        title: "Stragglers".into(),
+        header: ["node", "time to ready (s)", "MADs above the median"]
+            .map(String::from)
+            .to_vec(),
+        rows: stragglers
+            .iter()
+            .map(|n| {
+                vec![
+                    n["node_id"].as_str().unwrap_or_default().to_string(),
+                    seconds(&n["time_to_ready_s"]),
+                    seconds(&n["mads"]),
+                ]
+            })
+            .collect(),
+        row_classes: Vec::new(),
+    });
+    for (file, title) in [("nodes.csv", "Nodes"), ("images.csv", "Images")] {
+        if let Some(table) = csv_table(&dir.join(file), title, None)? {
+            section.tables.push(table);
+        }
+    }
+    Ok(())
 }
 
 fn parameters(options: &Value) -> Vec<(String, String)> {
@@ -154,7 +235,7 @@ fn read_figures(dir: &Path) -> Result<Vec<ReportFigure>> {
         let static_svg = std::fs::read_to_string(dir.join(format!("{name}.svg"))).ok();
         figures.push(ReportFigure {
             name,
-            figure,
+            figure: Some(figure),
             static_svg,
         });
     }
