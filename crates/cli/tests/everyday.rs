@@ -453,3 +453,56 @@ fn a_saved_ombt_study_reruns_to_the_same_outputs() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("'measurement' and 'no_telemetry'"), "{err}");
 }
+
+#[test]
+fn a_saved_provision_study_reruns_to_the_same_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let events = repo().join("examples/provision/events.jsonl");
+    let out = expost(&[
+        "provision",
+        "--from",
+        events.to_str().unwrap(),
+        "-q",
+        "-o",
+        out_dir.to_str().unwrap(),
+        "--straggler-mads",
+        "2.5",
+        "--save-study",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let study = out_dir.join("expost.toml");
+    let text = std::fs::read_to_string(&study).unwrap();
+    assert!(
+        text.contains("[provision]")
+            && text.contains("straggler_mads = 2.5")
+            && text.contains("from = \"../")
+            && !text.contains("json =")
+            && !text.contains("save_study"),
+        "{text}"
+    );
+    let first = std::fs::read(out_dir.join("provision.json")).unwrap();
+    std::fs::remove_file(out_dir.join("provision.json")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_expost"))
+        .args(["run", study.to_str().unwrap(), "-q"])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The same analysis (diagnostics name the events file by the path given).
+    let json = |bytes: &[u8]| -> Value { serde_json::from_slice(bytes).unwrap() };
+    let again = json(&std::fs::read(out_dir.join("provision.json")).unwrap());
+    let first = json(&first);
+    for key in ["summary", "nodes", "partition"] {
+        assert!(again[key] == first[key], "{key} differs");
+    }
+    assert_eq!(again["summary"]["stragglers"]["k"], 2.5);
+}

@@ -16,6 +16,7 @@ use expost_remote::azure_table::{
     credentials, AccountKey, ClientOptions, Credentials, Scheme, TableClient,
 };
 use expost_studies::provision::{self, Options, Phase, Provision, Report};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -46,69 +47,116 @@ Exit codes: 0 analysed (warnings, e.g. missing end events, are on stderr and
 in diagnostics.csv); 1 the events or an output could not be read or written;
 2 bad command line.";
 
-/// Arguments of `expost provision`.
-#[derive(Debug, Clone, clap::Args)]
+/// Arguments of `expost provision`; also the `[provision]` table of a
+/// study file (`expost.toml`), where every key may be left out. No key is
+/// ever saved: it comes from the environment.
+#[derive(Debug, Clone, clap::Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Args {
     /// Read the entities from an export (JSON lines; CSV when the name ends in .csv) instead of a table.
     #[arg(long, value_name = "FILE", conflicts_with = "load")]
+    #[serde(default)]
     pub from: Option<PathBuf>,
     /// Load the entities of FILE (an export) into the table (created if needed), then stop.
     #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
     pub load: Option<PathBuf>,
     /// Also write the entities read to FILE (JSON lines; CSV when it ends in .csv).
     #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
     pub export: Option<PathBuf>,
     /// Batch Shipyard configuration folder (credentials.json, config.json, pool.json).
     #[arg(long, value_name = "DIR")]
+    #[serde(default)]
     pub configdir: Option<PathBuf>,
     /// Batch Shipyard credentials.json (default: in --configdir).
     #[arg(long, value_name = "FILE")]
+    #[serde(default)]
     pub credentials: Option<PathBuf>,
     /// Batch Shipyard config.json (default: in --configdir).
     #[arg(long, value_name = "FILE")]
+    #[serde(default)]
     pub config: Option<PathBuf>,
     /// Batch Shipyard pool.json (default: in --configdir).
     #[arg(long, value_name = "FILE")]
+    #[serde(default)]
     pub pool: Option<PathBuf>,
     /// Storage account name (its key from the variable named by --key-env).
     #[arg(long, value_name = "NAME")]
+    #[serde(default)]
     pub account: Option<String>,
     /// Environment variable holding the account key (base64) for --account.
     #[arg(long, value_name = "VAR", default_value = "AZURE_STORAGE_KEY")]
+    #[serde(default = "defaults::key_env")]
     pub key_env: String,
     /// Table service endpoint URL (default: `https://ACCOUNT.table.core.windows.net`; Azurite: `http://127.0.0.1:10002/devstoreaccount1`).
     #[arg(long, value_name = "URL")]
+    #[serde(default)]
     pub endpoint: Option<String>,
     /// The perf table (default: from the Batch Shipyard config, else shipyardperf).
     #[arg(long, value_name = "NAME")]
+    #[serde(default)]
     pub table: Option<String>,
     /// The pool's partition, BATCHACCOUNT$POOLID (default: from the config, or the only one in --from).
     #[arg(long, value_name = "KEY")]
+    #[serde(default)]
     pub partition: Option<String>,
     /// Sign with SharedKeyLite instead of SharedKey.
     #[arg(long)]
+    #[serde(default)]
     pub shared_key_lite: bool,
     /// Concurrent queries over disjoint RowKey ranges (1: one query following its pages).
     #[arg(long, default_value_t = 4, value_name = "N")]
+    #[serde(default = "defaults::concurrency")]
     pub concurrency: usize,
     /// Seconds to wait for a connection and for each read.
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    #[serde(default = "defaults::timeout")]
     pub timeout: f64,
     /// Attempts per request (retried with backoff on 5xx, timeouts and broken connections).
     #[arg(long, default_value_t = 5, value_name = "N")]
+    #[serde(default = "defaults::attempts")]
     pub attempts: u32,
     /// A straggler's time to ready exceeds the median by more than this many MADs.
     #[arg(long, default_value_t = 3.0, value_name = "K")]
+    #[serde(default = "defaults::straggler_mads")]
     pub straggler_mads: f64,
     /// Write tables, figures, trace.json and provision.json into this folder.
     #[arg(short, long, value_name = "DIR")]
+    #[serde(default)]
     pub output: Option<PathBuf>,
     /// Print the JSON summary on stdout (and nothing else there).
     #[arg(long)]
+    #[serde(skip)]
     pub json: bool,
+    /// Save these options to a study file (default: expost.toml in the output
+    /// folder, else in the current one) to rerun them later with `expost run`.
+    #[arg(long, value_name = "FILE", conflicts_with = "load")]
+    #[serde(skip)]
+    pub save_study: Option<Option<PathBuf>>,
     /// No progress bar and no summary table.
     #[arg(short, long)]
+    #[serde(skip)]
     pub quiet: bool,
+}
+
+/// Study-file defaults: the command line's.
+mod defaults {
+    pub fn key_env() -> String {
+        "AZURE_STORAGE_KEY".into()
+    }
+    pub fn concurrency() -> usize {
+        4
+    }
+    pub fn timeout() -> f64 {
+        30.0
+    }
+    pub fn attempts() -> u32 {
+        5
+    }
+    pub fn straggler_mads() -> f64 {
+        3.0
+    }
 }
 
 /// Runs the provisioning study.
@@ -125,6 +173,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let output = args.output.as_deref().map(OutputDir::prepare).transpose()?;
     if let Some(file) = &args.load {
         return load(&args, file);
+    }
+    if let Some(path) = &args.save_study {
+        let path = super::run::study_path(path.as_deref(), args.output.as_deref());
+        super::run::save(&path, &super::run::Study::Provision(args.clone()))?;
+        if !args.quiet && !args.json {
+            eprintln!(
+                "saved the study to {}; rerun it with: expost run {}",
+                path.display(),
+                path.display()
+            );
+        }
     }
     let (mut provision, read_diags) = match &args.from {
         Some(path) if ExportFormat::from_path(path) == ExportFormat::JsonLines => {

@@ -2,7 +2,7 @@
 //! with (`--save-study`).
 //!
 //! A study file is TOML: `version = 1` and one table named after the study
-//! (`[failover]` or `[ombt]`), holding the same options as the command line
+//! (`[failover]`, `[ombt]` or `[provision]`), holding the same options as the command line
 //! (long names, `-` written as `_`). Paths in it are relative to the file's
 //! folder.
 //!
@@ -16,7 +16,7 @@
 //! band = "mean"
 //! ```
 
-use super::{failover, ombt};
+use super::{failover, ombt, provision};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -30,14 +30,17 @@ Examples:
   expost run out/expost.toml --json
   expost ombt campaign/ -o out-ombt/ --telemetry tarball --save-study
 
-The file: `version = 1`, then one table named after the study, [failover] or
-[ombt], with the command's long options as keys: for failover root, output,
-pattern, anchor, bin, window, rolling, band, tcp_threshold, include_omitted,
-text_utc_offset, timestamp_format, size; for ombt root, output, lp, influx,
-telemetry, influxd_per_run, database, timeout, query (a list), measurement
-(a list), no_telemetry, size. Unknown keys are errors. Paths are relative to
-the file's folder. An --influx URL is saved as given (with any credentials
-in it).";
+The file: `version = 1`, then one table named after the study, [failover],
+[ombt] or [provision], with the command's long options as keys: for failover
+root, output, pattern, anchor, bin, window, rolling, band, tcp_threshold,
+include_omitted, text_utc_offset, timestamp_format, size; for ombt root,
+output, lp, influx, telemetry, influxd_per_run, database, timeout, query (a
+list), measurement (a list), no_telemetry, size; for provision from,
+configdir, credentials, config, pool, account, key_env, endpoint, table,
+partition, shared_key_lite, concurrency, timeout, attempts, straggler_mads,
+output (never a key: it comes from the environment). Unknown keys are
+errors. Paths are relative to the file's folder. An --influx URL is saved as
+given (with any credentials in it).";
 
 /// The study file version this expost reads and writes.
 pub const VERSION: u32 = 1;
@@ -62,6 +65,8 @@ pub enum Study {
     Failover(failover::Args),
     /// `expost ombt` with its options.
     Ombt(ombt::Args),
+    /// `expost provision` with its options.
+    Provision(provision::Args),
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -72,6 +77,8 @@ struct StudyFile {
     failover: Option<failover::Args>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ombt: Option<ombt::Args>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    provision: Option<provision::Args>,
 }
 
 /// Where `--save-study` writes: the given file, or `expost.toml` in the
@@ -120,6 +127,22 @@ pub fn save(path: &Path, study: &Study) -> Result<()> {
                 ..StudyFile::default()
             }
         }
+        Study::Provision(args) => {
+            let mut args = args.clone();
+            let relative =
+                |p: &Option<PathBuf>| p.as_deref().map(|p| relative_to(p, &base)).transpose();
+            args.from = relative(&args.from)?;
+            args.configdir = relative(&args.configdir)?;
+            args.credentials = relative(&args.credentials)?;
+            args.config = relative(&args.config)?;
+            args.pool = relative(&args.pool)?;
+            args.output = relative(&args.output)?;
+            StudyFile {
+                version: VERSION,
+                provision: Some(args),
+                ..StudyFile::default()
+            }
+        }
     };
     let body = toml::to_string_pretty(&file).context("could not write the study as TOML")?;
     let text = format!(
@@ -151,24 +174,34 @@ pub fn load(path: &Path) -> Result<Study> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    match (file.failover, file.ombt) {
-        (Some(mut args), None) => {
+    let from_here = |p: Option<PathBuf>| p.map(|p| base.join(p));
+    match (file.failover, file.ombt, file.provision) {
+        (Some(mut args), None, None) => {
             args.root = base.join(&args.root);
-            args.output = args.output.map(|o| base.join(o));
+            args.output = from_here(args.output);
             Ok(Study::Failover(args))
         }
-        (None, Some(mut args)) => {
+        (None, Some(mut args), None) => {
             args.root = base.join(&args.root);
-            args.output = args.output.map(|o| base.join(o));
-            args.lp = args.lp.map(|l| base.join(l));
+            args.output = from_here(args.output);
+            args.lp = from_here(args.lp);
             Ok(Study::Ombt(args))
         }
-        (Some(_), Some(_)) => bail!(
-            "{}: two studies in one file: keep one of [failover] and [ombt]",
+        (None, None, Some(mut args)) => {
+            args.from = from_here(args.from);
+            args.configdir = from_here(args.configdir);
+            args.credentials = from_here(args.credentials);
+            args.config = from_here(args.config);
+            args.pool = from_here(args.pool);
+            args.output = from_here(args.output);
+            Ok(Study::Provision(args))
+        }
+        (None, None, None) => bail!(
+            "{}: no study in the file: expected a [failover], [ombt] or [provision] table",
             path.display()
         ),
-        (None, None) => bail!(
-            "{}: no study in the file: expected a [failover] or [ombt] table",
+        _ => bail!(
+            "{}: two studies in one file: keep one of [failover], [ombt] and [provision]",
             path.display()
         ),
     }
@@ -187,6 +220,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
             study.quiet = args.quiet;
             ombt::run(study)
         }
+        Study::Provision(mut study) => {
+            study.json = args.json;
+            study.quiet = args.quiet;
+            provision::run(study)
+        }
     }
 }
 
@@ -195,12 +233,21 @@ fn folder_of(path: &Path) -> Result<PathBuf> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::path::absolute(parent).with_context(|| format!("could not resolve '{}'", parent.display()))
+    resolved(parent)
+}
+
+/// An absolute form of `path`: canonical (no `..`, links resolved) when it
+/// exists, else as `std::path::absolute` gives it.
+fn resolved(path: &Path) -> Result<PathBuf> {
+    match std::fs::canonicalize(path) {
+        Ok(canonical) => Ok(canonical),
+        Err(_) => std::path::absolute(path)
+            .with_context(|| format!("could not resolve '{}'", path.display())),
+    }
 }
 
 fn relative_to(path: &Path, base: &Path) -> Result<PathBuf> {
-    let absolute = std::path::absolute(path)
-        .with_context(|| format!("could not resolve '{}'", path.display()))?;
+    let absolute = resolved(path)?;
     let relative = pathdiff::diff_paths(&absolute, base).unwrap_or(absolute);
     // The file's own folder: "." rather than an empty path.
     Ok(if relative.as_os_str().is_empty() {
@@ -238,7 +285,11 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("version = 2"), "{err}");
         let err = load(&write(dir.path(), "version = 1\n")).unwrap_err();
-        assert!(err.to_string().contains("[failover] or [ombt]"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("[failover], [ombt] or [provision]"),
+            "{err}"
+        );
         let err = load(&write(
             dir.path(),
             "version = 1\n[failover]\nroot = \"x\"\n[ombt]\nroot = \"y\"\n",
