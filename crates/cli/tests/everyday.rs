@@ -20,6 +20,21 @@ fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `expost run STUDY -q` from another working directory (paths in a study
+/// file are relative to it), which must succeed.
+fn rerun_elsewhere(study: &std::path::Path) {
+    let out = Command::new(env!("CARGO_BIN_EXE_expost"))
+        .args(["run", study.to_str().unwrap(), "-q"])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The findings `expost inspect --json` printed, one JSON object a line.
 fn findings_of(out: &Output) -> Vec<Value> {
     stdout(out)
@@ -129,16 +144,7 @@ fn a_saved_study_reruns_to_the_same_outputs() {
     let first = std::fs::read(out_dir.join("bands.csv")).unwrap();
     std::fs::remove_file(out_dir.join("bands.csv")).unwrap();
     // Rerun from another working directory: paths are relative to the file.
-    let out = Command::new(env!("CARGO_BIN_EXE_expost"))
-        .args(["run", study.to_str().unwrap(), "-q"])
-        .current_dir(std::env::temp_dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rerun_elsewhere(&study);
     assert_eq!(std::fs::read(out_dir.join("bands.csv")).unwrap(), first);
 
     std::fs::write(&study, text.replace("band = \"mean\"", "bands = \"mean\"")).unwrap();
@@ -428,16 +434,7 @@ fn a_saved_ombt_study_reruns_to_the_same_outputs() {
     let series = std::fs::read(out_dir.join("series.csv")).unwrap();
     std::fs::remove_file(out_dir.join("runs.csv")).unwrap();
     // Rerun from another working directory: paths are relative to the file.
-    let out = Command::new(env!("CARGO_BIN_EXE_expost"))
-        .args(["run", study.to_str().unwrap(), "-q"])
-        .current_dir(std::env::temp_dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rerun_elsewhere(&study);
     assert_eq!(std::fs::read(out_dir.join("runs.csv")).unwrap(), first);
     assert_eq!(std::fs::read(out_dir.join("series.csv")).unwrap(), series);
 
@@ -487,16 +484,7 @@ fn a_saved_provision_study_reruns_to_the_same_outputs() {
     );
     let first = std::fs::read(out_dir.join("provision.json")).unwrap();
     std::fs::remove_file(out_dir.join("provision.json")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_expost"))
-        .args(["run", study.to_str().unwrap(), "-q"])
-        .current_dir(std::env::temp_dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rerun_elsewhere(&study);
     // The same analysis (diagnostics name the events file by the path given).
     let json = |bytes: &[u8]| -> Value { serde_json::from_slice(bytes).unwrap() };
     let again = json(&std::fs::read(out_dir.join("provision.json")).unwrap());

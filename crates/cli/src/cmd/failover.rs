@@ -253,17 +253,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Some(dir) if !to_stdout => Some(OutputDir::prepare(dir)?),
         _ => None,
     };
-    if let Some(path) = &args.save_study {
-        let path = super::run::study_path(path.as_deref(), args.output.as_deref());
-        super::run::save(&path, &super::run::Study::Failover(args.clone()))?;
-        if !args.quiet && !args.json {
-            eprintln!(
-                "saved the study to {}; rerun it with: expost run {}",
-                path.display(),
-                path.display()
-            );
-        }
-    }
+    super::run::save_if_asked(
+        args.save_study.as_ref(),
+        args.output.as_deref(),
+        args.quiet || args.json,
+        || super::run::Study::Failover(args.clone()),
+    )?;
     if !args.root.is_dir() {
         bail!(
             "campaign folder '{}' does not exist or is not a folder",

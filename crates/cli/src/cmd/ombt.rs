@@ -277,17 +277,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if !args.root.exists() {
         bail!("campaign '{}' does not exist", args.root.display());
     }
-    if let Some(path) = &args.save_study {
-        let path = super::run::study_path(path.as_deref(), args.output.as_deref());
-        super::run::save(&path, &super::run::Study::Ombt(args.clone()))?;
-        if !args.quiet && !args.json {
-            eprintln!(
-                "saved the study to {}; rerun it with: expost run {}",
-                path.display(),
-                path.display()
-            );
-        }
-    }
+    super::run::save_if_asked(
+        args.save_study.as_ref(),
+        args.output.as_deref(),
+        args.quiet || args.json,
+        || super::run::Study::Ombt(args.clone()),
+    )?;
     let (runs, mut campaign_diagnostics) = ombt::find_campaign(&args.root);
     if runs.is_empty() && campaign_diagnostics.is_empty() {
         bail!(

@@ -174,17 +174,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(file) = &args.load {
         return load(&args, file);
     }
-    if let Some(path) = &args.save_study {
-        let path = super::run::study_path(path.as_deref(), args.output.as_deref());
-        super::run::save(&path, &super::run::Study::Provision(args.clone()))?;
-        if !args.quiet && !args.json {
-            eprintln!(
-                "saved the study to {}; rerun it with: expost run {}",
-                path.display(),
-                path.display()
-            );
-        }
-    }
+    super::run::save_if_asked(
+        args.save_study.as_ref(),
+        args.output.as_deref(),
+        args.quiet || args.json,
+        || super::run::Study::Provision(args.clone()),
+    )?;
     let (mut provision, read_diags) = match &args.from {
         Some(path) if ExportFormat::from_path(path) == ExportFormat::JsonLines => {
             // The export's text stays in memory and the entities borrow from it.

@@ -90,60 +90,63 @@ pub fn study_path(given: Option<&Path>, output: Option<&Path>) -> PathBuf {
     }
 }
 
+/// `--save-study [FILE]` of a study command: when `asked`, writes the study
+/// `make` gives to FILE (default: expost.toml in `output`, else here) and,
+/// unless `quiet`, says how to rerun it.
+pub fn save_if_asked(
+    asked: Option<&Option<PathBuf>>,
+    output: Option<&Path>,
+    quiet: bool,
+    make: impl FnOnce() -> Study,
+) -> Result<()> {
+    let Some(given) = asked else {
+        return Ok(());
+    };
+    let path = study_path(given.as_deref(), output);
+    save(&path, &make())?;
+    if !quiet {
+        eprintln!(
+            "saved the study to {}; rerun it with: expost run {}",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// Writes `study` to `path`, with its paths made relative to the file's folder.
 pub fn save(path: &Path, study: &Study) -> Result<()> {
     let base = folder_of(path)?;
-    let file = match study {
+    let relative = |p: &Option<PathBuf>| p.as_deref().map(|p| relative_to(p, &base)).transpose();
+    let mut file = StudyFile {
+        version: VERSION,
+        ..StudyFile::default()
+    };
+    match study {
         Study::Failover(args) => {
             let mut args = args.clone();
             args.root = relative_to(&args.root, &base)?;
-            args.output = args
-                .output
-                .as_deref()
-                .map(|o| relative_to(o, &base))
-                .transpose()?;
-            StudyFile {
-                version: VERSION,
-                failover: Some(args),
-                ..StudyFile::default()
-            }
+            args.output = relative(&args.output)?;
+            file.failover = Some(args);
         }
         Study::Ombt(args) => {
             let mut args = args.clone();
             args.root = relative_to(&args.root, &base)?;
-            args.output = args
-                .output
-                .as_deref()
-                .map(|o| relative_to(o, &base))
-                .transpose()?;
-            args.lp = args
-                .lp
-                .as_deref()
-                .map(|l| relative_to(l, &base))
-                .transpose()?;
-            StudyFile {
-                version: VERSION,
-                ombt: Some(args),
-                ..StudyFile::default()
-            }
+            args.output = relative(&args.output)?;
+            args.lp = relative(&args.lp)?;
+            file.ombt = Some(args);
         }
         Study::Provision(args) => {
             let mut args = args.clone();
-            let relative =
-                |p: &Option<PathBuf>| p.as_deref().map(|p| relative_to(p, &base)).transpose();
             args.from = relative(&args.from)?;
             args.configdir = relative(&args.configdir)?;
             args.credentials = relative(&args.credentials)?;
             args.config = relative(&args.config)?;
             args.pool = relative(&args.pool)?;
             args.output = relative(&args.output)?;
-            StudyFile {
-                version: VERSION,
-                provision: Some(args),
-                ..StudyFile::default()
-            }
+            file.provision = Some(args);
         }
-    };
+    }
     let body = toml::to_string_pretty(&file).context("could not write the study as TOML")?;
     let text = format!(
         "# expost study file: rerun with `expost run {}`\n# Paths are relative to this file's folder.\n{body}",
