@@ -144,6 +144,16 @@ fn outputs_are_written() {
     assert_eq!(dist, 8 * 3);
 }
 
+/// `expost ombt ROOT -q -o OUT`, which must succeed.
+fn write_outputs(root: &str, out: &str) {
+    let run = expost(&["ombt", root, "-q", "-o", out]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap().flatten() {
@@ -239,18 +249,7 @@ fn query_needs_influx() {
 #[test]
 fn telemetry_is_drawn_per_run_with_its_window_marked() {
     let dir = tempfile::tempdir().unwrap();
-    let out = expost(&[
-        "ombt",
-        campaign().to_str().unwrap(),
-        "-q",
-        "-o",
-        dir.path().to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    write_outputs(campaign().to_str().unwrap(), dir.path().to_str().unwrap());
     let series = std::fs::read_to_string(dir.path().join("series.csv")).unwrap();
     let runs_with_samples: BTreeSet<String> = series
         .lines()
@@ -307,18 +306,7 @@ fn per_core_cpu_series_are_kept_apart_and_the_figure_draws_the_total() {
     }
     std::fs::write(run.join("telemetry.lp"), lp).unwrap();
     let out_dir = work.path().join("out");
-    let out = expost(&[
-        "ombt",
-        root.to_str().unwrap(),
-        "-q",
-        "-o",
-        out_dir.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    write_outputs(root.to_str().unwrap(), out_dir.to_str().unwrap());
 
     let series = std::fs::read_to_string(out_dir.join("series.csv")).unwrap();
     let mut lines = series.lines();
@@ -364,18 +352,7 @@ fn per_core_cpu_series_are_kept_apart_and_the_figure_draws_the_total() {
 fn an_ombt_output_folder_makes_a_report() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
-    let out = expost(&[
-        "ombt",
-        campaign().to_str().unwrap(),
-        "-q",
-        "-o",
-        out_dir.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    write_outputs(campaign().to_str().unwrap(), out_dir.to_str().unwrap());
     let specs: Value =
         serde_json::from_slice(&std::fs::read(out_dir.join("figures.json")).unwrap()).unwrap();
     let names: Vec<&str> = specs

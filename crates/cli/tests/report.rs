@@ -20,29 +20,32 @@ fn expost(args: &[&str]) -> Output {
         .expect("expost runs")
 }
 
+/// The example provisioning study's outputs, in `dir/provision`.
+fn provision_outputs(dir: &Path) -> PathBuf {
+    let out = dir.join("provision");
+    let events = repo().join("examples/provision/events.jsonl");
+    let run = expost(&[
+        "provision",
+        "--from",
+        events.to_str().unwrap(),
+        "-q",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    out
+}
+
 /// The report of the example failover study, after (with `provision`) the
 /// example provisioning study's: still figures first, then interactive ones.
 fn make_report(dir: &Path, provision: bool) -> PathBuf {
     let mut folders = Vec::new();
     if provision {
-        let out = dir.join("provision");
-        let run = expost(&[
-            "provision",
-            "--from",
-            repo()
-                .join("examples/provision/events.jsonl")
-                .to_str()
-                .unwrap(),
-            "-q",
-            "-o",
-            out.to_str().unwrap(),
-        ]);
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        folders.push(out);
+        folders.push(provision_outputs(dir));
     }
     let out = dir.join("out");
     let run = expost(&[
@@ -235,24 +238,7 @@ fn report_works_in_a_real_browser() {
 #[test]
 fn a_provision_output_folder_makes_a_report() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let run = expost(&[
-        "provision",
-        "--from",
-        repo()
-            .join("examples/provision/events.jsonl")
-            .to_str()
-            .unwrap(),
-        "-q",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(
-        run.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let out = provision_outputs(dir.path());
     let html_path = dir.path().join("report.html");
     let run = expost(&[
         "report",
