@@ -14,6 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-bench-out/provision}"
 mkdir -p "$out"
+# Absolute: cargo runs the bench binary from the package's own folder.
+out=$(cd "$out" && pwd)
 
 echo "== 1 million events: expost (read + analyse) vs the script's Python path"
 cargo bench -p expost-studies --bench provision -- --images 28 --clean --keep "$out/events.jsonl"
