@@ -187,7 +187,25 @@ impl NodeResult {
 
     /// Sum over images of `phase`, seconds (0 when no image has it).
     pub fn image_total(&self, phase: Phase) -> f64 {
-        self.images.values().filter_map(|i| i.get(phase)).sum()
+        self.image_sum(&[phase]).unwrap_or(0.0)
+    }
+
+    /// Sum over images of every phase in `phases`, seconds, in one pass
+    /// over the images (each phase summed on its own, then the phases in
+    /// order, as [`NodeResult::image_total`] of each would add up); `None`
+    /// when no image has any of them.
+    pub fn image_sum<const N: usize>(&self, phases: &[Phase; N]) -> Option<f64> {
+        let mut sums = [0.0; N];
+        let mut any = false;
+        for image in self.images.values() {
+            for (sum, &phase) in sums.iter_mut().zip(phases) {
+                if let Some(x) = image.get(phase) {
+                    *sum += x;
+                    any = true;
+                }
+            }
+        }
+        any.then(|| sums.iter().sum())
     }
 
     /// Ready time minus node prep start, seconds.

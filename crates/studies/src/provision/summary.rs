@@ -173,7 +173,8 @@ pub fn summarise(p: &Provision, k: f64) -> Summary {
         .nodes
         .iter()
         .map(|n| {
-            n.image_total(Phase::Pull) + n.image_total(Phase::Torrent) + n.image_total(Phase::Load)
+            n.image_sum(&[Phase::Pull, Phase::Torrent, Phase::Load])
+                .unwrap_or(0.0)
         })
         .collect();
     s.total_acquisition_s = acquisition.iter().sum();
@@ -202,8 +203,7 @@ fn phase_stats(p: &Provision) -> BTreeMap<String, PhaseStats> {
             let values: Vec<f64> = if phase.per_image() {
                 p.nodes
                     .iter()
-                    .filter(|n| n.images.values().any(|i| i.get(phase).is_some()))
-                    .map(|n| n.image_total(phase))
+                    .filter_map(|n| n.image_sum(&[phase]))
                     .collect()
             } else {
                 p.nodes
