@@ -1,20 +1,11 @@
 //! End-to-end tests of the everyday commands: inspect, study files,
 //! completions and man pages.
 
+mod common;
+use common::{expost, repo};
+
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::{Command, Output};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn expost(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_expost"))
-        .args(args)
-        .output()
-        .expect("expost runs")
-}
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()

@@ -3,34 +3,16 @@
 //! bad-input corpus. Numbers are checked against values computed here
 //! independently, from the raw files.
 
+mod common;
+use common::{expost, json_of, repo};
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::process::Command;
 
 fn example() -> PathBuf {
     repo().join("examples/failover")
-}
-
-fn expost(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_expost"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("expost runs")
-}
-
-fn json_of(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not one JSON object ({e}); stderr:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
 }
 
 fn read_json(path: &Path) -> Value {

@@ -3,31 +3,12 @@
 //! campaigns built from it in temp folders. Numbers are checked against
 //! values computed here from the raw controller logs.
 
+mod common;
+use common::{copy_dir, expost, json_of, ombt_campaign as campaign};
+
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn campaign() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/ombt/campaign")
-}
-
-fn expost(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_expost"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("expost runs")
-}
-
-fn json_of(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}); stderr:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
-}
+use std::path::Path;
 
 /// Sums over the agents of one line of a raw controller log.
 fn raw_side(log: &Path, line: usize) -> (u64, f64, f64, u64) {
@@ -152,18 +133,6 @@ fn write_outputs(root: &str, out: &str) {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 #[test]

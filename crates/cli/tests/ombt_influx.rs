@@ -14,14 +14,14 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{dml_lines, import};
+use common::{dml_lines, expost, import, json_of, ombt_campaign as campaign};
 
 /// A private `influxd` (the library's) and the temp folder holding its
 /// config, data and log; the tests skip or fail without it.
@@ -30,19 +30,7 @@ mod influxd {
     pub use expost_remote::influxd::Influxd;
     use expost_remote::influxd::Options;
 
-    /// Whether `influxd` can be run; when not, fails the test if
-    /// `EXPOST_REQUIRE_SERVICES=1`, and otherwise prints why it is skipped.
-    pub fn available(test: &str) -> bool {
-        let found = expost_remote::influxd::available(&expost_remote::influxd::program());
-        if !found {
-            assert!(
-                std::env::var("EXPOST_REQUIRE_SERVICES").as_deref() != Ok("1"),
-                "influxd is not installed (apt-get install influxdb) and EXPOST_REQUIRE_SERVICES=1"
-            );
-            eprintln!("{test}: skipped: influxd is not installed (apt-get install influxdb)");
-        }
-        found
-    }
+    pub use super::common::influxd_available as available;
 
     /// Starts `influxd` on an empty data folder, or `None` (skipped) without it.
     pub fn start(test: &str) -> Option<Influxd> {
@@ -66,10 +54,6 @@ fn free_port() -> u16 {
         .local_addr()
         .expect("its address")
         .port()
-}
-
-fn campaign() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/ombt/campaign")
 }
 
 fn telemetry_files() -> Vec<PathBuf> {
@@ -451,23 +435,6 @@ fn a_server_that_never_answers_times_out_naming_the_query() {
     let text = err.to_string();
     assert!(text.contains(query), "{text}");
     assert!(text.to_lowercase().contains("timed out"), "{text}");
-}
-
-fn expost(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_expost"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("expost runs")
-}
-
-fn json_of(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}); stderr:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
 }
 
 /// The run's window in epoch ns, as `expost` cuts it: the later start and

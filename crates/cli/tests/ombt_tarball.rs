@@ -8,28 +8,13 @@
 //! `EXPOST_REQUIRE_SERVICES=1` is set: then they fail.
 
 mod common;
+use common::{copy_dir, influxd_available as available, json_of, ombt_campaign as campaign};
 
 use expost_remote::influxd::{Influxd, Options};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn available(test: &str) -> bool {
-    let found = expost_remote::influxd::available(&expost_remote::influxd::program());
-    if !found {
-        assert!(
-            std::env::var("EXPOST_REQUIRE_SERVICES").as_deref() != Ok("1"),
-            "influxd is not installed (apt-get install influxdb) and EXPOST_REQUIRE_SERVICES=1"
-        );
-        eprintln!("{test}: skipped: influxd is not installed (apt-get install influxdb)");
-    }
-    found
-}
-
-fn campaign() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/ombt/campaign")
-}
 
 /// `expost ARGS` with its temp folders under `tmp`.
 fn expost(args: &[&str], tmp: &Path) -> Output {
@@ -39,15 +24,6 @@ fn expost(args: &[&str], tmp: &Path) -> Output {
         .env("TMPDIR", tmp)
         .output()
         .expect("expost runs")
-}
-
-fn json_of(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}); stderr:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
 }
 
 /// Pids of the processes whose command line mentions `tmp` (the servers
@@ -69,18 +45,6 @@ fn assert_nothing_left(tmp: &Path) {
     assert_eq!(servers_in(tmp), Vec::<u32>::new(), "influxd left running");
     let left: Vec<_> = std::fs::read_dir(tmp).unwrap().flatten().collect();
     assert!(left.is_empty(), "temp folders left: {left:?}");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 /// Telemetry of every run, by backup_dir.

@@ -6,19 +6,11 @@
 //! The browser test needs Chromium (scripts/test.sh installs it and sets
 //! EXPOST_REQUIRE_BROWSER=1, so there it fails rather than skips).
 
+mod common;
+use common::{expost, repo};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn expost(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_expost"))
-        .args(args)
-        .output()
-        .expect("expost runs")
-}
 
 /// The example provisioning study's outputs, in `dir/provision`.
 fn provision_outputs(dir: &Path) -> PathBuf {

@@ -1,18 +1,14 @@
 //! End-to-end tests of `expost traces`, `simulate` and `sweep` on the real
 //! preemption fixtures.
 
+mod common;
+use common::{expost, repo};
+
 use std::path::PathBuf;
-use std::process::Command;
 
+/// The preemption fixtures.
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/preemption")
-}
-
-fn expost(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_expost"))
-        .args(args)
-        .output()
-        .expect("runs")
+    repo().join("tests/fixtures/preemption")
 }
 
 fn profile() -> String {
