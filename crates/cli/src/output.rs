@@ -149,6 +149,20 @@ pub fn severity_counts<'a>(
         })
 }
 
+/// The diagnostics counted in words: `0 errors, 1 warning, 2 notes`.
+pub fn counts_in_words<'a>(
+    diagnostics: impl IntoIterator<Item = &'a expost_model::Diagnostic>,
+) -> String {
+    let (errors, warnings, notes) = severity_counts(diagnostics);
+    let words = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "{}, {}, {}",
+        words(errors, "error"),
+        words(warnings, "warning"),
+        words(notes, "note")
+    )
+}
+
 /// Prints the errors and warnings on stderr, at most 40 lines, then says
 /// how many more there were and where they all are.
 pub fn print_serious<'a>(
@@ -202,4 +216,27 @@ pub fn print_json(value: &impl serde::Serialize) -> Result<()> {
     out.write_all(b"\n")
         .and_then(|()| out.flush())
         .context("could not write the JSON summary")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expost_model::Diagnostics;
+
+    #[test]
+    fn counts_are_said_in_words_with_their_plurals() {
+        let mut diags = Diagnostics::for_file("f");
+        assert_eq!(
+            counts_in_words(diags.items()),
+            "0 errors, 0 warnings, 0 notes"
+        );
+        diags.warn(Some(1), "w");
+        diags.error(None, "e");
+        diags.error(None, "e");
+        diags.note(None, "n");
+        assert_eq!(
+            counts_in_words(diags.items()),
+            "2 errors, 1 warning, 1 note"
+        );
+    }
 }

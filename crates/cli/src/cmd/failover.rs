@@ -482,13 +482,13 @@ fn terminal_summary(campaign: &Campaign) -> String {
 /// Errors and warnings on stderr (at most 40 lines), then one summary line.
 fn print_diagnostics(campaign: &Campaign) {
     crate::output::print_serious(campaign.all_diagnostics(), "diagnostics.csv with -o");
-    let (errors, warnings, notes) = crate::output::severity_counts(campaign.all_diagnostics());
     let ok = campaign.runs.iter().filter(|r| r.ok).count();
     eprintln!(
-        "{} runs ({} analysed, {} failed), {} configurations; diagnostics: {errors} errors, {warnings} warnings, {notes} notes",
+        "{} runs ({} analysed, {} failed), {} configurations; diagnostics: {}",
         campaign.runs.len(),
         ok,
         campaign.runs.len() - ok,
         campaign.configs.len(),
+        crate::output::counts_in_words(campaign.all_diagnostics()),
     );
 }

@@ -400,12 +400,12 @@ fn terminal_summary(campaign: &Campaign) -> String {
 /// Errors and warnings on stderr (at most 40), then one summary line.
 fn print_diagnostics(campaign: &Campaign) {
     crate::output::print_serious(campaign.all_diagnostics(), "diagnostics.csv with -o");
-    let (errors, warnings, _) = crate::output::severity_counts(campaign.all_diagnostics());
     let ok = campaign.runs.iter().filter(|r| r.ok).count();
     eprintln!(
-        "{} runs ({} analysed, {} failed); diagnostics: {errors} errors, {warnings} warnings",
+        "{} runs ({} analysed, {} failed); diagnostics: {}",
         campaign.runs.len(),
         ok,
         campaign.runs.len() - ok,
+        crate::output::counts_in_words(campaign.all_diagnostics()),
     );
 }

@@ -587,10 +587,10 @@ fn terminal_summary(p: &Provision) -> String {
 fn print_diagnostics(p: &Provision) {
     crate::output::print_serious(&p.diagnostics, "diagnostics.csv");
     if !p.diagnostics.is_empty() {
-        let (errors, warnings, notes) = crate::output::severity_counts(&p.diagnostics);
         eprintln!(
-            "{} diagnostics: {errors} errors, {warnings} warnings, {notes} notes",
-            p.diagnostics.len()
+            "{} diagnostics: {}",
+            p.diagnostics.len(),
+            crate::output::counts_in_words(&p.diagnostics)
         );
     }
 }
