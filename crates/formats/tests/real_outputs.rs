@@ -21,6 +21,19 @@ fn json(name: &str) -> (iperf3_json::IperfTest, Diagnostics) {
     (test, diags)
 }
 
+/// A text fixture read with the default options, and what was reported.
+fn text(name: &str) -> (iperf3_text::TextLog, Diagnostics) {
+    let mut diags = Diagnostics::for_file(name);
+    let file = std::fs::File::open(fixture(name)).unwrap();
+    let log = iperf3_text::parse(
+        std::io::BufReader::new(file),
+        &TextOptions::default(),
+        &mut diags,
+    )
+    .unwrap();
+    (log, diags)
+}
+
 #[test]
 fn tcp_p4_iperf_3_6_without_sender_keys() {
     let (test, diags) = json("tcp_P4_iperf3.6_ekfoury-iperf3_plotter_my_test.json");
@@ -105,15 +118,7 @@ fn udp_server_receiver_fields() {
 
 #[test]
 fn tcp_server_text_with_errors_and_a_repeated_line() {
-    let name = "server_text_tcp_iperf3_statexec_iperf_server.log";
-    let mut diags = Diagnostics::for_file(name);
-    let file = std::fs::File::open(fixture(name)).unwrap();
-    let log = iperf3_text::parse(
-        std::io::BufReader::new(file),
-        &TextOptions::default(),
-        &mut diags,
-    )
-    .unwrap();
+    let (log, diags) = text("server_text_tcp_iperf3_statexec_iperf_server.log");
     assert_eq!(log.stamp_kind, StampKind::None);
     let test = log.main_test().unwrap();
     assert_eq!(test.listening_port, Some(5201));
@@ -127,15 +132,7 @@ fn tcp_server_text_with_errors_and_a_repeated_line() {
 
 #[test]
 fn udp_summary_text_with_custom_timestamps_and_notes() {
-    let name = "udp_summary_text_timestamps_iperf3_sh_iperf3.log";
-    let mut diags = Diagnostics::for_file(name);
-    let file = std::fs::File::open(fixture(name)).unwrap();
-    let log = iperf3_text::parse(
-        std::io::BufReader::new(file),
-        &TextOptions::default(),
-        &mut diags,
-    )
-    .unwrap();
+    let (log, diags) = text("udp_summary_text_timestamps_iperf3_sh_iperf3.log");
     assert_eq!(log.stamp_kind, StampKind::Calendar { resolution: 1.0 });
     let summaries: Vec<_> = log.tests.iter().flat_map(|t| &t.summaries).collect();
     assert_eq!(summaries.len(), 12);
