@@ -60,26 +60,35 @@ pub trait Entity {
     fn line(&self) -> u64;
 }
 
-impl Entity for PerfEntity {
-    fn partition_key(&self) -> &str {
-        &self.partition_key
-    }
-    fn row_key(&self) -> &str {
-        &self.row_key
-    }
-    fn event(&self) -> Option<&str> {
-        self.event.as_deref()
-    }
-    fn node_id(&self) -> Option<&str> {
-        self.node_id.as_deref()
-    }
-    fn message(&self) -> Option<&str> {
-        self.message.as_deref()
-    }
-    fn line(&self) -> u64 {
-        self.line
-    }
+/// Implements [`Entity`] for a struct whose fields have the trait's names
+/// (`partition_key`, `row_key` as text; `event`, `node_id`, `message` as
+/// optional text; `line`).
+macro_rules! entity_from_fields {
+    ($type:ty) => {
+        impl Entity for $type {
+            fn partition_key(&self) -> &str {
+                &self.partition_key
+            }
+            fn row_key(&self) -> &str {
+                &self.row_key
+            }
+            fn event(&self) -> Option<&str> {
+                self.event.as_deref()
+            }
+            fn node_id(&self) -> Option<&str> {
+                self.node_id.as_deref()
+            }
+            fn message(&self) -> Option<&str> {
+                self.message.as_deref()
+            }
+            fn line(&self) -> u64 {
+                self.line
+            }
+        }
+    };
 }
+
+entity_from_fields!(PerfEntity);
 
 impl<T: Entity + ?Sized> Entity for &T {
     fn partition_key(&self) -> &str {
@@ -120,26 +129,7 @@ pub struct EntityRef<'a> {
     pub line: u64,
 }
 
-impl Entity for EntityRef<'_> {
-    fn partition_key(&self) -> &str {
-        &self.partition_key
-    }
-    fn row_key(&self) -> &str {
-        &self.row_key
-    }
-    fn event(&self) -> Option<&str> {
-        self.event.as_deref()
-    }
-    fn node_id(&self) -> Option<&str> {
-        self.node_id.as_deref()
-    }
-    fn message(&self) -> Option<&str> {
-        self.message.as_deref()
-    }
-    fn line(&self) -> u64 {
-        self.line
-    }
-}
+entity_from_fields!(EntityRef<'_>);
 
 impl EntityRef<'_> {
     /// The entity with owned fields.
