@@ -5,6 +5,7 @@ mod common;
 use common::{expost, repo};
 
 use serde_json::Value;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn stdout(out: &Output) -> String {
@@ -13,7 +14,7 @@ fn stdout(out: &Output) -> String {
 
 /// `expost run STUDY -q` from another working directory (paths in a study
 /// file are relative to it), which must succeed.
-fn rerun_elsewhere(study: &std::path::Path) {
+fn rerun_elsewhere(study: &Path) {
     let out = Command::new(env!("CARGO_BIN_EXE_expost"))
         .args(["run", study.to_str().unwrap(), "-q"])
         .current_dir(std::env::temp_dir())
@@ -24,6 +25,22 @@ fn rerun_elsewhere(study: &std::path::Path) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// `expost ARGS -q -o OUT_DIR --save-study`, which must succeed: the study
+/// file it wrote, and its text.
+fn save_study(args: &[&str], out_dir: &Path) -> (PathBuf, String) {
+    let mut all = args.to_vec();
+    all.extend(["-q", "-o", out_dir.to_str().unwrap(), "--save-study"]);
+    let out = expost(&all);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let study = out_dir.join("expost.toml");
+    let text = std::fs::read_to_string(&study).unwrap();
+    (study, text)
 }
 
 /// The findings `expost inspect --json` printed, one JSON object a line.
@@ -107,25 +124,17 @@ fn a_saved_study_reruns_to_the_same_outputs() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
     let example = repo().join("examples/failover");
-    let out = expost(&[
-        "failover",
-        example.to_str().unwrap(),
-        "-q",
-        "-o",
-        out_dir.to_str().unwrap(),
-        "--window",
-        "3:6",
-        "--band",
-        "mean",
-        "--save-study",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (study, text) = save_study(
+        &[
+            "failover",
+            example.to_str().unwrap(),
+            "--window",
+            "3:6",
+            "--band",
+            "mean",
+        ],
+        &out_dir,
     );
-    let study = out_dir.join("expost.toml");
-    let text = std::fs::read_to_string(&study).unwrap();
     assert!(
         text.contains("version = 1")
             && text.contains("[failover]")
@@ -396,25 +405,17 @@ fn a_saved_ombt_study_reruns_to_the_same_outputs() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
     let campaign = repo().join("tests/fixtures/ombt/campaign");
-    let out = expost(&[
-        "ombt",
-        campaign.to_str().unwrap(),
-        "-q",
-        "-o",
-        out_dir.to_str().unwrap(),
-        "--measurement",
-        "cpu",
-        "--timeout",
-        "12.5",
-        "--save-study",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (study, text) = save_study(
+        &[
+            "ombt",
+            campaign.to_str().unwrap(),
+            "--measurement",
+            "cpu",
+            "--timeout",
+            "12.5",
+        ],
+        &out_dir,
     );
-    let study = out_dir.join("expost.toml");
-    let text = std::fs::read_to_string(&study).unwrap();
     assert!(
         text.contains("[ombt]")
             && text.contains("measurement = [\"cpu\"]")
@@ -447,24 +448,16 @@ fn a_saved_provision_study_reruns_to_the_same_outputs() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
     let events = repo().join("examples/provision/events.jsonl");
-    let out = expost(&[
-        "provision",
-        "--from",
-        events.to_str().unwrap(),
-        "-q",
-        "-o",
-        out_dir.to_str().unwrap(),
-        "--straggler-mads",
-        "2.5",
-        "--save-study",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (study, text) = save_study(
+        &[
+            "provision",
+            "--from",
+            events.to_str().unwrap(),
+            "--straggler-mads",
+            "2.5",
+        ],
+        &out_dir,
     );
-    let study = out_dir.join("expost.toml");
-    let text = std::fs::read_to_string(&study).unwrap();
     assert!(
         text.contains("[provision]")
             && text.contains("straggler_mads = 2.5")
