@@ -5,9 +5,9 @@
 //! (0 ok, 1 failed, 2 usage).
 
 mod cmd;
+mod driver;
 mod output;
 mod progress;
-mod table;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use expost_render::atomic::write_atomic;
-use expost_render::table::{write_table, write_table_pieces, Csv, Parquet, Table, TableWriter};
+use expost_render::table::{write_table, Csv, Parquet, Table, TableWriter};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -46,27 +46,6 @@ impl OutputDir {
             .map(|w| {
                 let path = self.file(&format!("{name}.{}", w.extension()));
                 write_table(table, &path, *w)
-                    .with_context(|| format!("could not write '{}'", path.display()))?;
-                Ok(path)
-            })
-            .collect()
-    }
-
-    /// Writes the table that `pieces` yields (see
-    /// [`TableWriter::write_pieces`]) as `<name>.csv` and, with `parquet`,
-    /// `<name>.parquet`; `pieces` is called once per format.
-    pub fn write_table_pieces<'a>(
-        &self,
-        name: &str,
-        pieces: &dyn Fn() -> Box<dyn Iterator<Item = Table> + 'a>,
-        parquet: bool,
-    ) -> Result<Vec<PathBuf>> {
-        let writers: &[&dyn TableWriter] = if parquet { &[&Csv, &Parquet] } else { &[&Csv] };
-        writers
-            .iter()
-            .map(|w| {
-                let path = self.file(&format!("{name}.{}", w.extension()));
-                write_table_pieces(&mut pieces(), &path, *w)
                     .with_context(|| format!("could not write '{}'", path.display()))?;
                 Ok(path)
             })

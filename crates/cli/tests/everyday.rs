@@ -222,7 +222,36 @@ fn dash_output_writes_series_csv_to_stdout() {
         "-",
         "--json",
     ]);
-    assert_eq!(both.status.code(), Some(1));
+    assert_eq!(both.status.code(), Some(2), "a usage error");
+}
+
+/// `expost failover … -o - | head -1`: the reader goes away after one
+/// line; expost ends quietly (no panic, no "failed printing" message) and
+/// its exit code says nothing went wrong with the analysis.
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    for args in [&["-o", "-"][..], &["--json"][..], &[][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_expost"))
+            .arg("failover")
+            .arg(repo().join("examples/failover"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty(), "{args:?}");
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("failed printing"), "{args:?}: {stderr}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}");
+    }
 }
 
 #[test]

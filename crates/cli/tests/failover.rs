@@ -311,6 +311,20 @@ fn command_line_mistakes_exit_2_and_missing_folders_exit_1() {
     assert_eq!(out.status.code(), Some(2));
     let out = expost(&["failover", "x", "--window", "9:3"]);
     assert_eq!(out.status.code(), Some(2));
+    // Option values the study cannot use are usage errors too, found
+    // before any input is read (the campaign folder does not even exist).
+    for (option, value, says) in [
+        ("--rolling", "0", "--rolling"),
+        ("--bin", "0", "--bin 0"),
+        ("--pattern", "{", "--pattern"),
+        ("--tcp-threshold", "2", "--tcp-threshold"),
+    ] {
+        let out = expost(&["failover", "/nonexistent/campaign", option, value]);
+        assert_eq!(out.status.code(), Some(2), "{option} {value}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{option} {value}: {stderr}");
+        assert!(stderr.contains("--help"), "{stderr}");
+    }
     let out = expost(&["failover", "/nonexistent/campaign"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/campaign"));
@@ -320,7 +334,7 @@ fn command_line_mistakes_exit_2_and_missing_folders_exit_1() {
         "--pattern",
         "{a}/{a}",
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("appears twice"));
 }
 

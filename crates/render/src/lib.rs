@@ -5,6 +5,8 @@
 pub mod atomic;
 pub mod bars;
 pub mod figure;
+pub mod output;
 pub mod report;
 pub mod table;
+pub mod text_table;
 pub mod trace;

@@ -36,6 +36,16 @@ pub enum ColumnData {
 }
 
 impl ColumnData {
+    /// The type a manifest gives the column: `string`, `float`, `int` or `bool`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ColumnData::Dict { .. } => "string",
+            ColumnData::Float(_) | ColumnData::Number(_) => "float",
+            ColumnData::Int(_) => "int",
+            ColumnData::Bool(_) => "bool",
+        }
+    }
+
     fn len(&self) -> usize {
         match self {
             ColumnData::Dict { keys, .. } => keys.len(),
@@ -54,6 +64,9 @@ pub struct Column {
     pub name: String,
     /// Its values.
     pub data: ColumnData,
+    /// The unit of every value, where the column has one (e.g. `ms`); a
+    /// table with a `unit` column has it per row instead.
+    pub unit: Option<String>,
 }
 
 /// Builds a text column value by value, storing each distinct value once.
@@ -119,7 +132,16 @@ impl Table {
         self.columns.push(Column {
             name: name.into(),
             data,
+            unit: None,
         });
+    }
+
+    /// Adds a column whose values are all in `unit`.
+    pub fn push_with_unit(&mut self, name: impl Into<String>, data: ColumnData, unit: &str) {
+        self.push(name, data);
+        if let Some(column) = self.columns.last_mut() {
+            column.unit = Some(unit.to_string());
+        }
     }
 
     /// Number of rows.

@@ -5,3 +5,4 @@
 pub mod failover;
 pub mod ombt;
 pub mod provision;
+pub mod study;

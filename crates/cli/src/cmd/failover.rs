@@ -7,23 +7,16 @@
 //! averaged), finds the outage, and bands the runs of each configuration
 //! across trials (median with min–max, or mean with 95 % CI).
 
-mod figures;
-mod tables;
-
-use crate::output::{Job, OutputDir};
-use crate::progress;
-use crate::table::{render, Align};
-use anyhow::{bail, Context, Result};
+use super::run::SavedStudy;
+use crate::driver::{Common, StudyCommand};
 use clap::ValueEnum;
 use expost_formats::campaign::{Layout, PathPattern};
 use expost_formats::iperf3_text::TextOptions;
-use expost_model::Severity;
 use expost_ops::band::BandKind;
 use expost_ops::bin::EpochGrid;
 use expost_ops::window::TimeWindow;
 use expost_render::figure::PaperSize;
-use expost_render::table::Csv;
-use expost_studies::failover::{self, Campaign, Options, Report};
+use expost_studies::failover::{FailoverStudy, Options};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -192,17 +185,17 @@ mod window_text {
 }
 
 impl Args {
-    fn options(&self) -> Result<Options> {
+    fn options(&self) -> Result<Options, String> {
         let grid = EpochGrid::new(self.bin)
-            .with_context(|| format!("--bin {} is not a positive number of seconds", self.bin))?;
+            .ok_or_else(|| format!("--bin {} is not a positive number of seconds", self.bin))?;
         if !(self.tcp_threshold > 0.0 && self.tcp_threshold < 1.0) {
-            bail!(
+            return Err(format!(
                 "--tcp-threshold {} must lie between 0 and 1",
                 self.tcp_threshold
-            );
+            ));
         }
         if self.rolling == 0 {
-            bail!("--rolling must be at least 1 epoch");
+            return Err("--rolling must be at least 1 epoch".into());
         }
         Ok(Options {
             anchor: self.anchor.clone(),
@@ -223,11 +216,12 @@ impl Args {
         })
     }
 
-    fn layout(&self) -> Result<Layout> {
+    fn layout(&self) -> Result<Layout, String> {
         match &self.pattern {
             None => Ok(Layout::Flightplan),
             Some(text) => Ok(Layout::Pattern(
-                text.parse::<PathPattern>().map_err(anyhow::Error::msg)?,
+                text.parse::<PathPattern>()
+                    .map_err(|e| format!("--pattern '{text}': {e}"))?,
             )),
         }
     }
@@ -241,254 +235,51 @@ impl Args {
     }
 }
 
+impl StudyCommand for Args {
+    const NAME: &'static str = "failover";
+    type Study = FailoverStudy;
+
+    fn common(&self) -> Common {
+        Common {
+            output: self.output.clone(),
+            json: self.json,
+            quiet: self.quiet,
+            save_study: self.save_study.clone(),
+        }
+    }
+
+    fn study(&self) -> Result<FailoverStudy, String> {
+        Ok(FailoverStudy {
+            root: self.root.clone(),
+            layout: self.layout()?,
+            options: self.options()?,
+            per_flow: self.per_flow,
+            size: self.paper_size(),
+        })
+    }
+
+    fn saved(&self) -> SavedStudy {
+        SavedStudy::Failover(self.clone())
+    }
+}
+
 /// Runs the failover study.
-pub fn run(args: Args) -> Result<ExitCode> {
-    let options = args.options()?;
-    let layout = args.layout()?;
-    let to_stdout = args.output.as_deref() == Some(std::path::Path::new("-"));
-    if to_stdout && args.json {
-        bail!("-o - writes series.csv to stdout, and --json the summary: choose one");
-    }
-    let output = match &args.output {
-        Some(dir) if !to_stdout => Some(OutputDir::prepare(dir)?),
-        _ => None,
-    };
-    super::run::save_if_asked(
-        args.save_study.as_ref(),
-        args.output.as_deref(),
-        args.quiet || args.json,
-        || super::run::Study::Failover(args.clone()),
-    )?;
-    if !args.root.is_dir() {
-        bail!(
-            "campaign folder '{}' does not exist or is not a folder",
-            args.root.display()
-        );
-    }
-    let (runs, campaign_diagnostics) = failover::find_runs(&args.root);
-    if runs.is_empty() {
-        bail!(
-            "no run folder under '{}' (a run folder holds event_log.json and iperf/)",
-            args.root.display()
-        );
-    }
-    let bar = progress::bar(runs.len() as u64, "runs", args.quiet || args.json);
-    let results = failover::analyse_campaign(&runs, &layout, &options, &|| bar.inc(1));
-    bar.finish_and_clear();
-    let configs = failover::group_configs(&results);
-    let campaign = Campaign {
-        runs: results,
-        configs,
-        diagnostics: campaign_diagnostics,
-    };
-    let mut output_failed = false;
-    if let Some(dir) = &output {
-        output_failed = write_outputs(&campaign, &options, &args, dir);
-    }
-    if to_stdout {
-        let stdout = std::io::stdout();
-        Csv.write_pieces_to(
-            &mut tables::series_pieces(&campaign, &options, args.per_flow),
-            &mut stdout.lock(),
-        )
-        .context("could not write series CSV to stdout")?;
-    } else if args.json {
-        let report = summary_json(&campaign, &args)?;
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report)
-                .context("could not serialise the JSON summary")?
-        );
-    } else if !args.quiet {
-        print!("{}", terminal_summary(&campaign));
-    }
-    print_diagnostics(&campaign);
-    let failed_runs = campaign.runs.iter().filter(|r| !r.ok).count();
-    Ok(
-        if failed_runs > 0
-            || output_failed
-            || campaign
-                .diagnostics
-                .iter()
-                .any(|d| d.severity == Severity::Error)
-        {
-            ExitCode::from(1)
-        } else {
-            ExitCode::SUCCESS
-        },
-    )
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    crate::driver::run(args)
 }
 
-/// The JSON contract, plus how it was made: the expost version, the
-/// command line and the options (so `expost report` can show them).
-fn summary_json(campaign: &Campaign, args: &Args) -> Result<serde_json::Value> {
-    let mut value = serde_json::to_value(Report::of(campaign))
-        .context("could not serialise the JSON summary")?;
-    if let Some(object) = value.as_object_mut() {
-        object.insert("expost_version".into(), env!("CARGO_PKG_VERSION").into());
-        object.insert("command".into(), crate::output::command_line().into());
-        object.insert("options".into(), serde_json::to_value(args)?);
+impl super::run::SavedArgs for Args {
+    fn visit_paths(&mut self, visit: &mut dyn FnMut(&mut PathBuf)) {
+        visit(&mut self.root);
+        super::run::visit_opt(&mut self.output, visit);
     }
-    Ok(value)
-}
 
-/// Builds a table.
-type Build<'a> = Box<dyn Fn() -> expost_render::table::Table + Send + Sync + 'a>;
-
-/// Writes the table `build` makes as `<name>.csv` (and `.parquet`).
-fn table_job<'a>(
-    dir: &'a OutputDir,
-    name: &'static str,
-    parquet: bool,
-    build: Build<'a>,
-) -> Job<'a> {
-    Box::new(move || dir.write_tables(name, &build(), parquet))
-}
-
-/// Writes every output file; reports failures on stderr and returns true if any.
-fn write_outputs(campaign: &Campaign, options: &Options, args: &Args, dir: &OutputDir) -> bool {
-    let jobs: Vec<Job<'_>> = vec![
-        // In pieces of whole runs: the largest table is never held whole.
-        Box::new(|| {
-            dir.write_table_pieces(
-                "series",
-                &|| Box::new(tables::series_pieces(campaign, options, args.per_flow)),
-                true,
-            )
-        }),
-        table_job(dir, "runs", true, Box::new(|| tables::runs(campaign))),
-        table_job(
-            dir,
-            "bands",
-            false,
-            Box::new(|| tables::bands(campaign, options)),
-        ),
-        table_job(
-            dir,
-            "diagnostics",
-            false,
-            Box::new(|| tables::diagnostics(campaign)),
-        ),
-        Box::new(|| {
-            let path = dir.file("failover.json");
-            let json = serde_json::to_vec_pretty(&summary_json(campaign, args)?)?;
-            expost_render::atomic::write_atomic(&path, &json)
-                .with_context(|| format!("could not write '{}'", path.display()))?;
-            Ok(vec![path])
-        }),
-        Box::new(|| {
-            figures::write_all(
-                campaign,
-                options,
-                &args.anchor,
-                args.paper_size(),
-                dir.path(),
-            )
-        }),
-    ];
-    crate::output::run_jobs(&jobs, dir, args.quiet || args.json)
-}
-
-fn fmt_opt(value: Option<f64>, digits: usize) -> String {
-    match value {
-        Some(v) if v.is_finite() => format!("{v:.digits$}"),
-        _ => "-".into(),
+    fn set_output_flags(&mut self, json: bool, quiet: bool) {
+        self.json = json;
+        self.quiet = quiet;
     }
-}
 
-/// The runs and configurations as aligned tables.
-fn terminal_summary(campaign: &Campaign) -> String {
-    let param_names = tables::param_names(campaign);
-    let mut header: Vec<(&str, Align)> = vec![("run", Align::Left)];
-    header.extend(param_names.iter().map(|n| (n.as_str(), Align::Left)));
-    header.extend([
-        ("trial", Align::Left),
-        ("proto", Align::Left),
-        ("flows", Align::Right),
-        ("lost", Align::Right),
-        ("packets", Align::Right),
-        ("loss %", Align::Right),
-        ("outage at s", Align::Right),
-        ("outage ms", Align::Right),
-        ("diags", Align::Right),
-    ]);
-    let rows: Vec<Vec<String>> = campaign
-        .runs
-        .iter()
-        .map(|r| {
-            let mut row = vec![r.rel.clone()];
-            row.extend(
-                param_names
-                    .iter()
-                    .map(|n| r.params.get(n).cloned().unwrap_or_default()),
-            );
-            let loss = match (r.lost, r.packets) {
-                (Some(l), Some(p)) if p > 0 => Some(100.0 * l as f64 / p as f64),
-                _ => None,
-            };
-            row.extend([
-                r.trial.clone(),
-                if r.ok {
-                    r.proto.map_or("-", |p| p.as_str()).to_string()
-                } else {
-                    "FAILED".into()
-                },
-                r.flows.len().to_string(),
-                r.lost.map_or("-".into(), |v| v.to_string()),
-                r.packets.map_or("-".into(), |v| v.to_string()),
-                fmt_opt(loss, 3),
-                fmt_opt(r.outage.map(|o| o.start), 3),
-                fmt_opt(r.outage.map(|o| o.duration * 1e3), 1),
-                r.diagnostics.len().to_string(),
-            ]);
-            row
-        })
-        .collect();
-    let mut out = render(&header, &rows);
-    out.push('\n');
-    let mut config_header: Vec<(&str, Align)> = param_names
-        .iter()
-        .map(|n| (n.as_str(), Align::Left))
-        .collect();
-    config_header.extend([
-        ("proto", Align::Left),
-        ("trials", Align::Right),
-        ("outage ms median", Align::Right),
-        ("min", Align::Right),
-        ("max", Align::Right),
-    ]);
-    let config_rows: Vec<Vec<String>> = campaign
-        .configs
-        .iter()
-        .map(|c| {
-            let mut row: Vec<String> = param_names
-                .iter()
-                .map(|n| c.params.get(n).cloned().unwrap_or_default())
-                .collect();
-            row.extend([
-                c.proto.map_or("-", |p| p.as_str()).to_string(),
-                c.runs.len().to_string(),
-                fmt_opt(c.outage_ms.map(|s| s.median), 1),
-                fmt_opt(c.outage_ms.map(|s| s.min), 1),
-                fmt_opt(c.outage_ms.map(|s| s.max), 1),
-            ]);
-            row
-        })
-        .collect();
-    out.push_str(&render(&config_header, &config_rows));
-    out
-}
-
-/// Errors and warnings on stderr (at most 40 lines), then one summary line.
-fn print_diagnostics(campaign: &Campaign) {
-    crate::output::print_serious(campaign.all_diagnostics(), "diagnostics.csv with -o");
-    let ok = campaign.runs.iter().filter(|r| r.ok).count();
-    eprintln!(
-        "{} runs ({} analysed, {} failed), {} configurations; diagnostics: {}",
-        campaign.runs.len(),
-        ok,
-        campaign.runs.len() - ok,
-        campaign.configs.len(),
-        crate::output::counts_in_words(campaign.all_diagnostics()),
-    );
+    fn run(self) -> anyhow::Result<ExitCode> {
+        run(self)
+    }
 }

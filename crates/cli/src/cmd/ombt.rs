@@ -10,10 +10,10 @@ mod tarball_source;
 
 use crate::output::OutputDir;
 use crate::progress;
-use crate::table::{render, Align};
 use anyhow::{bail, Result};
 use expost_model::Severity;
 use expost_render::figure::PaperSize;
+use expost_render::text_table::{render, Align};
 use expost_studies::ombt::{self, Campaign, LineProtocolFile, Report, TelemetrySource};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -281,7 +281,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         args.save_study.as_ref(),
         args.output.as_deref(),
         args.quiet || args.json,
-        || super::run::Study::Ombt(args.clone()),
+        || super::run::SavedStudy::Ombt(args.clone()),
     )?;
     let (runs, mut campaign_diagnostics) = ombt::find_campaign(&args.root);
     if runs.is_empty() && campaign_diagnostics.is_empty() {
@@ -408,4 +408,21 @@ fn print_diagnostics(campaign: &Campaign) {
         campaign.runs.len() - ok,
         crate::output::counts_in_words(campaign.all_diagnostics()),
     );
+}
+
+impl super::run::SavedArgs for Args {
+    fn visit_paths(&mut self, visit: &mut dyn FnMut(&mut PathBuf)) {
+        visit(&mut self.root);
+        super::run::visit_opt(&mut self.output, visit);
+        super::run::visit_opt(&mut self.lp, visit);
+    }
+
+    fn set_output_flags(&mut self, json: bool, quiet: bool) {
+        self.json = json;
+        self.quiet = quiet;
+    }
+
+    fn run(self) -> Result<ExitCode> {
+        run(self)
+    }
 }

@@ -8,13 +8,13 @@ mod outputs;
 
 use crate::output::OutputDir;
 use crate::progress;
-use crate::table::{render, Align};
 use anyhow::{bail, Context, Result};
 use expost_formats::shipyard::{self, Entity, ExportFormat, PerfEntity};
 use expost_model::{Diagnostics, Severity};
 use expost_remote::azure_table::{
     credentials, AccountKey, ClientOptions, Credentials, Scheme, TableClient,
 };
+use expost_render::text_table::{render, Align};
 use expost_studies::provision::{self, Options, Phase, Provision, Report};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -178,7 +178,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         args.save_study.as_ref(),
         args.output.as_deref(),
         args.quiet || args.json,
-        || super::run::Study::Provision(args.clone()),
+        || super::run::SavedStudy::Provision(args.clone()),
     )?;
     let (mut provision, read_diags) = match &args.from {
         Some(path) if ExportFormat::from_path(path) == ExportFormat::JsonLines => {
@@ -592,5 +592,29 @@ fn print_diagnostics(p: &Provision) {
             p.diagnostics.len(),
             crate::output::counts_in_words(&p.diagnostics)
         );
+    }
+}
+
+impl super::run::SavedArgs for Args {
+    fn visit_paths(&mut self, visit: &mut dyn FnMut(&mut PathBuf)) {
+        for path in [
+            &mut self.from,
+            &mut self.configdir,
+            &mut self.credentials,
+            &mut self.config,
+            &mut self.pool,
+            &mut self.output,
+        ] {
+            super::run::visit_opt(path, visit);
+        }
+    }
+
+    fn set_output_flags(&mut self, json: bool, quiet: bool) {
+        self.json = json;
+        self.quiet = quiet;
+    }
+
+    fn run(self) -> Result<ExitCode> {
+        run(self)
     }
 }

@@ -58,27 +58,100 @@ pub struct Args {
     pub quiet: bool,
 }
 
-/// A saved study.
-#[derive(Debug, Clone)]
-pub enum Study {
-    /// `expost failover` with its options.
-    Failover(failover::Args),
-    /// `expost ombt` with its options.
-    Ombt(ombt::Args),
-    /// `expost provision` with its options.
-    Provision(provision::Args),
+/// A study command's arguments as a study file saves them.
+pub trait SavedArgs: Clone + Serialize + serde::de::DeserializeOwned {
+    /// Calls `visit` on every path option (for making them relative to the
+    /// study file, and back).
+    fn visit_paths(&mut self, visit: &mut dyn FnMut(&mut PathBuf));
+    /// Sets `--json` and `--quiet`, which are never saved.
+    fn set_output_flags(&mut self, json: bool, quiet: bool);
+    /// Runs the command.
+    fn run(self) -> Result<ExitCode>;
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StudyFile {
-    version: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    failover: Option<failover::Args>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    ombt: Option<ombt::Args>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    provision: Option<provision::Args>,
+/// Calls `visit` on `path` when there is one.
+pub fn visit_opt(path: &mut Option<PathBuf>, visit: &mut dyn FnMut(&mut PathBuf)) {
+    if let Some(p) = path {
+        visit(p);
+    }
+}
+
+/// The registry of study commands a study file may hold: its table name
+/// and the command's arguments. `expost run`, `--save-study` and the
+/// error messages all read it.
+macro_rules! registry {
+    ($($key:ident => $variant:ident($args:ty)),* $(,)?) => {
+        /// A saved study.
+        #[derive(Debug, Clone)]
+        pub enum SavedStudy {
+            $(
+                #[doc = concat!("`expost ", stringify!($key), "` with its options.")]
+                $variant($args),
+            )*
+        }
+
+        #[derive(Debug, Default, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct StudyFile {
+            version: u32,
+            $(
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                $key: Option<$args>,
+            )*
+        }
+
+        /// The table names, in registry order.
+        pub const STUDY_TABLES: &[&str] = &[$(stringify!($key)),*];
+
+        impl StudyFile {
+            fn of(study: SavedStudy) -> StudyFile {
+                let mut file = StudyFile { version: VERSION, ..StudyFile::default() };
+                match study {
+                    $(SavedStudy::$variant(args) => file.$key = Some(args),)*
+                }
+                file
+            }
+
+            fn studies(self) -> Vec<SavedStudy> {
+                let mut studies = Vec::new();
+                $(if let Some(args) = self.$key { studies.push(SavedStudy::$variant(args)); })*
+                studies
+            }
+        }
+
+        impl SavedStudy {
+            fn visit_paths(&mut self, visit: &mut dyn FnMut(&mut PathBuf)) {
+                match self {
+                    $(SavedStudy::$variant(args) => args.visit_paths(visit),)*
+                }
+            }
+
+            fn run(self, json: bool, quiet: bool) -> Result<ExitCode> {
+                match self {
+                    $(SavedStudy::$variant(mut args) => {
+                        args.set_output_flags(json, quiet);
+                        args.run()
+                    })*
+                }
+            }
+        }
+    };
+}
+
+registry! {
+    failover => Failover(failover::Args),
+    ombt => Ombt(ombt::Args),
+    provision => Provision(provision::Args),
+}
+
+/// The table names as a message lists them: `[failover], [ombt] or [provision]`.
+fn tables_in_words(joiner: &str) -> String {
+    let names: Vec<String> = STUDY_TABLES.iter().map(|n| format!("[{n}]")).collect();
+    match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} {joiner} {last}", rest.join(", ")),
+        None => String::new(),
+    }
 }
 
 /// Where `--save-study` writes: the given file, or `expost.toml` in the
@@ -97,13 +170,24 @@ pub fn save_if_asked(
     asked: Option<&Option<PathBuf>>,
     output: Option<&Path>,
     quiet: bool,
-    make: impl FnOnce() -> Study,
+    make: impl FnOnce() -> SavedStudy,
 ) -> Result<()> {
     let Some(given) = asked else {
         return Ok(());
     };
-    let path = study_path(given.as_deref(), output);
-    save(&path, &make())?;
+    save_to(given.as_deref(), output, quiet, &make())
+}
+
+/// `--save-study [FILE]`: writes `study` to FILE (default: expost.toml in
+/// `output`, else here) and, unless `quiet`, says how to rerun it.
+pub fn save_to(
+    given: Option<&Path>,
+    output: Option<&Path>,
+    quiet: bool,
+    study: &SavedStudy,
+) -> Result<()> {
+    let path = study_path(given, output);
+    save(&path, study)?;
     if !quiet {
         eprintln!(
             "saved the study to {}; rerun it with: expost run {}",
@@ -115,39 +199,19 @@ pub fn save_if_asked(
 }
 
 /// Writes `study` to `path`, with its paths made relative to the file's folder.
-pub fn save(path: &Path, study: &Study) -> Result<()> {
+pub fn save(path: &Path, study: &SavedStudy) -> Result<()> {
     let base = folder_of(path)?;
-    let relative = |p: &Option<PathBuf>| p.as_deref().map(|p| relative_to(p, &base)).transpose();
-    let mut file = StudyFile {
-        version: VERSION,
-        ..StudyFile::default()
-    };
-    match study {
-        Study::Failover(args) => {
-            let mut args = args.clone();
-            args.root = relative_to(&args.root, &base)?;
-            args.output = relative(&args.output)?;
-            file.failover = Some(args);
-        }
-        Study::Ombt(args) => {
-            let mut args = args.clone();
-            args.root = relative_to(&args.root, &base)?;
-            args.output = relative(&args.output)?;
-            args.lp = relative(&args.lp)?;
-            file.ombt = Some(args);
-        }
-        Study::Provision(args) => {
-            let mut args = args.clone();
-            args.from = relative(&args.from)?;
-            args.configdir = relative(&args.configdir)?;
-            args.credentials = relative(&args.credentials)?;
-            args.config = relative(&args.config)?;
-            args.pool = relative(&args.pool)?;
-            args.output = relative(&args.output)?;
-            file.provision = Some(args);
-        }
+    let mut study = study.clone();
+    let mut failed = None;
+    study.visit_paths(&mut |p| match relative_to(p, &base) {
+        Ok(relative) => *p = relative,
+        Err(e) => failed = Some(e),
+    });
+    if let Some(e) = failed {
+        return Err(e);
     }
-    let body = toml::to_string_pretty(&file).context("could not write the study as TOML")?;
+    let body = toml::to_string_pretty(&StudyFile::of(study))
+        .context("could not write the study as TOML")?;
     let text = format!(
         "# expost study file: rerun with `expost run {}`\n# Paths are relative to this file's folder.\n{body}",
         path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
@@ -161,7 +225,7 @@ pub fn save(path: &Path, study: &Study) -> Result<()> {
 }
 
 /// Reads and validates a study file; paths come back as reachable from here.
-pub fn load(path: &Path) -> Result<Study> {
+pub fn load(path: &Path) -> Result<SavedStudy> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("could not read study file '{}'", path.display()))?;
     let file: StudyFile = toml::from_str(&text)
@@ -177,58 +241,28 @@ pub fn load(path: &Path) -> Result<Study> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let from_here = |p: Option<PathBuf>| p.map(|p| base.join(p));
-    match (file.failover, file.ombt, file.provision) {
-        (Some(mut args), None, None) => {
-            args.root = base.join(&args.root);
-            args.output = from_here(args.output);
-            Ok(Study::Failover(args))
-        }
-        (None, Some(mut args), None) => {
-            args.root = base.join(&args.root);
-            args.output = from_here(args.output);
-            args.lp = from_here(args.lp);
-            Ok(Study::Ombt(args))
-        }
-        (None, None, Some(mut args)) => {
-            args.from = from_here(args.from);
-            args.configdir = from_here(args.configdir);
-            args.credentials = from_here(args.credentials);
-            args.config = from_here(args.config);
-            args.pool = from_here(args.pool);
-            args.output = from_here(args.output);
-            Ok(Study::Provision(args))
-        }
-        (None, None, None) => bail!(
-            "{}: no study in the file: expected a [failover], [ombt] or [provision] table",
-            path.display()
-        ),
-        _ => bail!(
-            "{}: two studies in one file: keep one of [failover], [ombt] and [provision]",
-            path.display()
-        ),
+    let mut studies = file.studies();
+    if studies.len() > 1 {
+        bail!(
+            "{}: two studies in one file: keep one of {}",
+            path.display(),
+            tables_in_words("and")
+        );
     }
+    let Some(mut study) = studies.pop() else {
+        bail!(
+            "{}: no study in the file: expected a {} table",
+            path.display(),
+            tables_in_words("or")
+        );
+    };
+    study.visit_paths(&mut |p| *p = base.join(&*p));
+    Ok(study)
 }
 
 /// Reruns the study in `args.file`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    match load(&args.file)? {
-        Study::Failover(mut study) => {
-            study.json = args.json;
-            study.quiet = args.quiet;
-            failover::run(study)
-        }
-        Study::Ombt(mut study) => {
-            study.json = args.json;
-            study.quiet = args.quiet;
-            ombt::run(study)
-        }
-        Study::Provision(mut study) => {
-            study.json = args.json;
-            study.quiet = args.quiet;
-            provision::run(study)
-        }
-    }
+    load(&args.file)?.run(args.json, args.quiet)
 }
 
 fn folder_of(path: &Path) -> Result<PathBuf> {
@@ -334,11 +368,11 @@ mod tests {
             quiet: false,
         };
         let path = out.join("expost.toml");
-        save(&path, &Study::Failover(args)).unwrap();
+        save(&path, &SavedStudy::Failover(args)).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("root = \"../campaign\""), "{text}");
         assert!(text.contains("window = \"3:6\""), "{text}");
-        let Study::Failover(back) = load(&path).unwrap() else {
+        let SavedStudy::Failover(back) = load(&path).unwrap() else {
             panic!("not the failover study");
         };
         assert_eq!(

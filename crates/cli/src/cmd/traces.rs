@@ -9,10 +9,10 @@
 
 use super::sim_out::{self, TableBuilder};
 use crate::output::OutputDir;
-use crate::table::{render, Align};
 use anyhow::{Context, Result};
 use expost_model::{Diagnostic, Diagnostics, Severity};
 use expost_render::figure::{Figure, Line, PaperSize};
+use expost_render::text_table::{render, Align};
 use expost_sim::trace::{self, OffsetUnit, ReadOptions, Trace};
 use expost_sim::trace_stats::{trace_stats, TraceStats};
 use serde::Serialize;

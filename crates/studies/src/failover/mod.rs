@@ -3,12 +3,17 @@
 //! epochs, combined per run and banded across trials per configuration.
 
 mod analyse;
+mod figures;
 mod load;
 mod report;
+mod study;
+pub mod tables;
+mod terminal;
 
 pub use analyse::{analyse_run, FlowResult, Options, RunResult, StartSource};
 pub use load::{is_run_dir, read_run, FlowFiles, RunFiles, ServerOutput};
 pub use report::{ConfigReport, Report, RunReport, Spread};
+pub use study::FailoverStudy;
 
 use expost_formats::campaign::{discover, Layout, RunDir};
 use expost_formats::iperf3_json::Protocol;
@@ -96,7 +101,7 @@ pub fn analyse_campaign(
         .collect()
 }
 
-fn analyse_dir(dir: &RunDir, layout: &Layout, options: &Options) -> RunResult {
+pub(crate) fn analyse_dir(dir: &RunDir, layout: &Layout, options: &Options) -> RunResult {
     let run_dir = load::display(&dir.path);
     let mut run = RunResult {
         name: dir.name.clone(),

@@ -2,17 +2,13 @@
 //! across trials around it), for loss, throughput, goodput and RTT against
 //! time, plus a zoom around the outage.
 
-use anyhow::{Context, Result};
+use super::{Campaign, ConfigResult, Options};
 use expost_formats::iperf3_json::Protocol;
 use expost_ops::bin::EpochGrid;
 use expost_ops::stats::median;
 use expost_ops::traffic::Metric;
-use expost_render::atomic::write_atomic;
-use expost_render::figure::{write_figure, Figure, Line, PaperSize, VMarker};
+use expost_render::figure::{Figure, Line, VMarker};
 use expost_render::report::figure_to_json;
-use expost_studies::failover::{Campaign, ConfigResult, Options};
-use rayon::prelude::*;
-use std::path::{Path, PathBuf};
 
 /// One figure to draw: which metric, for which protocol, under which name.
 struct Plan<'a> {
@@ -22,37 +18,35 @@ struct Plan<'a> {
     zoom: Option<(f64, f64)>,
 }
 
-/// Draws every figure the campaign has data for into `dir`.
-pub fn write_all(
-    campaign: &Campaign,
-    options: &Options,
-    anchor: &str,
-    size: PaperSize,
-    dir: &Path,
-) -> Result<Vec<PathBuf>> {
-    let plans = plans(campaign);
-    let figures: Vec<(String, Figure)> = plans
+/// Every figure the campaign has data for, by file name: one line per
+/// configuration, the loss, throughput, goodput and RTT against time, and a
+/// zoom around the outage.
+pub fn figures(campaign: &Campaign, options: &Options, anchor: &str) -> Vec<(String, Figure)> {
+    plans(campaign)
         .iter()
         .map(|plan| (plan.stem.clone(), figure_of(plan, options, anchor)))
-        .collect();
-    let written: Vec<Vec<PathBuf>> = figures
-        .par_iter()
-        .map(|(stem, figure)| {
-            write_figure(figure, size, dir, stem)
-                .with_context(|| format!("could not draw figure '{stem}'"))
-        })
-        .collect::<Result<_>>()?;
-    // The specs behind the figures, for `expost report`'s interactive charts.
+        .collect()
+}
+
+/// The specs behind the figures, for `expost report`'s interactive charts
+/// (`figures.json`).
+pub fn specs_json(figures: &[(String, Figure)]) -> serde_json::Result<Vec<u8>> {
     let specs: Vec<serde_json::Value> = figures
         .iter()
         .map(|(stem, figure)| serde_json::json!({"name": stem, "figure": figure_to_json(figure)}))
         .collect();
-    let path = dir.join("figures.json");
-    write_atomic(&path, &serde_json::to_vec_pretty(&specs)?)
-        .with_context(|| format!("could not write '{}'", path.display()))?;
-    let mut all: Vec<PathBuf> = written.into_iter().flatten().collect();
-    all.push(path);
-    Ok(all)
+    serde_json::to_vec_pretty(&specs)
+}
+
+/// A title for a figure named `stem` (`loss_zoom` → `loss (zoom)`).
+pub fn title_of(stem: &str) -> String {
+    let base = stem.strip_suffix("_zoom");
+    let words = base.unwrap_or(stem).replace('_', " ");
+    let mut title: String = words[..1].to_uppercase() + &words[1..];
+    if base.is_some() {
+        title.push_str(", around the outage");
+    }
+    title
 }
 
 fn plans(campaign: &Campaign) -> Vec<Plan<'_>> {

@@ -1,8 +1,8 @@
 //! The failover study's tidy tables.
 
+use super::{Campaign, Options, RunResult};
 use expost_ops::traffic::Metric;
 use expost_render::table::{ColumnData, DictBuilder, Table};
-use expost_studies::failover::{Campaign, Options, RunResult};
 use std::collections::BTreeSet;
 
 /// Every parameter name used by any run, sorted.
@@ -185,7 +185,7 @@ pub fn runs(campaign: &Campaign) -> Table {
         outage_start.push(run.outage.map(|o| o.start));
         outage_ms.push(run.outage.map(|o| o.duration * 1e3));
         ok.push(run.ok);
-        let (run_errors, run_warnings, _) = crate::output::severity_counts(run.diagnostics.items());
+        let (run_errors, run_warnings, _) = severity_counts(run.diagnostics.items());
         errors.push(Some(run_errors as i64));
         warnings.push(Some(run_warnings as i64));
     }
@@ -254,48 +254,24 @@ pub fn bands(campaign: &Campaign, options: &Options) -> Table {
     table
 }
 
-/// `diagnostics`: every diagnostic with its run.
-pub fn diagnostics(campaign: &Campaign) -> Table {
-    let (mut run, mut severity, mut file, mut message) = (
-        DictBuilder::default(),
-        DictBuilder::default(),
-        DictBuilder::default(),
-        DictBuilder::default(),
-    );
-    let mut line = Vec::new();
-    let entries =
-        campaign
-            .diagnostics
-            .iter()
-            .map(|d| ("", d))
-            .chain(campaign.runs.iter().flat_map(|r| {
-                r.diagnostics
-                    .items()
-                    .iter()
-                    .map(move |d| (r.rel.as_str(), d))
-            }));
-    for (rel, d) in entries {
-        run.push(rel);
-        severity.push(d.severity.as_str());
-        file.push(&d.file);
-        line.push(d.line.map(|l| l as i64));
-        message.push(&d.message);
-    }
-    let mut table = Table::default();
-    table.push("run", run.finish());
-    table.push("severity", severity.finish());
-    table.push("file", file.finish());
-    table.push("line", ColumnData::Int(line));
-    table.push("message", message.finish());
-    table
+/// How many of `items` are errors, warnings and notes.
+fn severity_counts(items: &[expost_model::Diagnostic]) -> (usize, usize, usize) {
+    use expost_model::Severity;
+    items
+        .iter()
+        .fold((0, 0, 0), |(e, w, n), d| match d.severity {
+            Severity::Error => (e + 1, w, n),
+            Severity::Warning => (e, w + 1, n),
+            Severity::Note => (e, w, n + 1),
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::failover;
     use expost_formats::campaign::Layout;
     use expost_render::table::Csv;
-    use expost_studies::failover;
 
     /// The bundled example campaign, analysed.
     fn example() -> (Campaign, Options) {

@@ -1,0 +1,307 @@
+//! The one driver that runs every study command: it alone knows about
+//! `-o DIR` / `-o -` / `--json`, `--save-study`, progress, Ctrl-C, the
+//! `diagnostics` table, `manifest.json`, stdout on a closed pipe, and the
+//! exit policy shared by every study:
+//!
+//! - 0: every unit analysed and every output written;
+//! - 1: a unit failed, an error diagnostic, or an output failed;
+//! - 2: a bad command line or option value, found before any work;
+//! - 130: interrupted (Ctrl-C), nothing written.
+
+use crate::output::command_line;
+use crate::progress;
+use anyhow::{Context as _, Result};
+use expost_model::Severity;
+use expost_render::output::{Kind, Manifest, Output, OutputDir, Written};
+use expost_render::table::Csv;
+use expost_studies::study::{self, Context, Provenance, Study, StudyError};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The options every study command has, whatever its study.
+#[derive(Debug, Clone, Default)]
+pub struct Common {
+    /// `-o DIR`, or `-o -` for the study's main table on stdout.
+    pub output: Option<PathBuf>,
+    /// `--json`: the JSON summary on stdout.
+    pub json: bool,
+    /// `--quiet`: no progress bar, no tables.
+    pub quiet: bool,
+    /// `--save-study [FILE]`.
+    pub save_study: Option<Option<PathBuf>>,
+}
+
+/// A study command's arguments: what the driver needs of them.
+pub trait StudyCommand: Clone + Serialize {
+    /// The command's name (`failover`), for usage errors.
+    const NAME: &'static str;
+    /// The study they configure.
+    type Study: Study;
+
+    /// The options every study command has.
+    fn common(&self) -> Common;
+
+    /// The study, with every option value checked; an `Err` is a usage
+    /// error (exit 2) saying which option is wrong.
+    fn study(&self) -> Result<Self::Study, String>;
+
+    /// The study file entry `--save-study` writes.
+    fn saved(&self) -> crate::cmd::run::SavedStudy;
+}
+
+/// Set by Ctrl-C (and SIGTERM): analyses stop, nothing is written.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// A usage error: printed the way clap prints its own, exit 2.
+pub fn usage_error(command: &str, message: &str) -> ExitCode {
+    eprintln!("error: {message}\n\nFor more information, try 'expost {command} --help'.");
+    ExitCode::from(2)
+}
+
+/// Runs the study `command` configures, from its checks to its exit code.
+pub fn run<C: StudyCommand>(command: C) -> Result<ExitCode> {
+    let common = command.common();
+    let study = match command.study() {
+        Ok(study) => study,
+        Err(message) => return Ok(usage_error(C::NAME, &message)),
+    };
+    let name = study.name();
+    let to_stdout = common.output.as_deref() == Some(Path::new("-"));
+    if to_stdout && common.json {
+        return Ok(usage_error(
+            name,
+            "-o - writes a table to stdout, and --json the summary: choose one",
+        ));
+    }
+    let output = match &common.output {
+        Some(dir) if !to_stdout => Some(OutputDir::prepare(dir)?),
+        _ => None,
+    };
+    let quiet = common.quiet || common.json || to_stdout;
+    if let Some(given) = &common.save_study {
+        crate::cmd::run::save_to(
+            given.as_deref(),
+            common.output.as_deref(),
+            quiet,
+            &command.saved(),
+        )?;
+    }
+    install_interrupt_handler(study.cleans_up());
+    let discovered = match study.discover() {
+        Ok(d) => d,
+        Err(StudyError::Usage(message)) => return Ok(usage_error(name, &message)),
+        Err(StudyError::Input(message)) => anyhow::bail!(message),
+    };
+    let bar = progress::bar(discovered.units.len() as u64, study.unit_noun(), quiet);
+    let context = Context::new(&INTERRUPTED);
+    let analysed: Vec<_> = discovered
+        .units
+        .par_iter()
+        .map(|unit| {
+            if context.interrupted() {
+                return None;
+            }
+            let result = study.analyse(unit, &context);
+            bar.inc(1);
+            Some(result)
+        })
+        .collect();
+    bar.finish_and_clear();
+    let Some(analysed) = analysed
+        .into_iter()
+        .collect::<Option<Vec<_>>>()
+        .filter(|_| !context.interrupted())
+    else {
+        eprintln!("interrupted: no output written");
+        return Ok(ExitCode::from(130));
+    };
+    let combined = match study.combine(analysed, discovered.diagnostics) {
+        Ok(c) => c,
+        Err(StudyError::Usage(message)) => return Ok(usage_error(name, &message)),
+        Err(StudyError::Input(message)) => anyhow::bail!(message),
+    };
+    let provenance = Provenance {
+        version: env!("CARGO_PKG_VERSION").into(),
+        command: std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+        command_line: command_line(),
+        options: serde_json::to_value(&command).context("could not record the options")?,
+    };
+    let mut failed = false;
+    if let Some(dir) = &output {
+        failed |= write_outputs(&study, &combined, &provenance, dir, quiet);
+    }
+    let printed = if to_stdout {
+        stream_table(&study, &combined)
+    } else if common.json {
+        print_json(&study, &combined, &provenance)
+    } else if !common.quiet {
+        print_stdout(study.terminal(&combined).as_bytes())
+    } else {
+        Ok(())
+    };
+    match printed {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            eprintln!("error: could not write to stdout: {e}");
+            failed = true;
+        }
+        Ok(()) => {}
+    }
+    let diagnostics = study.diagnostics(&combined);
+    print_serious(
+        &diagnostics,
+        if output.is_some() {
+            "diagnostics.csv"
+        } else {
+            "diagnostics.csv with -o"
+        },
+    );
+    eprintln!(
+        "{}; diagnostics: {}",
+        study.headline(&combined),
+        study::counts_in_words(study::count(&diagnostics))
+    );
+    let any_error = diagnostics
+        .iter()
+        .any(|(_, d)| d.severity == Severity::Error);
+    Ok(
+        if failed || any_error || study.failed_units(&combined) > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
+}
+
+/// Every output of `study`, then the JSON summary, `diagnostics` and the
+/// manifest; failures are printed and make the result true.
+fn write_outputs<S: Study>(
+    study: &S,
+    combined: &S::Combined,
+    provenance: &Provenance,
+    dir: &OutputDir,
+    quiet: bool,
+) -> bool {
+    let diagnostics = study.diagnostics(combined);
+    let mut outputs: Vec<Output<'_>> = study.outputs(combined, provenance);
+    outputs.push(Output::table("diagnostics", "Diagnostics", false, || {
+        study::diagnostics_table(&diagnostics)
+    }));
+    outputs.push(Output::json(study.name(), "Summary", Kind::Json, || {
+        let mut bytes = Vec::new();
+        study
+            .write_json(combined, provenance, &mut bytes)
+            .map_err(|source| expost_render::output::OutputError::Io {
+                path: PathBuf::from(format!("{}.json", study.name())),
+                source,
+            })?;
+        Ok(bytes)
+    }));
+    let results: Vec<_> = outputs.par_iter().map(|o| dir.write(o)).collect();
+    let mut failed = false;
+    let mut written: Vec<Written> = Vec::new();
+    for result in results {
+        match result {
+            Ok(w) => written.push(w),
+            Err(e) => {
+                failed = true;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    let manifest = Manifest {
+        expost: provenance.version.clone(),
+        study: study.name().into(),
+        command: provenance.command.clone(),
+        options: provenance.options.clone(),
+        outputs: Manifest::entries(dir.path(), &written),
+        summary: study.summary(combined),
+        diagnostics: study::count(&diagnostics),
+    };
+    let files: usize = written.iter().map(|w| w.files.len()).sum();
+    match manifest.write(dir.path()) {
+        Ok(_) => {
+            if !quiet {
+                eprintln!("wrote {} files to {}", files + 1, dir.path().display());
+            }
+        }
+        Err(e) => {
+            failed = true;
+            eprintln!("error: {e}");
+        }
+    }
+    failed
+}
+
+/// `-o -`: the study's main table as CSV on stdout.
+fn stream_table<S: Study>(study: &S, combined: &S::Combined) -> io::Result<()> {
+    let Some(mut pieces) = study.stdout_table(combined) else {
+        return Err(io::Error::other(format!(
+            "expost {} has no table to write to stdout",
+            study.name()
+        )));
+    };
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    Csv.write_pieces_to(&mut pieces, &mut out)?;
+    out.flush()
+}
+
+/// `--json`: the summary and a newline on stdout.
+fn print_json<S: Study>(
+    study: &S,
+    combined: &S::Combined,
+    provenance: &Provenance,
+) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    study.write_json(combined, provenance, &mut out)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// Writes `bytes` on stdout; a closed pipe is an `Err` the caller ignores.
+pub fn print_stdout(bytes: &[u8]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()
+}
+
+/// Prints the errors and warnings on stderr, at most 40 lines, then says
+/// how many more there were and where they all are.
+fn print_serious(diagnostics: &[study::UnitDiagnostic<'_>], all_in: &str) {
+    const SHOWN: usize = 40;
+    let serious: Vec<_> = diagnostics
+        .iter()
+        .filter(|(_, d)| d.severity >= Severity::Warning)
+        .collect();
+    for (_, d) in serious.iter().take(SHOWN) {
+        eprintln!("{d}");
+    }
+    if serious.len() > SHOWN {
+        eprintln!("… and {} more (all in {all_in})", serious.len() - SHOWN);
+    }
+}
+
+/// Makes Ctrl-C and SIGTERM set [`INTERRUPTED`]. A second one ends the
+/// process at once, unless the study holds servers it must stop first.
+fn install_interrupt_handler(cleans_up: bool) {
+    let installed = ctrlc::set_handler(move || {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            if cleans_up {
+                eprintln!("interrupted again: still stopping what was started");
+            } else {
+                std::process::exit(130);
+            }
+        } else {
+            eprintln!("interrupted: stopping…");
+        }
+    });
+    if let Err(e) = installed {
+        eprintln!("warning: Ctrl-C will end expost at once: {e}");
+    }
+}

@@ -1,0 +1,178 @@
+//! The failover study as a [`Study`]: run folders are its units.
+
+use super::{figures, tables, terminal, Campaign, Options, Report, RunResult};
+use crate::study::{Context, Discovered, Provenance, Study, StudyError, UnitDiagnostic};
+use expost_formats::campaign::{Layout, RunDir};
+use expost_model::Diagnostic;
+use expost_render::figure::PaperSize;
+use expost_render::output::{Kind, Output, OutputError};
+use expost_render::table::Table;
+use std::io;
+use std::path::PathBuf;
+
+/// `expost failover`: the study and everything it was asked.
+#[derive(Debug, Clone)]
+pub struct FailoverStudy {
+    /// The campaign folder.
+    pub root: PathBuf,
+    /// How run folders name their parameters.
+    pub layout: Layout,
+    /// How runs are analysed.
+    pub options: Options,
+    /// Whether `series` holds each flow's rows too.
+    pub per_flow: bool,
+    /// The size figures are drawn at.
+    pub size: PaperSize,
+}
+
+impl Study for FailoverStudy {
+    type Unit = RunDir;
+    type Analysed = RunResult;
+    type Combined = Campaign;
+
+    fn name(&self) -> &'static str {
+        "failover"
+    }
+
+    fn discover(&self) -> Result<Discovered<RunDir>, StudyError> {
+        if !self.root.is_dir() {
+            return Err(StudyError::Input(format!(
+                "campaign folder '{}' does not exist or is not a folder",
+                self.root.display()
+            )));
+        }
+        let (units, diagnostics) = super::find_runs(&self.root);
+        if units.is_empty() {
+            return Err(StudyError::Input(format!(
+                "no run folder under '{}' (a run folder holds event_log.json and iperf/)",
+                self.root.display()
+            )));
+        }
+        Ok(Discovered { units, diagnostics })
+    }
+
+    fn analyse(&self, unit: &RunDir, _: &Context<'_>) -> RunResult {
+        super::analyse_dir(unit, &self.layout, &self.options)
+    }
+
+    fn combine(
+        &self,
+        runs: Vec<RunResult>,
+        diagnostics: Vec<Diagnostic>,
+    ) -> Result<Campaign, StudyError> {
+        let configs = super::group_configs(&runs);
+        Ok(Campaign {
+            runs,
+            configs,
+            diagnostics,
+        })
+    }
+
+    fn diagnostics<'a>(&self, campaign: &'a Campaign) -> Vec<UnitDiagnostic<'a>> {
+        campaign
+            .diagnostics
+            .iter()
+            .map(|d| ("", d))
+            .chain(campaign.runs.iter().flat_map(|r| {
+                r.diagnostics
+                    .items()
+                    .iter()
+                    .map(move |d| (r.rel.as_str(), d))
+            }))
+            .collect()
+    }
+
+    fn failed_units(&self, campaign: &Campaign) -> usize {
+        campaign.runs.iter().filter(|r| !r.ok).count()
+    }
+
+    /// The JSON contract, plus how it was made: the expost version, the
+    /// command line and the options (so `expost report` can show them).
+    fn write_json(
+        &self,
+        campaign: &Campaign,
+        provenance: &Provenance,
+        out: &mut dyn io::Write,
+    ) -> io::Result<()> {
+        let mut value = serde_json::to_value(Report::of(campaign))?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert("expost_version".into(), provenance.version.clone().into());
+            object.insert("command".into(), provenance.command_line.clone().into());
+            object.insert("options".into(), provenance.options.clone());
+        }
+        serde_json::to_writer_pretty(out, &value)?;
+        Ok(())
+    }
+
+    fn summary(&self, campaign: &Campaign) -> serde_json::Value {
+        serde_json::to_value(Report::of(campaign).summary).unwrap_or_default()
+    }
+
+    fn outputs<'a>(&'a self, campaign: &'a Campaign, _: &'a Provenance) -> Vec<Output<'a>> {
+        let mut outputs = vec![
+            // In pieces of whole runs: the largest table is never held whole.
+            Output::table_pieces(
+                "series",
+                "Series: every run's metrics per epoch",
+                true,
+                Box::new(move || {
+                    Box::new(tables::series_pieces(
+                        campaign,
+                        &self.options,
+                        self.per_flow,
+                    ))
+                }),
+            ),
+            Output::table("runs", "Runs", true, move || tables::runs(campaign)),
+            Output::table("bands", "Bands across trials", false, move || {
+                tables::bands(campaign, &self.options)
+            }),
+        ];
+        let figures = figures::figures(campaign, &self.options, &self.options.anchor);
+        let specs = figures::specs_json(&figures);
+        outputs.push(Output::json(
+            "figures",
+            "Figure specs (interactive charts)",
+            Kind::Json,
+            move || {
+                specs
+                    .as_ref()
+                    .map(Clone::clone)
+                    .map_err(|e| OutputError::Json {
+                        name: "figures".into(),
+                        source: serde_json::Error::io(io::Error::other(e.to_string())),
+                    })
+            },
+        ));
+        outputs.extend(figures.into_iter().map(|(stem, figure)| {
+            Output::figure(&stem, &figures::title_of(&stem), self.size, figure)
+        }));
+        outputs
+    }
+
+    fn stdout_table<'a>(
+        &'a self,
+        campaign: &'a Campaign,
+    ) -> Option<Box<dyn Iterator<Item = Table> + 'a>> {
+        Some(Box::new(tables::series_pieces(
+            campaign,
+            &self.options,
+            self.per_flow,
+        )))
+    }
+
+    fn terminal(&self, campaign: &Campaign) -> String {
+        terminal::terminal_summary(campaign)
+    }
+
+    fn headline(&self, campaign: &Campaign) -> String {
+        let ok = campaign.runs.iter().filter(|r| r.ok).count();
+        format!(
+            "{} runs ({} analysed, {} failed), {} configurations",
+            campaign.runs.len(),
+            ok,
+            campaign.runs.len() - ok,
+            campaign.configs.len(),
+        )
+    }
+}
