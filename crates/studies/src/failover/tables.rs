@@ -135,7 +135,7 @@ fn series_of(runs: &[&RunResult], names: &[String], options: &Options, per_flow:
     let mut table = run_columns.into_table();
     table.push("flow", flow.finish());
     table.push("metric", metric_column.finish());
-    table.push("time", ColumnData::Number(time));
+    table.push_with_unit("time", ColumnData::Number(time), "s");
     table.push("value", ColumnData::Number(value));
     table.push("unit", unit.finish());
     table
@@ -193,12 +193,12 @@ pub fn runs(campaign: &Campaign) -> Table {
     table.push("run", path.finish());
     table.push("proto", proto.finish());
     table.push("flows", ColumnData::Int(flows));
-    table.push("anchor_epoch", ColumnData::Float(anchor));
+    table.push_with_unit("anchor_epoch", ColumnData::Float(anchor), "s");
     table.push("lost", ColumnData::Int(lost));
     table.push("packets", ColumnData::Int(packets));
-    table.push("loss_pct", ColumnData::Float(loss_pct));
-    table.push("outage_start_s", ColumnData::Float(outage_start));
-    table.push("outage_ms", ColumnData::Float(outage_ms));
+    table.push_with_unit("loss_pct", ColumnData::Float(loss_pct), "%");
+    table.push_with_unit("outage_start_s", ColumnData::Float(outage_start), "s");
+    table.push_with_unit("outage_ms", ColumnData::Float(outage_ms), "ms");
     table.push("ok", ColumnData::Bool(ok));
     table.push("errors", ColumnData::Int(errors));
     table.push("warnings", ColumnData::Int(warnings));
@@ -242,7 +242,7 @@ pub fn bands(campaign: &Campaign, options: &Options) -> Table {
     }
     table.push("metric", metric_column.finish());
     let [time, median, min, max, mean, ci_low, ci_high] = columns;
-    table.push("time", ColumnData::Float(time));
+    table.push_with_unit("time", ColumnData::Float(time), "s");
     table.push("trials", ColumnData::Int(n));
     table.push("median", ColumnData::Float(median));
     table.push("min", ColumnData::Float(min));
