@@ -80,12 +80,7 @@ fn describe(dir: &Path, repo: &str) -> String {
                     for line in &lines[..HEAD_LINES] {
                         let _ = writeln!(text, "{line}");
                     }
-                    let _ = writeln!(
-                        text,
-                        "… {} lines, sha256 {}",
-                        lines.len(),
-                        sha256(&bytes)
-                    );
+                    let _ = writeln!(text, "… {} lines, sha256 {}", lines.len(), sha256(&bytes));
                 }
             }
             _ => {

@@ -7,9 +7,10 @@
 pub mod align;
 pub mod band;
 pub mod bin;
-pub mod histogram;
 pub mod outage;
 pub mod rolling;
-pub mod stats;
 pub mod traffic;
-pub mod window;
+
+// Shared with every study: they live in the model, and are re-exported here
+// under their former paths.
+pub use expost_model::{histogram, stats, window};
