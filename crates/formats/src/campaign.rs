@@ -82,6 +82,70 @@ pub struct PathParams {
     pub trial: String,
 }
 
+/// Why a run's path does not give its parameters.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LayoutError {
+    /// A Flightplan run folder directly under the campaign folder.
+    #[error(
+        "run folder {rel:?} has no parent folder: expected <exp>_<config>/<exp>_<config>_<trial>"
+    )]
+    NoParent {
+        /// The run folder, relative to the campaign folder.
+        rel: String,
+    },
+    /// A Flightplan run folder not named after its parent.
+    #[error("{name:?} is not <parent>_<trial> with parent {parent:?} (expected <exp>_<config>/<exp>_<config>_<trial>; give a path pattern for other layouts)")]
+    NotTrialOfParent {
+        /// The run folder's name.
+        name: String,
+        /// Its parent folder's name.
+        parent: String,
+    },
+    /// A path the user's pattern does not match.
+    #[error("path {rel:?} does not match the path pattern {pattern:?}")]
+    NoMatch {
+        /// The run folder, relative to the campaign folder.
+        rel: String,
+        /// The pattern.
+        pattern: String,
+    },
+}
+
+/// Why a path pattern cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PatternError {
+    /// A `{` that is never closed.
+    #[error("pattern {0:?}: '{{' without '}}'")]
+    Unclosed(String),
+    /// A `}` that was never opened.
+    #[error("pattern {0:?}: '}}' without '{{'")]
+    Unopened(String),
+    /// A name that is not letters, digits and `_`.
+    #[error("pattern {pattern:?}: {{{name}}} is not a name of letters, digits and '_'")]
+    BadName {
+        /// The pattern.
+        pattern: String,
+        /// The name inside the braces.
+        name: String,
+    },
+    /// A name used twice.
+    #[error("pattern {pattern:?}: {{{name}}} appears twice")]
+    Twice {
+        /// The pattern.
+        pattern: String,
+        /// The repeated name.
+        name: String,
+    },
+    /// A pattern too large to match with.
+    #[error("pattern {pattern:?}: {message}")]
+    TooLarge {
+        /// The pattern.
+        pattern: String,
+        /// What the matcher said.
+        message: String,
+    },
+}
+
 /// How parameters are read from paths.
 #[derive(Debug, Clone)]
 pub enum Layout {
@@ -93,7 +157,7 @@ pub enum Layout {
 
 impl Layout {
     /// Reads the parameters of `run`; `Err` says why the path does not fit.
-    pub fn params(&self, run: &RunDir) -> Result<PathParams, String> {
+    pub fn params(&self, run: &RunDir) -> Result<PathParams, LayoutError> {
         match self {
             Layout::Flightplan => flightplan_params(run),
             Layout::Pattern(pattern) => pattern.params(&run.rel),
@@ -101,27 +165,22 @@ impl Layout {
     }
 }
 
-fn flightplan_params(run: &RunDir) -> Result<PathParams, String> {
+fn flightplan_params(run: &RunDir) -> Result<PathParams, LayoutError> {
     let parent = run
         .rel
         .rsplit_once('/')
         .map(|(p, _)| p.rsplit('/').next().unwrap_or(p));
-    let parent = parent.ok_or_else(|| {
-        format!(
-            "run folder {:?} has no parent folder: expected <exp>_<config>/<exp>_<config>_<trial>",
-            run.rel
-        )
+    let parent = parent.ok_or_else(|| LayoutError::NoParent {
+        rel: run.rel.clone(),
     })?;
     let trial = run
         .name
         .strip_prefix(parent)
         .and_then(|rest| rest.strip_prefix('_'))
         .filter(|t| !t.is_empty() && !t.contains('_'))
-        .ok_or_else(|| {
-            format!(
-                "{:?} is not <parent>_<trial> with parent {parent:?} (expected <exp>_<config>/<exp>_<config>_<trial>; use --pattern for other layouts)",
-                run.name
-            )
+        .ok_or_else(|| LayoutError::NotTrialOfParent {
+            name: run.name.clone(),
+            parent: parent.to_string(),
         })?;
     let (exp, config) = parent.rsplit_once('_').unwrap_or((parent, ""));
     let mut params = Params::new();
@@ -150,7 +209,7 @@ impl fmt::Display for PathPattern {
 }
 
 impl FromStr for PathPattern {
-    type Err = String;
+    type Err = PatternError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let mut regex = String::from("^");
@@ -161,20 +220,24 @@ impl FromStr for PathPattern {
             let close = rest[open..]
                 .find('}')
                 .map(|c| open + c)
-                .ok_or_else(|| format!("pattern {text:?}: '{{' without '}}'"))?;
+                .ok_or_else(|| PatternError::Unclosed(text.into()))?;
             let name = &rest[open + 1..close];
             let valid =
                 !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !valid {
-                return Err(format!(
-                    "pattern {text:?}: {{{name}}} is not a name of letters, digits and '_'"
-                ));
+                return Err(PatternError::BadName {
+                    pattern: text.into(),
+                    name: name.into(),
+                });
             }
             if name == "_" {
                 regex.push_str("[^/]+");
             } else {
                 if names.iter().any(|n| n == name) {
-                    return Err(format!("pattern {text:?}: {{{name}}} appears twice"));
+                    return Err(PatternError::Twice {
+                        pattern: text.into(),
+                        name: name.into(),
+                    });
                 }
                 regex.push_str(&format!("(?P<{name}>[^/]+)"));
                 names.push(name.to_string());
@@ -182,11 +245,14 @@ impl FromStr for PathPattern {
             rest = &rest[close + 1..];
         }
         if rest.contains('}') {
-            return Err(format!("pattern {text:?}: '}}' without '{{'"));
+            return Err(PatternError::Unopened(text.into()));
         }
         regex.push_str(&regex::escape(rest));
         regex.push('$');
-        let regex = Regex::new(&regex).map_err(|e| format!("pattern {text:?}: {e}"))?;
+        let regex = Regex::new(&regex).map_err(|e| PatternError::TooLarge {
+            pattern: text.into(),
+            message: e.to_string(),
+        })?;
         Ok(PathPattern {
             text: text.to_string(),
             regex,
@@ -197,11 +263,14 @@ impl FromStr for PathPattern {
 
 impl PathPattern {
     /// Reads the parameters from a path relative to the root.
-    pub fn params(&self, rel: &str) -> Result<PathParams, String> {
+    pub fn params(&self, rel: &str) -> Result<PathParams, LayoutError> {
         let caps = self
             .regex
             .captures(rel)
-            .ok_or_else(|| format!("path {rel:?} does not match --pattern {:?}", self.text))?;
+            .ok_or_else(|| LayoutError::NoMatch {
+                rel: rel.into(),
+                pattern: self.text.clone(),
+            })?;
         let mut params = Params::new();
         let mut trial = None;
         for name in &self.names {
@@ -243,7 +312,8 @@ mod tests {
         let err = Layout::Flightplan
             .params(&run("a/b/other_name"))
             .unwrap_err();
-        assert!(err.contains("--pattern"), "{err}");
+        assert!(matches!(err, LayoutError::NotTrialOfParent { .. }), "{err}");
+        assert!(err.to_string().contains("path pattern"), "{err}");
         assert!(Layout::Flightplan.params(&run("lonely_1")).is_err());
     }
 
@@ -259,9 +329,22 @@ mod tests {
         assert_eq!(p.params["poll_ms"], "020");
         assert_eq!(p.trial, "1");
         assert!(pattern.params("fec/other_020/x_1").is_err());
-        assert!("{a}/{a}".parse::<PathPattern>().is_err());
-        assert!("{a b}".parse::<PathPattern>().is_err());
-        assert!("{open".parse::<PathPattern>().is_err());
+        assert!(matches!(
+            "{a}/{a}".parse::<PathPattern>(),
+            Err(PatternError::Twice { .. })
+        ));
+        assert!(matches!(
+            "{a b}".parse::<PathPattern>(),
+            Err(PatternError::BadName { .. })
+        ));
+        assert!(matches!(
+            "{open".parse::<PathPattern>(),
+            Err(PatternError::Unclosed(_))
+        ));
+        assert!(matches!(
+            "open}".parse::<PathPattern>(),
+            Err(PatternError::Unopened(_))
+        ));
     }
 
     #[test]
