@@ -14,7 +14,7 @@
 //! has `UNITS_PER_PT` units per point so that plotters' integer
 //! coordinates are fine enough (0.2 pt) for smooth lines.
 
-mod font;
+pub(crate) mod font;
 mod geom;
 
 use std::path::{Path, PathBuf};
@@ -37,7 +37,7 @@ const MAX_MARKERS: usize = 12;
 const BAND_ALPHA: f64 = 0.2;
 
 /// Okabe–Ito colour-blind safe palette, in the order lines use it.
-const PALETTE: [RGBColor; 8] = [
+pub(crate) const PALETTE: [RGBColor; 8] = [
     RGBColor(0x00, 0x72, 0xB2),
     RGBColor(0xD5, 0x5E, 0x00),
     RGBColor(0x00, 0x9E, 0x73),
@@ -184,26 +184,45 @@ pub enum FigureError {
     },
 }
 
-/// Sizes, in points, for one [`PaperSize`].
-struct Style {
-    w: f64,
-    h: f64,
-    k: f64,
-    tick_font: f64,
-    label_font: f64,
-    legend_font: f64,
-    title_font: f64,
-    line_w: f64,
-    marker: f64,
-    axis_w: f64,
-    grid_w: f64,
-    tick_len: f64,
+/// Sizes, in points, for one [`PaperSize`]: the theme every drawing
+/// (line figures, bar and Gantt charts) shares.
+pub(crate) struct Style {
+    pub(crate) w: f64,
+    pub(crate) h: f64,
+    pub(crate) k: f64,
+    pub(crate) tick_font: f64,
+    pub(crate) label_font: f64,
+    pub(crate) legend_font: f64,
+    pub(crate) title_font: f64,
+    pub(crate) line_w: f64,
+    pub(crate) marker: f64,
+    pub(crate) axis_w: f64,
+    pub(crate) grid_w: f64,
+    pub(crate) tick_len: f64,
 }
 
 impl Style {
-    fn new(size: PaperSize) -> Style {
+    /// The theme at `size`.
+    pub(crate) fn new(size: PaperSize) -> Style {
         let (w_in, h_in) = size.inches();
-        let k = size.scale();
+        Style::scaled(w_in, h_in, size.scale())
+    }
+
+    /// A drawing `w_in` × `h_in` inches, in the theme of the paper size
+    /// whose width is closest.
+    pub(crate) fn from_inches(w_in: f64, h_in: f64) -> Style {
+        let nearest = [PaperSize::Column, PaperSize::Page, PaperSize::Slide]
+            .into_iter()
+            .min_by(|a, b| {
+                (a.inches().0 - w_in)
+                    .abs()
+                    .total_cmp(&(b.inches().0 - w_in).abs())
+            })
+            .unwrap_or(PaperSize::Column);
+        Style::scaled(w_in, h_in, nearest.scale())
+    }
+
+    fn scaled(w_in: f64, h_in: f64, k: f64) -> Style {
         Style {
             w: w_in * 72.0,
             h: h_in * 72.0,
@@ -340,19 +359,19 @@ fn data_rect(fig: &Figure) -> Result<Rect, FigureError> {
 }
 
 /// Tick positions plotters will use for `n` labels on `lo..hi`.
-fn ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+pub(crate) fn ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
     RangedCoordf64::from(lo..hi).key_points(n)
 }
 
 /// How to write the tick labels of one axis: the fewest decimals that show
 /// every tick exactly, or scientific notation for extreme magnitudes.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum TickFormat {
+pub(crate) enum TickFormat {
     Fixed(usize),
     Sci,
 }
 
-fn tick_format(ticks: &[f64]) -> TickFormat {
+pub(crate) fn tick_format(ticks: &[f64]) -> TickFormat {
     let big = ticks.iter().fold(0.0f64, |m, t| m.max(t.abs()));
     if big >= 1e7 {
         return TickFormat::Sci;
@@ -370,7 +389,7 @@ fn tick_format(ticks: &[f64]) -> TickFormat {
 }
 
 /// Writes one tick value; negative numbers get a typographic minus.
-fn format_tick(v: f64, f: TickFormat) -> String {
+pub(crate) fn format_tick(v: f64, f: TickFormat) -> String {
     let s = match f {
         TickFormat::Fixed(d) => format!("{v:.d$}"),
         TickFormat::Sci => format!("{v:.1e}"),
@@ -426,7 +445,12 @@ fn look(i: usize, st: &Style) -> LineLook {
 /// The label-count hint for plotters that gives the most ticks on
 /// `lo..hi` while keeping them at least `min_gap(ticks)` points apart on an
 /// axis `len` points long; and those ticks.
-fn choose_ticks(lo: f64, hi: f64, len: f64, min_gap: impl Fn(&[f64]) -> f64) -> (usize, Vec<f64>) {
+pub(crate) fn choose_ticks(
+    lo: f64,
+    hi: f64,
+    len: f64,
+    min_gap: impl Fn(&[f64]) -> f64,
+) -> (usize, Vec<f64>) {
     let mut best = (2, ticks(lo, hi, 2));
     for n in 3..=20 {
         let t = ticks(lo, hi, n);
