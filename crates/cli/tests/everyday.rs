@@ -467,7 +467,7 @@ fn a_saved_ombt_study_reruns_to_the_same_outputs() {
     )
     .unwrap();
     let out = expost(&["run", study.to_str().unwrap(), "-q"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "a usage error");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("'measurement' and 'no_telemetry'"), "{err}");
 }

@@ -213,6 +213,51 @@ fn query_needs_influx() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// Option values the study cannot use are usage errors (exit 2), found
+/// before any input is read; inputs that are not there exit 1.
+#[test]
+fn bad_option_values_exit_2_and_missing_inputs_exit_1() {
+    let url = "http://127.0.0.1:9";
+    for (args, says) in [
+        (&["--influx", url, "--timeout", "0"][..], "--timeout 0"),
+        (
+            &["--influx", url, "--query", "no_equals_sign"][..],
+            "NAME=QUERY",
+        ),
+    ] {
+        let mut all = vec!["ombt", "/nonexistent/campaign"];
+        all.extend_from_slice(args);
+        let out = expost(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(says) && stderr.contains("--help"),
+            "{stderr}"
+        );
+    }
+    let out = expost(&["ombt", "/nonexistent/campaign"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/campaign"));
+    let root = campaign();
+    let out = expost(&["ombt", root.to_str().unwrap(), "--lp", "/nonexistent/x.lp"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x.lp"));
+}
+
+/// `-o -` writes runs.csv to stdout, as `-o DIR` writes it.
+#[test]
+fn dash_output_writes_runs_csv_to_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = campaign();
+    write_outputs(root.to_str().unwrap(), dir.path().to_str().unwrap());
+    let out = expost(&["ombt", root.to_str().unwrap(), "-o", "-"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        std::fs::read_to_string(dir.path().join("runs.csv")).unwrap()
+    );
+}
+
 /// Each run's telemetry is drawn against time in the run, one figure per
 /// field, with the run's window marked; the points are the series rows.
 #[test]

@@ -5,7 +5,8 @@
 //! its guard is dropped.
 //!
 //! [`unpack_data_dir`] restores a data folder saved as a tarball (as
-//! ombt-orchestrator saves `influxdb-data.tar.gz`) with the system `tar`.
+//! ombt-orchestrator saves `influxdb-data.tar.gz`) with the system `tar`;
+//! [`Influxd::start_over_tarball`] serves one.
 
 use crate::influx::InfluxClient;
 use std::ffi::OsString;
@@ -197,6 +198,31 @@ impl Influxd {
                 Err((e, _)) => return Err(e),
             }
         }
+    }
+
+    /// Restores the data folder saved in `tarball` (see [`unpack_data_dir`])
+    /// into a new temp folder and starts `influxd` over it; the folder is
+    /// removed when the server is dropped (or the start fails). Gives up
+    /// when `options.interrupted` is set once the tarball is unpacked.
+    ///
+    /// # Errors
+    /// As [`unpack_data_dir`] and [`Influxd::start_in`].
+    pub fn start_over_tarball(tarball: &Path, options: &Options) -> Result<Influxd, InfluxdError> {
+        let dir = temp_dir()?;
+        let unpacked = dir.path().join("unpacked");
+        std::fs::create_dir(&unpacked).map_err(|source| InfluxdError::Io {
+            what: "cannot create",
+            path: unpacked.clone(),
+            source,
+        })?;
+        let data = unpack_data_dir(tarball, &unpacked)?;
+        if options
+            .interrupted
+            .is_some_and(|f| f.load(Ordering::SeqCst))
+        {
+            return Err(InfluxdError::Interrupted);
+        }
+        Influxd::start_in(dir, &data, options)
     }
 
     fn try_start(

@@ -10,8 +10,11 @@
 //!   (cluster id, shard groups), to tell snapshots of one server apart.
 //! - [`influxd`]: a private local `influxd` over a data folder (or a restored
 //!   tarball of one), stopped by pid when dropped.
+//! - [`snapshot_servers`]: local `influxd` servers over data tarballs, one
+//!   shared by the snapshots of one InfluxDB that a later one still holds.
 
 pub mod azure_table;
 pub mod influx;
 pub mod influx_meta;
 pub mod influxd;
+pub mod snapshot_servers;

@@ -225,9 +225,11 @@ impl Args {
             )),
         }
     }
+}
 
-    fn paper_size(&self) -> PaperSize {
-        match self.size {
+impl From<SizeArg> for PaperSize {
+    fn from(size: SizeArg) -> PaperSize {
+        match size {
             SizeArg::Column => PaperSize::Column,
             SizeArg::Page => PaperSize::Page,
             SizeArg::Slide => PaperSize::Slide,
@@ -254,7 +256,7 @@ impl StudyCommand for Args {
             layout: self.layout()?,
             options: self.options()?,
             per_flow: self.per_flow,
-            size: self.paper_size(),
+            size: self.size.into(),
         })
     }
 

@@ -4,17 +4,12 @@
 //! merged latency statistics and distribution, spread across agents, and
 //! the bus's telemetry over the run's own window.
 
-mod influx_source;
-mod outputs;
-mod tarball_source;
-
-use crate::output::OutputDir;
-use crate::progress;
-use anyhow::{bail, Result};
-use expost_model::Severity;
-use expost_render::figure::PaperSize;
-use expost_render::text_table::{render, Align};
-use expost_studies::ombt::{self, Campaign, LineProtocolFile, Report, TelemetrySource};
+use super::failover::SizeArg;
+use super::run::SavedStudy;
+use crate::driver::{Common, StudyCommand};
+use expost_studies::ombt::{
+    parse_query, LineProtocolFile, OmbtStudy, TelemetryFrom, TelemetryOptions,
+};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,7 +52,7 @@ $stop are replaced by the window's ends in epoch nanoseconds.
 
 Outputs in -o DIR: runs.csv/.parquet (parameters + statistics + telemetry),
 series.csv/.parquet (telemetry samples), diagnostics.csv, ombt.json (as
---json), figures rate_<call type>, latency_<call type> (against the number of
+--json), manifest.json (what the folder holds), figures rate_<call type>, latency_<call type> (against the number of
 clients, one line per number of servers; their specs in figures.json, for
 `expost report`), latency_dist_<run> (log-decade bars) and
 telemetry_<run>_<measurement>_<field> (the run's window marked) as SVG, PNG
@@ -73,7 +68,8 @@ Exit codes: 0 all runs analysed; 1 a run, a query or an output failed
 pub struct Args {
     /// The campaign: a params.json, or a folder holding one (or test_case_N/params.json).
     pub root: PathBuf,
-    /// Write tables, figures and ombt.json into this folder (created if needed).
+    /// Write tables, figures and ombt.json into this folder (created if
+    /// needed); `-o -` writes only runs.csv, to stdout, for pipes.
     #[arg(short, long, value_name = "DIR")]
     #[serde(default)]
     pub output: Option<PathBuf>,
@@ -133,9 +129,9 @@ pub struct Args {
     #[serde(default)]
     pub no_telemetry: bool,
     /// Figure size.
-    #[arg(long, value_enum, default_value_t = super::failover::SizeArg::Column)]
+    #[arg(long, value_enum, default_value_t = SizeArg::Column)]
     #[serde(default = "defaults::size")]
-    pub size: super::failover::SizeArg,
+    pub size: SizeArg,
     /// No progress bar and no table (diagnostics are still printed).
     #[arg(short, long)]
     #[serde(skip)]
@@ -144,7 +140,7 @@ pub struct Args {
 
 /// Study-file defaults: the command line's.
 mod defaults {
-    use super::super::failover::SizeArg;
+    use super::SizeArg;
 
     pub fn database() -> String {
         "telegraf".into()
@@ -168,17 +164,9 @@ pub enum TelemetryKind {
 }
 
 impl Args {
-    pub(crate) fn paper_size(&self) -> PaperSize {
-        match self.size {
-            super::failover::SizeArg::Column => PaperSize::Column,
-            super::failover::SizeArg::Page => PaperSize::Page,
-            super::failover::SizeArg::Slide => PaperSize::Slide,
-        }
-    }
-
     /// The command line's exclusions, checked again for options read from
     /// a study file (clap checks the command line itself).
-    fn check_exclusions(&self) -> Result<()> {
+    fn check_exclusions(&self) -> Result<(), String> {
         let set = [
             ("lp", self.lp.is_some()),
             ("influx", self.influx.is_some()),
@@ -197,217 +185,85 @@ impl Args {
             ("measurement", "no_telemetry"),
         ] {
             if on(a) && on(b) {
-                bail!("'{a}' and '{b}' cannot be used together");
+                return Err(format!("'{a}' and '{b}' cannot be used together"));
             }
         }
         Ok(())
     }
 
-    fn telemetry(&self) -> Result<Option<Box<dyn TelemetrySource>>> {
+    /// Where telemetry comes from and what is asked of it.
+    fn telemetry(&self) -> Result<TelemetryOptions, String> {
         self.check_exclusions()?;
-        if self.no_telemetry {
-            return Ok(None);
-        }
         let tarball = self.telemetry == Some(TelemetryKind::Tarball);
-        if self.influx.is_none() && !tarball && !self.queries.is_empty() {
-            // A bad command line: clap's message and exit code 2.
-            clap::Error::raw(
-                clap::error::ErrorKind::MissingRequiredArgument,
-                "--query needs --influx URL or --telemetry tarball\n",
-            )
-            .exit();
+        let server = self.influx.is_some() || tarball;
+        if !self.no_telemetry && !server && !self.queries.is_empty() {
+            return Err("--query needs --influx URL or --telemetry tarball".into());
         }
-        if (self.influx.is_some() || tarball) && !(self.timeout > 0.0 && self.timeout.is_finite()) {
-            bail!(
+        if server && !(self.timeout > 0.0 && self.timeout.is_finite()) {
+            return Err(format!(
                 "--timeout {} must be a positive number of seconds",
                 self.timeout
-            );
+            ));
         }
-        let queries = self
-            .queries
-            .iter()
-            .map(|q| influx_source::parse_query(q))
-            .collect::<Result<Vec<_>>>()?;
-        let measurements = if self.measurements.is_empty() {
-            LineProtocolFile::default_measurements()
-        } else {
-            self.measurements.clone()
+        let from = match (&self.influx, tarball) {
+            _ if self.no_telemetry => TelemetryFrom::Nothing,
+            (_, true) => TelemetryFrom::Tarball {
+                share: !self.influxd_per_run,
+            },
+            (Some(url), false) => TelemetryFrom::Influx(url.clone()),
+            (None, false) => TelemetryFrom::LineProtocol(self.lp.clone()),
         };
-        if tarball {
-            return Ok(Some(Box::new(
-                tarball_source::TarballSource::new(
-                    &self.database,
-                    Duration::from_secs_f64(self.timeout),
-                    queries,
-                    !self.influxd_per_run,
-                )?
-                .with_measurements(measurements),
-            )));
+        Ok(TelemetryOptions {
+            from,
+            database: self.database.clone(),
+            timeout: if server {
+                Duration::from_secs_f64(self.timeout)
+            } else {
+                Duration::ZERO
+            },
+            queries: self
+                .queries
+                .iter()
+                .map(|q| parse_query(q))
+                .collect::<Result<_, _>>()?,
+            measurements: if self.measurements.is_empty() {
+                LineProtocolFile::default_measurements()
+            } else {
+                self.measurements.clone()
+            },
+        })
+    }
+}
+
+impl StudyCommand for Args {
+    const NAME: &'static str = "ombt";
+    type Study = OmbtStudy;
+
+    fn common(&self) -> Common {
+        Common {
+            output: self.output.clone(),
+            json: self.json,
+            quiet: self.quiet,
+            save_study: self.save_study.clone(),
         }
-        if let Some(url) = &self.influx {
-            return Ok(Some(Box::new(
-                influx_source::InfluxSource::new(
-                    url,
-                    &self.database,
-                    Duration::from_secs_f64(self.timeout),
-                    queries,
-                )
-                .with_measurements(measurements),
-            )));
-        }
-        if let Some(path) = &self.lp {
-            if !path.is_file() {
-                bail!("telemetry file '{}' does not exist", path.display());
-            }
-        }
-        Ok(Some(Box::new(LineProtocolFile {
-            path: self.lp.clone(),
-            measurements,
-        })))
+    }
+
+    fn study(&self) -> Result<OmbtStudy, String> {
+        Ok(OmbtStudy::new(
+            self.root.clone(),
+            self.telemetry()?,
+            self.size.into(),
+        ))
+    }
+
+    fn saved(&self) -> SavedStudy {
+        SavedStudy::Ombt(self.clone())
     }
 }
 
 /// Runs the ombt study.
-pub fn run(args: Args) -> Result<ExitCode> {
-    let mut telemetry = args.telemetry()?;
-    let output = match &args.output {
-        Some(dir) => Some(OutputDir::prepare(dir)?),
-        None => None,
-    };
-    if !args.root.exists() {
-        bail!("campaign '{}' does not exist", args.root.display());
-    }
-    super::run::save_if_asked(
-        args.save_study.as_ref(),
-        args.output.as_deref(),
-        args.quiet || args.json,
-        || super::run::SavedStudy::Ombt(args.clone()),
-    )?;
-    let (runs, mut campaign_diagnostics) = ombt::find_campaign(&args.root);
-    if runs.is_empty() && campaign_diagnostics.is_empty() {
-        bail!(
-            "no params.json at '{}' (nor in its test_case_N/ folders)",
-            args.root.display()
-        );
-    }
-    let serving = args.telemetry == Some(TelemetryKind::Tarball) && !args.no_telemetry;
-    if serving {
-        tarball_source::install_interrupt_handler()?;
-    }
-    if let Some(source) = telemetry.as_mut() {
-        campaign_diagnostics.extend(source.plan(&runs));
-    }
-    let bar = progress::bar(runs.len() as u64, "runs", args.quiet || args.json);
-    let results = ombt::analyse_campaign(&runs, telemetry.as_deref(), &|| bar.inc(1));
-    bar.finish_and_clear();
-    // Stops any server still running (e.g. shared by runs that failed early).
-    drop(telemetry);
-    tarball_source::done_serving();
-    if serving && tarball_source::interrupted() {
-        // Every local influxd was stopped and its temp folder removed by now.
-        eprintln!("interrupted: no output written");
-        return Ok(ExitCode::from(130));
-    }
-    let campaign = Campaign {
-        runs: results,
-        diagnostics: campaign_diagnostics,
-    };
-    let mut output_failed = false;
-    if let Some(dir) = &output {
-        output_failed = outputs::write_all(&campaign, &args, dir);
-    }
-    if args.json {
-        crate::output::print_json(&summary_json(&campaign, &args)?)?;
-    } else if !args.quiet {
-        print!("{}", terminal_summary(&campaign));
-    }
-    print_diagnostics(&campaign);
-    let failed = campaign.runs.iter().any(|r| !r.ok)
-        || output_failed
-        || campaign.count_at_least(Severity::Error) > 0;
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-/// The JSON contract, plus the expost version, command line and options.
-fn summary_json<'a>(campaign: &'a Campaign, args: &Args) -> Result<Report<'a>> {
-    Ok(Report {
-        command: Some(crate::output::command_line()),
-        expost_version: Some(env!("CARGO_PKG_VERSION")),
-        options: Some(serde_json::to_value(args)?),
-        ..Report::of(campaign)
-    })
-}
-
-fn fmt_opt(value: Option<f64>, digits: usize) -> String {
-    match value {
-        Some(v) if v.is_finite() => format!("{v:.digits$}"),
-        _ => "-".into(),
-    }
-}
-
-/// One line per run.
-fn terminal_summary(campaign: &Campaign) -> String {
-    let header = [
-        ("run", Align::Left),
-        ("call_type", Align::Left),
-        ("clients", Align::Right),
-        ("servers", Align::Right),
-        ("sent ok", Align::Right),
-        ("fail", Align::Right),
-        ("client msg/s", Align::Right),
-        ("server msg/s", Align::Right),
-        ("client lat ms", Align::Right),
-        ("server lat ms", Align::Right),
-        ("diags", Align::Right),
-    ];
-    let rows: Vec<Vec<String>> = campaign
-        .runs
-        .iter()
-        .map(|r| {
-            let p = r.params();
-            let c = r.clients.as_ref();
-            let s = r.servers.as_ref();
-            vec![
-                r.run
-                    .entry
-                    .backup_dir
-                    .clone()
-                    .unwrap_or_else(|| format!("#{}", r.run.entry.index)),
-                if r.ok {
-                    p.get("call_type").cloned().unwrap_or_default()
-                } else {
-                    "FAILED".into()
-                },
-                c.map_or("-".into(), |c| c.agents.to_string()),
-                s.map_or("-".into(), |s| s.agents.to_string()),
-                c.map_or("-".into(), |c| c.msgs_ok.to_string()),
-                c.map_or("-".into(), |c| c.msgs_fail.to_string()),
-                fmt_opt(c.and_then(|c| c.rate), 1),
-                fmt_opt(s.and_then(|s| s.rate), 1),
-                fmt_opt(c.and_then(|c| c.latency.average()), 3),
-                fmt_opt(s.and_then(|s| s.latency.average()), 3),
-                r.diagnostics.len().to_string(),
-            ]
-        })
-        .collect();
-    render(&header, &rows)
-}
-
-/// Errors and warnings on stderr (at most 40), then one summary line.
-fn print_diagnostics(campaign: &Campaign) {
-    crate::output::print_serious(campaign.all_diagnostics(), "diagnostics.csv with -o");
-    let ok = campaign.runs.iter().filter(|r| r.ok).count();
-    eprintln!(
-        "{} runs ({} analysed, {} failed); diagnostics: {}",
-        campaign.runs.len(),
-        ok,
-        campaign.runs.len() - ok,
-        crate::output::counts_in_words(campaign.all_diagnostics()),
-    );
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    crate::driver::run(args)
 }
 
 impl super::run::SavedArgs for Args {
@@ -422,7 +278,7 @@ impl super::run::SavedArgs for Args {
         self.quiet = quiet;
     }
 
-    fn run(self) -> Result<ExitCode> {
+    fn run(self) -> anyhow::Result<ExitCode> {
         run(self)
     }
 }

@@ -3,7 +3,7 @@
 //! epochs, combined per run and banded across trials per configuration.
 
 mod analyse;
-mod figures;
+pub(crate) mod figures;
 mod load;
 mod report;
 mod study;

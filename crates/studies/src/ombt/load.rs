@@ -18,6 +18,9 @@ pub struct CampaignRun {
     /// Its entry there, shared: every result of the run holds a copy of
     /// its `CampaignRun`.
     pub entry: Arc<RunEntry>,
+    /// Its name in tables, figures and diagnostics: the backup_dir, or
+    /// `#N` (its position in the list) when it has none.
+    pub name: String,
     /// Its `backup_dir`, resolved; `None` when it was not found.
     pub dir: Option<PathBuf>,
     /// Problems found while locating it.
@@ -32,6 +35,14 @@ impl CampaignRun {
             None => format!("#{}", self.entry.index),
         }
     }
+}
+
+/// A run's name: its backup_dir, or `#N` when it has none.
+pub fn name_of(entry: &RunEntry) -> String {
+    entry
+        .backup_dir
+        .clone()
+        .unwrap_or_else(|| format!("#{}", entry.index))
 }
 
 /// A path as shown in messages (forward slashes).
@@ -131,6 +142,7 @@ fn locate(file: &Path, folder: &Path, base: &Path, entry: RunEntry) -> CampaignR
     }
     CampaignRun {
         params_file: file.to_path_buf(),
+        name: name_of(&entry),
         entry: Arc::new(entry),
         dir,
         problems,

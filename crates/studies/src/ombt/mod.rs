@@ -8,19 +8,28 @@
 //! divided by the servers' count), and a minimum latency of 0 is kept (the
 //! notebook's `Stats` treated 0 as unset).
 
+mod influx;
 mod load;
+mod outputs;
 mod report;
+mod study;
+mod tarball;
 mod telemetry;
 
+pub use influx::{default_queries, parse_query, samples_of, samples_query, InfluxSource};
 pub use load::{
     find_campaign, find_controller_log, read_controller_logs, CampaignRun, ControllerLog,
 };
+pub use outputs::{runs_table, series_table};
 pub use report::{LatencyReport, Report, RunReport, SideReport};
+pub use study::OmbtStudy;
+pub use tarball::{TarballSource, TARBALL};
 pub use telemetry::{
-    default_scalars, other_tags, sort_samples, LineProtocolFile, Sample, Telemetry,
-    TelemetrySource, Window, RABBITMQ_NODE, RABBITMQ_OVERVIEW, ROLES,
+    default_scalars, other_tags, sort_samples, LineProtocolFile, Sample, Telemetry, TelemetryFrom,
+    TelemetryOptions, TelemetrySource, Window, RABBITMQ_NODE, RABBITMQ_OVERVIEW, ROLES,
 };
 
+use crate::study::Context;
 use expost_formats::ombt_controller::{self, AgentResult, LatencyRecord};
 use expost_model::{Diagnostic, Diagnostics, Params, Severity};
 use expost_ops::histogram::DecadeHistogram;
@@ -168,8 +177,12 @@ pub fn run_window(clients: &SideStats, servers: &SideStats) -> Option<Window> {
     (stop >= start).then_some(Window { start, stop })
 }
 
-/// Reads and analyses one run.
-pub fn analyse_run(run: &CampaignRun, telemetry: Option<&dyn TelemetrySource>) -> RunResult {
+/// Reads and analyses one run, its telemetry included.
+pub fn analyse_run(
+    run: &CampaignRun,
+    telemetry: Option<&dyn TelemetrySource>,
+    context: &Context<'_>,
+) -> RunResult {
     let mut diagnostics = Diagnostics::default();
     let mut result = RunResult {
         run: run.clone(),
@@ -211,7 +224,7 @@ pub fn analyse_run(run: &CampaignRun, telemetry: Option<&dyn TelemetrySource>) -
     }
     let window = run_window(&clients, &servers);
     if let (Some(source), Some(w)) = (telemetry, window) {
-        result.telemetry = source.fetch(run, w, &mut diagnostics);
+        result.telemetry = source.fetch(run, w, context, &mut diagnostics);
     } else if telemetry.is_some() {
         diagnostics.warn(
             None,
@@ -314,15 +327,18 @@ impl Campaign {
     }
 }
 
-/// Analyses every run in parallel; `progress` is called once per run.
+/// Analyses every run in parallel, never interrupted; `progress` is
+/// called once per run.
 pub fn analyse_campaign(
     runs: &[CampaignRun],
     telemetry: Option<&dyn TelemetrySource>,
     progress: &(dyn Fn() + Sync),
 ) -> Vec<RunResult> {
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let context = Context::new(&never);
     runs.par_iter()
         .map(|r| {
-            let out = analyse_run(r, telemetry);
+            let out = analyse_run(r, telemetry, &context);
             progress();
             out
         })

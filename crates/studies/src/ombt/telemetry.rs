@@ -3,15 +3,21 @@
 //! role; maximum of the `rabbitmq_overview` and `rabbitmq_node` fields),
 //! and the samples themselves for plotting.
 //!
-//! Where the samples come from is a [`TelemetrySource`]: a line-protocol
-//! export read in-process ([`LineProtocolFile`]), or, in the command line,
-//! an InfluxDB server.
+//! Where the samples come from is a [`TelemetrySource`], chosen by
+//! [`TelemetryOptions::source`]: line-protocol exports read in-process
+//! ([`LineProtocolFile`]), an InfluxDB server ([`InfluxSource`]), or each
+//! run's data tarball served by a local `influxd` ([`TarballSource`]).
 
+use super::influx::InfluxSource;
+use super::tarball::TarballSource;
 use super::CampaignRun;
+use crate::study::Context;
 use expost_formats::line_protocol;
 use expost_model::{Diagnostic, Diagnostics};
+use expost_remote::influxd;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// `rabbitmq_overview` fields whose maximum over the run is reported.
 pub const RABBITMQ_OVERVIEW: [&str; 5] = [
@@ -72,9 +78,16 @@ pub struct Telemetry {
 }
 
 /// Where a run's telemetry comes from.
-pub trait TelemetrySource: Sync {
-    /// The telemetry of `run` over `window`; problems go to `diags`.
-    fn fetch(&self, run: &CampaignRun, window: Window, diags: &mut Diagnostics) -> Telemetry;
+pub trait TelemetrySource: Send + Sync + std::fmt::Debug {
+    /// The telemetry of `run` over `window`; problems go to `diags`. Long
+    /// waits end early once `context` is interrupted.
+    fn fetch(
+        &self,
+        run: &CampaignRun,
+        window: Window,
+        context: &Context<'_>,
+        diags: &mut Diagnostics,
+    ) -> Telemetry;
 
     /// Prepares to serve `runs` (e.g. decides which runs one server can
     /// answer for), before any [`TelemetrySource::fetch`]; returns what the
@@ -82,6 +95,96 @@ pub trait TelemetrySource: Sync {
     fn plan(&mut self, runs: &[CampaignRun]) -> Vec<Diagnostic> {
         let _ = runs;
         Vec::new()
+    }
+
+    /// Every run was fetched (or given up): stops what still runs (a
+    /// server shared by runs that failed before asking for it).
+    fn finish(&self) {}
+}
+
+/// Where telemetry comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TelemetryFrom {
+    /// Nowhere: telemetry is not read.
+    Nothing,
+    /// Line-protocol exports read in-process: this file for every run, or
+    /// (`None`) each run's own `*.lp` files.
+    LineProtocol(Option<PathBuf>),
+    /// An InfluxDB 1.x server at this URL.
+    Influx(String),
+    /// Each run's `influxdb-data.tar.gz`, served by a local `influxd`;
+    /// `share`: one server over a later snapshot of the same InfluxDB
+    /// answers for the earlier ones it holds.
+    Tarball {
+        /// Whether one server may answer for several snapshots.
+        share: bool,
+    },
+}
+
+/// Where telemetry comes from and what is asked of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TelemetryOptions {
+    /// The source.
+    pub from: TelemetryFrom,
+    /// The InfluxDB database (servers and tarballs).
+    pub database: String,
+    /// How long an InfluxDB request may take.
+    pub timeout: Duration,
+    /// Extra InfluxQL queries per run, (name, query with `$start`/`$stop`).
+    pub queries: Vec<(String, String)>,
+    /// Measurements whose samples are kept for series and figures.
+    pub measurements: Vec<String>,
+}
+
+impl TelemetryOptions {
+    /// Whether local servers are started (and must be stopped, even on Ctrl-C).
+    pub fn starts_servers(&self) -> bool {
+        matches!(self.from, TelemetryFrom::Tarball { .. })
+    }
+
+    /// The source these options name; `None` for [`TelemetryFrom::Nothing`].
+    ///
+    /// # Errors
+    /// A line-protocol file that does not exist, or an `influxd` that
+    /// cannot be run (said once, rather than once per run).
+    pub fn source(&self) -> Result<Option<Box<dyn TelemetrySource>>, String> {
+        let measurements = self.measurements.clone();
+        Ok(Some(match &self.from {
+            TelemetryFrom::Nothing => return Ok(None),
+            TelemetryFrom::Tarball { share } => {
+                let program = influxd::program();
+                if !influxd::available(&program) {
+                    return Err(format!(
+                        "--telemetry tarball needs '{}' (Debian's influxdb package; or set EXPOST_INFLUXD)",
+                        program.to_string_lossy()
+                    ));
+                }
+                Box::new(TarballSource::new(
+                    program,
+                    &self.database,
+                    self.timeout,
+                    self.queries.clone(),
+                    *share,
+                    measurements,
+                ))
+            }
+            TelemetryFrom::Influx(url) => Box::new(
+                InfluxSource::new(url, &self.database, self.timeout, self.queries.clone())
+                    .with_measurements(measurements),
+            ),
+            TelemetryFrom::LineProtocol(path) => {
+                if let Some(path) = path.as_ref().filter(|p| !p.is_file()) {
+                    return Err(format!(
+                        "telemetry file '{}' does not exist",
+                        path.display()
+                    ));
+                }
+                Box::new(LineProtocolFile {
+                    path: path.clone(),
+                    measurements,
+                })
+            }
+        }))
     }
 }
 
@@ -275,7 +378,13 @@ pub fn read_samples(
 }
 
 impl TelemetrySource for LineProtocolFile {
-    fn fetch(&self, run: &CampaignRun, window: Window, diags: &mut Diagnostics) -> Telemetry {
+    fn fetch(
+        &self,
+        run: &CampaignRun,
+        window: Window,
+        _: &Context<'_>,
+        diags: &mut Diagnostics,
+    ) -> Telemetry {
         let files = self.files_of(run);
         if files.is_empty() {
             diags.warn(None, "no telemetry file (*.lp) in the run folder");

@@ -124,6 +124,7 @@ fn other_tags_leave_out_host_role_and_empty_values_in_key_order() {
 fn an_agent_in_two_shard_files_is_counted_once_and_reported() {
     let run = CampaignRun {
         params_file: "params.json".into(),
+        name: "run".into(),
         entry: std::sync::Arc::new(expost_formats::ombt_params::RunEntry {
             index: 0,
             backup_dir: Some("run".into()),

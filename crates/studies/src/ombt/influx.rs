@@ -1,30 +1,34 @@
 //! Telemetry from an InfluxDB 1.x server: the notebook's default queries,
-//! cut to each run's window, and the user's `--query NAME=…`.
+//! cut to each run's window, the user's `--query NAME=…`, and the samples
+//! of the chosen measurements.
 
-use anyhow::{bail, Result};
-use expost_model::Diagnostics;
-use expost_remote::influx::Series;
-use expost_remote::influx::{Epoch, InfluxClient, StatementResult};
-use expost_studies::ombt::{
+use super::{
     other_tags, sort_samples, CampaignRun, LineProtocolFile, Sample, Telemetry, TelemetrySource,
     Window, RABBITMQ_NODE, RABBITMQ_OVERVIEW, ROLES,
 };
+use crate::study::Context;
+use expost_model::Diagnostics;
+use expost_remote::influx::{Epoch, InfluxClient, Series, StatementResult};
 use serde_json::Value;
 use std::time::Duration;
 
-/// Splits `NAME=QUERY`.
-pub fn parse_query(text: &str) -> Result<(String, String)> {
+/// Splits `NAME=QUERY`; the error says what a query looks like.
+///
+/// # Errors
+/// When either side is empty.
+pub fn parse_query(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((name, query)) if !name.trim().is_empty() && !query.trim().is_empty() => {
             Ok((name.trim().to_string(), query.trim().to_string()))
         }
-        _ => bail!(
+        _ => Err(format!(
             "--query '{text}' must be NAME=QUERY, e.g. q=SELECT max(x) FROM m WHERE time >= $start"
-        ),
+        )),
     }
 }
 
 /// An InfluxDB server as a telemetry source.
+#[derive(Debug)]
 pub struct InfluxSource {
     client: InfluxClient,
     database: String,
@@ -212,7 +216,13 @@ impl InfluxSource {
 }
 
 impl TelemetrySource for InfluxSource {
-    fn fetch(&self, run: &CampaignRun, window: Window, diags: &mut Diagnostics) -> Telemetry {
+    fn fetch(
+        &self,
+        run: &CampaignRun,
+        window: Window,
+        _: &Context<'_>,
+        diags: &mut Diagnostics,
+    ) -> Telemetry {
         let (start, stop) = (
             (window.start * 1e9).floor() as i64,
             (window.stop * 1e9).ceil() as i64,

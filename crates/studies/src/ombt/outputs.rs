@@ -1,49 +1,12 @@
-//! The files of `expost ombt -o DIR`: tables, figures and ombt.json.
+//! What `expost ombt -o DIR` writes, as data: the runs and series tables,
+//! the notebook's figures against the number of clients, each run's
+//! latency distribution and telemetry figures.
 
-use super::Args;
-use crate::output::OutputDir;
-use anyhow::{Context, Result};
-use expost_render::bars::{render_bars, write_svg_png_pdf, Bar, StackedBars};
-use expost_render::figure::{write_figure, Figure, Line, VMarker};
-use expost_render::report::figure_to_json;
+use super::{Campaign, RunResult, Sample, SideStats};
+use expost_render::bars::{Bar, StackedBars};
+use expost_render::figure::{Figure, Line, VMarker};
 use expost_render::table::{ColumnData, DictBuilder, Table};
-use expost_studies::ombt::{Campaign, RunResult, Sample, SideStats};
-use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-
-use crate::output::Job;
-
-/// Writes every output; reports failures on stderr and returns true if any.
-pub fn write_all(campaign: &Campaign, args: &Args, dir: &OutputDir) -> bool {
-    let jobs: Vec<Job<'_>> = vec![
-        Box::new(|| write_both(dir, "runs", &runs_table(campaign))),
-        Box::new(|| write_both(dir, "series", &series_table(campaign))),
-        Box::new(|| write_both(dir, "diagnostics", &diagnostics_table(campaign))),
-        Box::new(|| {
-            Ok(vec![dir.write_json(
-                "ombt.json",
-                &super::summary_json(campaign, args)?,
-            )?])
-        }),
-        Box::new(|| against_clients(campaign, args, dir)),
-        Box::new(|| distributions(campaign, dir)),
-        Box::new(|| telemetry_figures(campaign, args, dir)),
-    ];
-    crate::output::run_jobs(&jobs, dir, args.quiet || args.json)
-}
-
-fn write_both(dir: &OutputDir, name: &str, table: &Table) -> Result<Vec<PathBuf>> {
-    dir.write_tables(name, table, true)
-}
-
-fn run_name(r: &RunResult) -> String {
-    r.run
-        .entry
-        .backup_dir
-        .clone()
-        .unwrap_or_else(|| format!("#{}", r.run.entry.index))
-}
 
 fn dict(values: impl Iterator<Item = String>) -> ColumnData {
     let mut b = DictBuilder::default();
@@ -82,7 +45,7 @@ const SIDE_COLUMNS: [(&str, Getter); 20] = [
 pub fn runs_table(campaign: &Campaign) -> Table {
     let runs = &campaign.runs;
     let mut t = Table::default();
-    t.push("backup_dir", dict(runs.iter().map(run_name)));
+    t.push("backup_dir", dict(runs.iter().map(|r| r.run.name.clone())));
     t.push("ok", ColumnData::Bool(runs.iter().map(|r| r.ok).collect()));
     let params: BTreeSet<&String> = runs.iter().flat_map(|r| r.params().keys()).collect();
     for p in params {
@@ -137,7 +100,7 @@ pub fn series_table(campaign: &Campaign) -> Table {
             .flat_map(|r| r.telemetry.samples.iter().map(move |s| (r, s)))
     };
     let mut t = Table::default();
-    t.push("backup_dir", dict(rows().map(|(r, _)| run_name(r))));
+    t.push("backup_dir", dict(rows().map(|(r, _)| r.run.name.clone())));
     t.push(
         "measurement",
         dict(rows().map(|(_, s)| s.measurement.clone())),
@@ -157,38 +120,15 @@ pub fn series_table(campaign: &Campaign) -> Table {
     t
 }
 
-/// Every diagnostic: file, line, severity, message.
-pub fn diagnostics_table(campaign: &Campaign) -> Table {
-    crate::output::diagnostics_table(campaign.all_diagnostics())
-}
-
 fn number(r: &RunResult, key: &str) -> Option<f64> {
     r.params().get(key).and_then(|v| v.parse().ok())
 }
 
 /// The notebook's four plots, for every call type: rate and latency against
 /// the number of clients, one line per number of servers (the clients'
-/// side for rpc-call, the servers' otherwise; runs with the same x averaged).
-fn against_clients(campaign: &Campaign, args: &Args, dir: &OutputDir) -> Result<Vec<PathBuf>> {
-    let figures = client_figures(campaign);
-    let mut written = Vec::new();
-    for (name, fig) in &figures {
-        written.extend(
-            write_figure(fig, args.paper_size(), dir.path(), name)
-                .with_context(|| format!("could not draw figure {name}"))?,
-        );
-    }
-    // The specs behind these figures, for `expost report`'s interactive charts.
-    let specs: Vec<serde_json::Value> = figures
-        .iter()
-        .map(|(name, fig)| serde_json::json!({"name": name, "figure": figure_to_json(fig)}))
-        .collect();
-    written.push(dir.write_json("figures.json", &specs)?);
-    Ok(written)
-}
-
-/// The notebook's plots as figures, named `rate_<call type>` and `latency_<call type>`.
-fn client_figures(campaign: &Campaign) -> Vec<(String, Figure)> {
+/// side for rpc-call, the servers' otherwise; runs with the same x
+/// averaged); named `rate_<call type>` and `latency_<call type>`.
+pub fn client_figures(campaign: &Campaign) -> Vec<(String, Figure)> {
     let mut by_call: BTreeMap<String, Vec<&RunResult>> = BTreeMap::new();
     for r in campaign.runs.iter().filter(|r| r.ok) {
         by_call
@@ -283,9 +223,10 @@ fn sanitize(text: &str) -> String {
 }
 
 /// Per run, the clients' and servers' latency distributions as bars at the
-/// log10 of each bucket's centre.
-fn distributions(campaign: &Campaign, dir: &OutputDir) -> Result<Vec<PathBuf>> {
-    let charts: Vec<(String, StackedBars)> = campaign
+/// log10 of each bucket's centre, named `latency_dist_<run>` (runs without
+/// any latency sample have none).
+pub fn distributions(campaign: &Campaign) -> Vec<(String, StackedBars)> {
+    campaign
         .runs
         .iter()
         .filter(|r| r.ok)
@@ -301,7 +242,7 @@ fn distributions(campaign: &Campaign, dir: &OutputDir) -> Result<Vec<PathBuf>> {
                 }
             }
             let chart = StackedBars {
-                title: Some(format!("latency distribution, {}", run_name(r))),
+                title: Some(format!("latency distribution, {}", r.run.name)),
                 x_label: "log10 of latency (ms), bucket centre".into(),
                 y_label: "messages".into(),
                 segments: vec!["clients".into(), "servers".into()],
@@ -313,20 +254,10 @@ fn distributions(campaign: &Campaign, dir: &OutputDir) -> Result<Vec<PathBuf>> {
                     })
                     .collect(),
             };
-            (format!("latency_dist_{}", sanitize(&run_name(r))), chart)
+            (format!("latency_dist_{}", sanitize(&r.run.name)), chart)
         })
         .filter(|(_, c)| !c.bars.is_empty())
-        .collect();
-    let written: Result<Vec<Vec<PathBuf>>> = charts
-        .par_iter()
-        .map(|(stem, chart)| {
-            let svg =
-                render_bars(chart, 3.3, 2.2).with_context(|| format!("could not draw {stem}"))?;
-            write_svg_png_pdf(&svg, dir.path(), stem)
-                .with_context(|| format!("could not write {stem}"))
-        })
-        .collect();
-    Ok(written?.into_iter().flatten().collect())
+        .collect()
 }
 
 /// Whether a sample is telegraf's whole-host CPU figure (`cpu=cpu-total`).
@@ -335,9 +266,10 @@ fn is_total_cpu(s: &Sample) -> bool {
 }
 
 /// Per run and telemetry field, the samples of each host against time in
-/// the run, with the run's window (latest start to latest stop) marked.
-fn telemetry_figures(campaign: &Campaign, args: &Args, dir: &OutputDir) -> Result<Vec<PathBuf>> {
-    let mut figures: Vec<(String, Figure)> = Vec::new();
+/// the run, with the run's window (latest start to latest stop) marked,
+/// named `telemetry_<run>_<measurement>_<field>`, with a title.
+pub fn telemetry_figures(campaign: &Campaign) -> Vec<(String, String, Figure)> {
+    let mut figures = Vec::new();
     for run in campaign.runs.iter().filter(|r| r.ok) {
         let (Some(window), false) = (run.window.as_ref(), run.telemetry.samples.is_empty()) else {
             continue;
@@ -399,19 +331,13 @@ fn telemetry_figures(campaign: &Campaign, args: &Args, dir: &OutputDir) -> Resul
             };
             let stem = format!(
                 "telemetry_{}_{}_{}",
-                sanitize(&run_name(run)),
+                sanitize(&run.run.name),
                 sanitize(measurement),
                 sanitize(field)
             );
-            figures.push((stem, figure));
+            let title = format!("Telemetry of {}: {measurement}.{field}", run.run.name);
+            figures.push((stem, title, figure));
         }
     }
-    let written: Result<Vec<Vec<PathBuf>>> = figures
-        .par_iter()
-        .map(|(stem, figure)| {
-            write_figure(figure, args.paper_size(), dir.path(), stem)
-                .with_context(|| format!("could not draw {stem}"))
-        })
-        .collect();
-    Ok(written?.into_iter().flatten().collect())
+    figures
 }
