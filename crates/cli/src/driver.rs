@@ -190,7 +190,7 @@ fn write_outputs<S: Study>(
 ) -> bool {
     let diagnostics = study.diagnostics(combined);
     let mut outputs: Vec<Output<'_>> = study.outputs(combined, provenance);
-    outputs.push(Output::table("diagnostics", "Diagnostics", false, || {
+    outputs.push(Output::table("diagnostics", "Diagnostics", true, || {
         study::diagnostics_table(&diagnostics)
     }));
     outputs.push(Output::json(study.name(), "Summary", Kind::Json, || {
