@@ -127,3 +127,9 @@ fn failover_bad_input_corpus() {
     let root = example("tests/corpus/failover");
     insta::assert_snapshot!(outputs_of(&["failover", &root, "--per-flow"]));
 }
+
+#[test]
+fn ombt_campaign() {
+    let root = example("tests/fixtures/ombt/campaign");
+    insta::assert_snapshot!(outputs_of(&["ombt", &root]));
+}
