@@ -254,6 +254,106 @@ fn a_closed_pipe_ends_quietly() {
     }
 }
 
+/// An output folder (it holds manifest.json) is said in words: the study,
+/// when and with what command, its outputs with titles, table columns with
+/// units, diagnostic counts and headline numbers; `--json` has it all.
+#[test]
+fn inspect_describes_a_study_output_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let run = expost(&[
+        "failover",
+        repo().join("examples/failover").to_str().unwrap(),
+        "-q",
+        "-o",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(run.status.success());
+    let out = expost(&["inspect", out_dir.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    for needle in [
+        ": study output\n",
+        "`expost failover` output: 5 tables, 8 figures, 2 JSON documents; diagnostics: 0 errors, 1 warning, 0 notes",
+        " by expost ",
+        ": expost failover ",
+        "summary: configs 5, errors 0, failed 0, notes 0, ok 13, runs 13, warnings 1",
+        "  tables:\n    configs: Configurations (configs.csv)\n",
+        "outage_ms_median (ms)",
+        "series: Series: every run's metrics per epoch (series.csv, series.parquet)",
+        "  figures:\n",
+        "loss_zoom: Loss, around the outage (loss_zoom.svg, loss_zoom.png, loss_zoom.pdf)",
+        "  JSON documents:\n    figures: Figure specs",
+    ] {
+        assert!(text.contains(needle), "lacks {needle:?}:\n{text}");
+    }
+    assert!(text.contains("written 20"), "when: {text}");
+
+    // The manifest itself says the same of its folder, as JSON.
+    let out = expost(&[
+        "inspect",
+        out_dir.join("manifest.json").to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success());
+    let finding: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(finding["kind"], "study output");
+    let output = &finding["output"];
+    assert_eq!(output["study"], "failover");
+    assert_eq!(output["command"][1], "failover");
+    assert_eq!(output["counts"]["tables"], 5);
+    assert_eq!(output["counts"]["figures"], 8);
+    assert_eq!(output["summary"]["runs"], 13);
+    assert_eq!(output["diagnostics"]["warnings"], 1);
+    let configs = &output["outputs"][0];
+    assert_eq!(configs["name"], "configs");
+    assert_eq!(configs["kind"], "table");
+    let median = configs["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "outage_ms_median")
+        .unwrap();
+    assert_eq!(median["unit"], "ms");
+    assert_eq!(median["type"], "float");
+
+    // A hand-made manifest with a chart and a trace, one file missing:
+    // said, and exit code 1.
+    let made = dir.path().join("made");
+    std::fs::create_dir_all(&made).unwrap();
+    std::fs::write(made.join("trace.json"), "{\"traceEvents\": []}").unwrap();
+    std::fs::write(
+        made.join("manifest.json"),
+        serde_json::json!({
+            "expost": "9.9.9", "study": "madeup", "command": ["expost", "madeup"],
+            "options": {}, "summary": {"nodes": 3},
+            "diagnostics": {"errors": 1, "warnings": 0, "notes": 2},
+            "outputs": [
+                {"path": "trace.json", "kind": "trace", "name": "trace", "title": "Timeline", "format": "json"},
+                {"path": "bars.svg", "kind": "chart", "name": "bars", "title": "Bars", "format": "svg"}
+            ]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let out = expost(&["inspect", made.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    for needle in [
+        "`expost madeup` output: 1 chart, 1 trace; diagnostics: 1 error, 0 warnings, 2 notes",
+        "  charts:\n    bars: Bars (bars.svg)\n",
+        "  traces:\n    trace: Timeline (trace.json; open in ui.perfetto.dev)\n",
+        "summary: nodes 3",
+        "'bars.svg' is listed in manifest.json but missing",
+    ] {
+        assert!(text.contains(needle), "lacks {needle:?}:\n{text}");
+    }
+}
+
 #[test]
 fn inspect_recognises_spot_traces_and_profiling_runs() {
     let p = repo().join("tests/fixtures/preemption");

@@ -6,6 +6,7 @@
 //! [`ParseError`] only when nothing usable could be read.
 
 pub mod campaign;
+pub mod detect;
 pub mod error;
 pub mod iperf3_json;
 pub mod iperf3_text;

@@ -1,5 +1,5 @@
 // expost report: interactive figures and sortable tables, no dependencies.
-// Each <div class="chart"> holds its figure as JSON in a <script type="application/json">.
+// Each chart div holds its figure as JSON in a script element of type application/json.
 // Hover shows the values under the cursor; drag zooms the time axis; double-click resets.
 (function () {
   "use strict";

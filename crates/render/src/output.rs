@@ -561,6 +561,94 @@ impl Manifest {
     pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &ManifestOutput> {
         self.outputs.iter().filter(move |o| o.kind == kind)
     }
+
+    /// The outputs, each with all its files (a table's CSV and Parquet, a
+    /// figure's SVG, PNG and PDF), in the order the study declared them.
+    pub fn by_output(&self) -> Vec<Listed<'_>> {
+        let mut listed: Vec<Listed<'_>> = Vec::new();
+        for entry in &self.outputs {
+            match listed
+                .iter_mut()
+                .find(|l| l.name == entry.name && l.kind == entry.kind)
+            {
+                Some(l) => {
+                    l.files.push(entry);
+                    if l.columns.is_none() {
+                        l.columns = entry.columns.as_deref();
+                    }
+                }
+                None => listed.push(Listed {
+                    name: &entry.name,
+                    kind: entry.kind,
+                    title: &entry.title,
+                    files: vec![entry],
+                    columns: entry.columns.as_deref(),
+                }),
+            }
+        }
+        listed
+    }
+
+    /// The command line, quoted for a POSIX shell where needed, with the
+    /// program's folder left out (`expost failover runs/ -o out`).
+    pub fn command_line(&self) -> String {
+        quote_command(&self.command)
+    }
+}
+
+/// One output of a manifest with all its files (see [`Manifest::by_output`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed<'a> {
+    /// The output's name (the files' stem).
+    pub name: &'a str,
+    /// What it is.
+    pub kind: Kind,
+    /// Its title.
+    pub title: &'a str,
+    /// Its files, in the manifest's order.
+    pub files: Vec<&'a ManifestOutput>,
+    /// A table's columns.
+    pub columns: Option<&'a [ColumnInfo]>,
+}
+
+impl Listed<'_> {
+    /// The file in `format`, if it was written.
+    pub fn file(&self, format: Format) -> Option<&str> {
+        self.files
+            .iter()
+            .find(|f| f.format == format)
+            .map(|f| f.path.as_str())
+    }
+}
+
+/// `argv` as one line for a POSIX shell: arguments quoted where needed, the
+/// program by its file name only.
+pub fn quote_command(argv: &[String]) -> String {
+    let quote = |arg: &str| {
+        let plain = !arg.is_empty()
+            && arg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+        if plain {
+            arg.to_string()
+        } else {
+            format!("'{}'", arg.replace('\'', "'\\''"))
+        }
+    };
+    argv.iter()
+        .enumerate()
+        .map(|(i, arg)| {
+            if i == 0 {
+                Path::new(arg)
+                    .file_name()
+                    .map(|n| quote(&n.to_string_lossy()))
+                    .unwrap_or_else(|| quote(arg))
+            } else {
+                quote(arg)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -629,6 +717,32 @@ mod tests {
         assert!(Manifest::read(dir.path())
             .unwrap_err()
             .contains("manifest.json"));
+    }
+
+    #[test]
+    fn outputs_are_listed_with_all_their_files_and_commands_quoted() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = OutputDir::prepare(dir.path()).unwrap();
+        let written = out
+            .write(&Output::table("runs", "Runs", true, small_table))
+            .unwrap();
+        let manifest = Manifest {
+            expost: "0.1.0".into(),
+            study: "x".into(),
+            command: ["/usr/bin/expost", "x", "a b", "it's", "-o", "out/"]
+                .map(String::from)
+                .to_vec(),
+            options: serde_json::json!({}),
+            outputs: Manifest::entries(dir.path(), &[written]),
+            summary: serde_json::json!({}),
+            diagnostics: DiagnosticCounts::default(),
+        };
+        let listed = manifest.by_output();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].files.len(), 2);
+        assert_eq!(listed[0].file(Format::Parquet), Some("runs.parquet"));
+        assert_eq!(listed[0].columns.unwrap()[0].unit.as_deref(), Some("ms"));
+        assert_eq!(manifest.command_line(), "expost x 'a b' 'it'\\''s' -o out/");
     }
 
     #[test]

@@ -4,11 +4,20 @@
 //! parameters and the command that made each study. Nothing is fetched
 //! from the network: the CSS and the script are inlined.
 
+mod folder;
+
+pub use folder::{headline, parameters, read_specs, section_of, specs_json, FIGURE_SPECS};
+
 use crate::figure::{Figure, Line, VMarker};
+use crate::output::{DiagnosticCounts, Kind};
 use serde_json::{json, Value};
 
 const CSS: &str = include_str!("../assets/report.css");
 const SCRIPT: &str = include_str!("../assets/report.js");
+
+/// At most this many rows of a table are shown; the full table is in its
+/// CSV file, which the page names.
+pub const TABLE_ROWS: usize = 500;
 
 /// A whole report.
 #[derive(Debug, Clone, Default)]
@@ -38,22 +47,32 @@ pub struct StudySection {
     pub parameters: Vec<(String, String)>,
     /// Headline numbers (`runs`, `errors`, …).
     pub summary: Vec<(String, String)>,
-    /// Figures, in order.
+    /// How many diagnostics of each severity, when known.
+    pub diagnostics: Option<DiagnosticCounts>,
+    /// Figures and charts, in order.
     pub figures: Vec<ReportFigure>,
     /// Tables, in order (the diagnostics table among them).
     pub tables: Vec<HtmlTable>,
+    /// Traces and JSON documents: named, with how to open them.
+    pub files: Vec<ReportFile>,
+    /// What was wrong with the folder (files listed but missing, …).
+    pub problems: Vec<String>,
 }
 
 /// A figure: its spec (drawn interactively) and its static SVG.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ReportFigure {
     /// The figure's file stem (`loss`, `throughput_udp`, …).
     pub name: String,
+    /// Its title for people (`Loss, around the outage`); empty: none.
+    pub title: String,
     /// What to draw interactively; `None`: the static SVG only (bar and
     /// Gantt charts).
     pub figure: Option<Figure>,
     /// The SVG written by the study, shown when scripts are off.
     pub static_svg: Option<String>,
+    /// Its files in the folder (`loss.svg`, `loss.png`, …).
+    pub files: Vec<String>,
 }
 
 /// A table to show.
@@ -63,10 +82,28 @@ pub struct HtmlTable {
     pub title: String,
     /// Column names.
     pub header: Vec<String>,
+    /// Each column's unit, where it has one (may be shorter than `header`).
+    pub units: Vec<Option<String>>,
     /// Cells, row by row.
     pub rows: Vec<Vec<String>>,
     /// A CSS class per row (`error`, `warning`), or empty.
     pub row_classes: Vec<String>,
+    /// Rows in the whole table, when more than `rows` holds (capped at
+    /// [`TABLE_ROWS`]).
+    pub total_rows: Option<usize>,
+    /// The file holding the whole table (`series.csv`).
+    pub file: Option<String>,
+}
+
+/// A file of the folder the page does not show: a trace or a JSON document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportFile {
+    /// The file, relative to the folder.
+    pub path: String,
+    /// Its title.
+    pub title: String,
+    /// What it is.
+    pub kind: Kind,
 }
 
 /// A figure spec as JSON (the form `figures.json` and the report script use).
@@ -135,7 +172,8 @@ pub fn figure_from_json(value: &Value) -> Option<Figure> {
     })
 }
 
-/// Escapes text for HTML.
+/// Escapes text for HTML. Control characters (which HTML does not allow,
+/// and which a folder or label may hold) are shown as `\u{1b}` escapes.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -145,15 +183,31 @@ pub fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c => out.push(c),
         }
     }
     out
 }
 
-/// JSON placed inside a `<script>` element must not close it.
-fn script_safe(json: &str) -> String {
-    json.replace("</", "<\\/").replace("<!--", "<\\!--")
+/// JSON made safe to place inside a `<script>` element: `<`, `>` and `&`
+/// (which only occur inside strings) as `\u003c`, `\u003e` and `\u0026`, so
+/// no `</script>` or `<!--` can end or disturb the element, and the line
+/// separators JavaScript once disallowed in strings escaped too.
+pub fn script_safe(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Renders the report as one HTML document.
@@ -166,11 +220,21 @@ pub fn render_html(report: &Report) -> String {
         escape(&report.title)
     ));
     html.push_str(&format!(
-        "<header><h1>{}</h1><p>Made by <code>{}</code> with expost {}.</p></header>\n<main>\n",
+        "<header><h1>{}</h1><p>Made by <code>{}</code> with expost {}.</p>",
         escape(&report.title),
         escape(&report.command),
         escape(&report.version)
     ));
+    if report
+        .studies
+        .iter()
+        .any(|s| s.tables.iter().any(|t| t.total_rows.is_some()))
+    {
+        html.push_str(&format!(
+            "<p>Tables show at most {TABLE_ROWS} rows; each full table is in the CSV file named beside it.</p>"
+        ));
+    }
+    html.push_str("</header>\n<main>\n");
     for (index, study) in report.studies.iter().enumerate() {
         render_study(&mut html, study, index);
     }
@@ -178,6 +242,11 @@ pub fn render_html(report: &Report) -> String {
         "</main>\n<script>\n{SCRIPT}</script>\n</body>\n</html>\n"
     ));
     html
+}
+
+/// `n` and the noun, in the plural unless `n` is 1.
+fn counted(n: usize, one: &str) -> String {
+    format!("{n} {one}{}", if n == 1 { "" } else { "s" })
 }
 
 fn render_study(html: &mut String, study: &StudySection, index: usize) {
@@ -208,6 +277,24 @@ fn render_study(html: &mut String, study: &StudySection, index: usize) {
         }
         html.push_str("</p>\n");
     }
+    if let Some(d) = study.diagnostics {
+        let class = if d.errors > 0 {
+            " error"
+        } else if d.warnings > 0 {
+            " warning"
+        } else {
+            ""
+        };
+        html.push_str(&format!(
+            "<p class=\"diagnostic-counts{class}\">Diagnostics: {}, {}, {}.</p>\n",
+            counted(d.errors, "error"),
+            counted(d.warnings, "warning"),
+            counted(d.notes, "note")
+        ));
+    }
+    for problem in &study.problems {
+        html.push_str(&format!("<p class=\"problem\">{}</p>\n", escape(problem)));
+    }
     if !study.figures.is_empty() {
         html.push_str("<h3>Figures</h3>\n");
         if study.figures.iter().any(|f| f.figure.is_some()) {
@@ -222,6 +309,7 @@ fn render_study(html: &mut String, study: &StudySection, index: usize) {
     for table in &study.tables {
         render_table(html, table);
     }
+    render_files(html, &study.files);
     if !study.parameters.is_empty() {
         let table = HtmlTable {
             title: "Parameters".into(),
@@ -231,53 +319,118 @@ fn render_study(html: &mut String, study: &StudySection, index: usize) {
                 .iter()
                 .map(|(k, v)| vec![k.clone(), v.clone()])
                 .collect(),
-            row_classes: Vec::new(),
+            ..HtmlTable::default()
         };
         render_table(html, &table);
     }
     html.push_str("</section>\n");
 }
 
+/// Traces (with how to open them) and the other files of the folder.
+fn render_files(html: &mut String, files: &[ReportFile]) {
+    let traces: Vec<&ReportFile> = files.iter().filter(|f| f.kind == Kind::Trace).collect();
+    if !traces.is_empty() {
+        html.push_str("<h3>Traces</h3>\n<ul class=\"files\">\n");
+        for t in traces {
+            html.push_str(&format!(
+                "<li><code>{}</code> — {}: open it in Perfetto (ui.perfetto.dev, “Open trace file”; it stays on your machine) or chrome://tracing.</li>\n",
+                escape(&t.path),
+                escape(&t.title)
+            ));
+        }
+        html.push_str("</ul>\n");
+    }
+    let other: Vec<&ReportFile> = files.iter().filter(|f| f.kind != Kind::Trace).collect();
+    if !other.is_empty() {
+        html.push_str("<p class=\"files\">Also in the folder: ");
+        let items: Vec<String> = other
+            .iter()
+            .map(|f| format!("<code>{}</code> ({})", escape(&f.path), escape(&f.title)))
+            .collect();
+        html.push_str(&items.join(", "));
+        html.push_str(".</p>\n");
+    }
+}
+
 fn render_figure(html: &mut String, figure: &ReportFigure, id: &str) {
-    let svg = figure
-        .static_svg
-        .as_deref()
-        .map(strip_xml_prolog)
-        .unwrap_or("");
+    let svg = figure.static_svg.as_deref().map(strip_prolog).unwrap_or("");
     let name = escape(&figure.name);
+    // A title that only says the name again (`Loss` for `loss`) is left out.
+    let says_name = figure.title.to_lowercase().replace(' ', "_") == figure.name.to_lowercase();
+    let caption = if figure.title.is_empty() || says_name {
+        String::new()
+    } else {
+        format!("<p class=\"caption\">{}</p>", escape(&figure.title))
+    };
+    let files = if figure.static_svg.is_none() && !figure.files.is_empty() {
+        let names: Vec<String> = figure
+            .files
+            .iter()
+            .map(|f| format!("<code>{}</code>", escape(f)))
+            .collect();
+        format!(
+            "<p class=\"files\">No SVG to show: see {}.</p>",
+            names.join(", ")
+        )
+    } else {
+        String::new()
+    };
     match &figure.figure {
         Some(spec) => {
             let spec = script_safe(&figure_to_json(spec).to_string());
             html.push_str(&format!(
-                "<div class=\"chart\" id=\"{id}\"><h4>{name}</h4><div class=\"static\">{svg}</div><div class=\"legend\"></div><div class=\"tooltip\" hidden></div>\n<script type=\"application/json\">{spec}</script></div>\n",
+                "<div class=\"chart\" id=\"{id}\"><h4>{name}</h4>{caption}<div class=\"static\">{svg}</div><div class=\"legend\"></div><div class=\"tooltip\" hidden></div>\n<script type=\"application/json\">{spec}</script></div>\n",
             ));
         }
         None => html.push_str(&format!(
-            "<div class=\"chart still\" id=\"{id}\"><h4>{name}</h4><div class=\"static\">{svg}</div></div>\n",
+            "<div class=\"chart still\" id=\"{id}\"><h4>{name}</h4>{caption}<div class=\"static\">{svg}</div>{files}</div>\n",
         )),
     }
 }
 
-fn strip_xml_prolog(svg: &str) -> &str {
-    match (svg.starts_with("<?xml"), svg.find("?>")) {
-        (true, Some(end)) => &svg[end + 2..],
-        _ => svg,
+/// An SVG file's drawing without what HTML does not take inline (the XML
+/// declaration, a doctype, comments before the drawing).
+fn strip_prolog(svg: &str) -> &str {
+    match svg.find("<svg") {
+        Some(start) => &svg[start..],
+        None => svg,
     }
 }
 
 fn render_table(html: &mut String, table: &HtmlTable) {
+    let count = match table.total_rows {
+        Some(total) if total > table.rows.len() => {
+            format!("{total} rows, the first {} shown", table.rows.len())
+        }
+        _ => counted(table.rows.len(), "row"),
+    };
     html.push_str(&format!(
-        "<h3>{} <small>({} rows)</small></h3>\n",
+        "<h3>{} <small>({count})</small></h3>\n",
         escape(&table.title),
-        table.rows.len()
     ));
+    if let (Some(total), Some(file)) = (table.total_rows, &table.file) {
+        if total > table.rows.len() {
+            html.push_str(&format!(
+                "<p class=\"capped\">Only the first {} of {total} rows are shown here (sorting sorts those); the full table is in <code>{}</code>.</p>\n",
+                table.rows.len(),
+                escape(file)
+            ));
+        }
+    }
     if table.rows.is_empty() {
         html.push_str("<p>None.</p>\n");
         return;
     }
     html.push_str("<div class=\"table-wrap\"><table class=\"sortable\"><thead><tr>");
-    for name in &table.header {
-        html.push_str(&format!("<th>{}</th>", escape(name)));
+    for (c, name) in table.header.iter().enumerate() {
+        match table.units.get(c).and_then(Option::as_deref) {
+            Some(unit) => html.push_str(&format!(
+                "<th>{} <span class=\"unit\">({})</span></th>",
+                escape(name),
+                escape(unit)
+            )),
+            None => html.push_str(&format!("<th>{}</th>", escape(name))),
+        }
     }
     html.push_str("</tr></thead><tbody>\n");
     for (r, row) in table.rows.iter().enumerate() {
@@ -347,11 +500,13 @@ mod tests {
                         name: "loss".into(),
                         figure: Some(figure()),
                         static_svg: Some("<?xml version=\"1.0\"?><svg></svg>".into()),
+                        ..ReportFigure::default()
                     },
                     ReportFigure {
                         name: "timeline".into(),
                         figure: None,
                         static_svg: Some("<svg><rect/></svg>".into()),
+                        ..ReportFigure::default()
                     },
                 ],
                 tables: vec![HtmlTable {
@@ -359,6 +514,7 @@ mod tests {
                     header: vec!["run".into(), "ms".into()],
                     rows: vec![vec!["a_1".into(), "5.5".into()]],
                     row_classes: vec![String::new()],
+                    ..HtmlTable::default()
                 }],
                 ..StudySection::default()
             }],
@@ -384,5 +540,76 @@ mod tests {
                 "the report must fetch nothing"
             );
         }
+    }
+
+    /// Labels, titles, folder names and cells holding `<!--`, `</script>`
+    /// and control characters neither end an element early nor break the
+    /// figure's JSON.
+    #[test]
+    fn hostile_text_breaks_neither_the_page_nor_its_json() {
+        let hostile = "x<!--y</script><script>alert(1)</script>\u{0}\u{1b}[31m\u{2028}&amp;";
+        let mut spec = figure();
+        spec.title = Some(hostile.into());
+        spec.x_label = hostile.into();
+        spec.lines[0].label = hostile.into();
+        spec.markers[0].label = Some(hostile.into());
+        let report = Report {
+            title: hostile.into(),
+            command: hostile.into(),
+            version: "0.1.0".into(),
+            studies: vec![StudySection {
+                name: hostile.into(),
+                source: format!("/tmp/{hostile}"),
+                command: Some(hostile.into()),
+                parameters: vec![(hostile.into(), hostile.into())],
+                summary: vec![(hostile.into(), "1".into())],
+                figures: vec![ReportFigure {
+                    name: hostile.into(),
+                    title: hostile.into(),
+                    figure: Some(spec),
+                    static_svg: Some("<svg></svg>".into()),
+                    ..ReportFigure::default()
+                }],
+                tables: vec![HtmlTable {
+                    title: hostile.into(),
+                    header: vec![hostile.into()],
+                    units: vec![Some(hostile.into())],
+                    rows: vec![vec![hostile.into()]],
+                    row_classes: vec!["error\"><script>".into()],
+                    ..HtmlTable::default()
+                }],
+                files: vec![ReportFile {
+                    path: hostile.into(),
+                    title: hostile.into(),
+                    kind: Kind::Trace,
+                }],
+                problems: vec![hostile.into()],
+                ..StudySection::default()
+            }],
+        };
+        let html = render_html(&report);
+        // One script element per figure, and the page's own: no other.
+        assert_eq!(html.matches("<script>").count(), 1);
+        assert_eq!(
+            html.matches("<script type=\"application/json\">").count(),
+            1
+        );
+        assert_eq!(html.matches("</script>").count(), 2);
+        assert!(!html.contains("<!--"), "no comment can start");
+        assert!(!html.contains('\u{0}') && !html.contains('\u{1b}'));
+        assert!(
+            html.contains("\\u{1b}[31m"),
+            "control characters are shown escaped"
+        );
+        // The figure's JSON parses back to the very label.
+        let start = html.find("<script type=\"application/json\">").unwrap()
+            + "<script type=\"application/json\">".len();
+        let end = start + html[start..].find("</script>").unwrap();
+        let json = &html[start..end];
+        assert!(!json.contains('<') && !json.contains('>') && !json.contains('\u{2028}'));
+        assert!(json.contains("\\u003c/script\\u003e"));
+        let value: Value = serde_json::from_str(json).unwrap();
+        assert_eq!(value["lines"][0]["label"], hostile);
+        assert_eq!(value["title"], hostile);
     }
 }

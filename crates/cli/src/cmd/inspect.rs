@@ -3,12 +3,14 @@
 //! metrics, and every diagnostic met while reading it.
 
 mod messaging;
+mod output;
 mod pool;
 
 use anyhow::{Context, Result};
 use expost_formats::campaign::Layout;
+use expost_formats::detect::{self, File, Folder};
 use expost_formats::iperf3_json::{self, Role};
-use expost_formats::iperf3_text::{self, StampKind, TextOptions};
+use expost_formats::iperf3_text::{self, StampKind};
 use expost_formats::shremote;
 use expost_model::{Diagnostic, Diagnostics, Severity};
 use expost_sim::profile::Profile;
@@ -24,8 +26,11 @@ Examples:
   expost inspect examples/failover
   expost inspect run/iperf/client_0.json
   expost inspect run/iperf/ --json
+  expost inspect out/             # a study output folder: what its manifest lists
 
-Recognised: failover campaigns (run folders with event_log.json and iperf/),
+Recognised: study output folders (they hold manifest.json: the study, its
+command, and every table, figure, chart and trace in it, with columns and
+units), failover campaigns (run folders with event_log.json and iperf/),
 iperf3 JSON (client or server, --json-stream too), iperf3 text output (either
 side, any time prefix), Shremote event logs, ombt campaigns (params.json and
 run folders), ombt controller results, line-protocol telemetry (influx_inspect
@@ -64,6 +69,9 @@ pub struct Finding {
     pub metrics: Vec<String>,
     /// Everything reported while reading it.
     pub diagnostics: Vec<Diagnostic>,
+    /// A study output folder: what its manifest says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<output::OutputFolder>,
 }
 
 impl Finding {
@@ -78,6 +86,7 @@ impl Finding {
             entities: Vec::new(),
             metrics: Vec::new(),
             diagnostics: Vec::new(),
+            output: None,
         }
     }
 
@@ -125,12 +134,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         vec![inspect_file(&args.path)?]
     };
+    let mut text = String::new();
     for finding in &findings {
         if args.json {
-            println!("{}", serde_json::to_string(finding)?);
+            text.push_str(&serde_json::to_string(finding)?);
+            text.push('\n');
         } else {
-            print!("{}", describe(finding));
+            text.push_str(&describe(finding));
         }
+    }
+    match crate::driver::print_stdout(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(e).context("could not write to stdout")
+        }
+        _ => {}
     }
     Ok(if findings.iter().any(Finding::failed) {
         ExitCode::from(1)
@@ -150,6 +167,9 @@ fn describe(f: &Finding) -> String {
     if !f.metrics.is_empty() {
         out.push_str(&format!("  metrics: {}\n", f.metrics.join(", ")));
     }
+    if let Some(folder) = &f.output {
+        out.push_str(&output::describe(folder));
+    }
     for d in &f.diagnostics {
         out.push_str(&format!("  {d}\n"));
     }
@@ -157,22 +177,31 @@ fn describe(f: &Finding) -> String {
 }
 
 fn inspect_dir(dir: &Path) -> Result<Vec<Finding>> {
-    let (runs, campaign_diagnostics) = failover::find_runs(dir);
-    if !runs.is_empty() {
-        return Ok(vec![inspect_campaign(dir, &runs, campaign_diagnostics)]);
-    }
-    if dir.join("reconfig.csv").is_file() && dir.join("loop_times_0.csv").is_file() {
-        return Ok(vec![inspect_profile(dir)]);
-    }
-    if let Some(finding) = messaging::campaign(dir) {
-        return Ok(vec![finding]);
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("could not list '{}'", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
+    let folder =
+        detect::folder(dir).with_context(|| format!("could not list '{}'", dir.display()))?;
+    Ok(match folder {
+        Folder::StudyOutput(_) => vec![output::study_output(dir)],
+        Folder::FailoverCampaign { runs, unlisted } => vec![inspect_campaign(
+            dir,
+            &runs,
+            failover::listing_diagnostics(unlisted),
+        )],
+        Folder::ProfilingRun => vec![inspect_profile(dir)],
+        Folder::OmbtCampaign { .. } => match messaging::campaign(dir) {
+            Some(finding) => vec![finding],
+            None => {
+                let files = detect::files_in(dir)
+                    .with_context(|| format!("could not list '{}'", dir.display()))?;
+                inspect_files(dir, &files)?
+            }
+        },
+        Folder::OlderStudyOutput { study } => vec![output::older_study_output(dir, study)],
+        Folder::Files(files) => inspect_files(dir, &files)?,
+    })
+}
+
+/// Each file of a folder that is nothing as a whole.
+fn inspect_files(dir: &Path, files: &[PathBuf]) -> Result<Vec<Finding>> {
     if files.is_empty() {
         return Ok(vec![Finding::new(
             dir,
@@ -231,74 +260,48 @@ fn inspect_campaign(
     finding
 }
 
-/// Reads a file as each format in turn, by what its content looks like.
+/// Says what a file is, as [`detect::file`] recognises it by its content.
 fn inspect_file(path: &Path) -> Result<Finding> {
     let bytes =
         std::fs::read(path).with_context(|| format!("could not read '{}'", path.display()))?;
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    let file = path.to_string_lossy().into_owned();
-    let mut diags = Diagnostics::for_file(&file);
-    if path.file_name().is_some_and(|n| n == "params.json") && first == Some(b'[') {
-        if let Some(finding) = messaging::campaign(path) {
-            return Ok(finding);
+    Ok(match detect::file(path, &bytes) {
+        File::StudyManifest(_) => {
+            output::study_output(path.parent().unwrap_or_else(|| Path::new(".")))
         }
-    }
-    if let Some(finding) = messaging::controller_log(path, &bytes) {
-        return Ok(finding);
-    }
-    if let Some(finding) = messaging::influxdb_tarball(path, &bytes) {
-        return Ok(finding);
-    }
-    if let Some(finding) = pool::shipyard_export(path, &bytes) {
-        return Ok(finding);
-    }
-    if first == Some(b'[') {
-        if let Ok(log) = shremote::parse(bytes.as_slice(), &mut diags) {
-            return Ok(shremote_finding(path, &log, diags));
+        File::OmbtParams => messaging::campaign(path).unwrap_or_else(|| {
+            Finding::new(path, "ombt campaign", "its params.json lists no run".into())
+        }),
+        File::OmbtControllerResults(results, diags) => {
+            messaging::controller_results(path, results, diags)
         }
-        diags = Diagnostics::for_file(&file);
-    }
-    if bytes.windows(2).any(|w| w == b"\n{") || first == Some(b'{') {
-        match iperf3_json::parse_bytes(&bytes, &mut diags) {
-            Ok(test) => return Ok(iperf_json_finding(path, &test, diags)),
-            Err(e) if first == Some(b'{') => {
-                if let Some(finding) = inspect_trace(path, &bytes) {
-                    return Ok(finding);
-                }
-                let mut finding = Finding::new(
-                    path,
-                    "unknown",
-                    format!("JSON, but not a format expost reads: {e}"),
-                );
-                diags.error(e.line(), e.to_string());
-                finding.diagnostics = diags.into_items();
-                return Ok(finding);
-            }
-            Err(_) => diags = Diagnostics::for_file(&file),
+        File::OmbtControllerText => messaging::controller_text(path),
+        File::Gzip => messaging::influxdb_tarball(path),
+        File::ShipyardExport(format, entities, diags) => {
+            pool::shipyard_export(path, format, entities, diags)
         }
-    }
-    if let Some(finding) = inspect_trace(path, &bytes) {
-        return Ok(finding);
-    }
-    if let Some(finding) = messaging::line_protocol_file(path, &bytes) {
-        return Ok(finding);
-    }
-    if let Ok(log) = iperf3_text::parse(bytes.as_slice(), &TextOptions::default(), &mut diags) {
-        // Text with no line iperf3 writes is some other program's output.
-        if log
-            .tests
-            .iter()
-            .any(|t| !t.intervals.is_empty() || !t.summaries.is_empty())
-        {
-            return Ok(iperf_text_finding(path, &log, diags));
-        }
-    }
-    Ok(Finding::new(
-        path,
-        "unknown",
-        "not a format expost reads (iperf3 JSON or text, Shremote event log, failover or ombt campaign, ombt controller results, line protocol, InfluxDB tarball, Shipyard perf events, profiling-run folder, spot trace)"
-            .into(),
-    ))
+        File::Shremote(log, diags) => shremote_finding(path, &log, diags),
+        File::Iperf3Json(test, diags) => iperf_json_finding(path, &test, diags),
+        File::LineProtocol(summary) => messaging::line_protocol(path, summary),
+        File::Iperf3Text(log, diags) => iperf_text_finding(path, &log, diags),
+        File::OtherJson(error, mut diags) => inspect_trace(path, &bytes).unwrap_or_else(|| {
+            let mut finding = Finding::new(
+                path,
+                "unknown",
+                format!("JSON, but not a format expost reads: {error}"),
+            );
+            diags.error(error.line(), error.to_string());
+            finding.diagnostics = diags.into_items();
+            finding
+        }),
+        File::Unknown => inspect_trace(path, &bytes).unwrap_or_else(|| {
+            Finding::new(
+                path,
+                "unknown",
+                "not a format expost reads (iperf3 JSON or text, Shremote event log, failover or ombt campaign, ombt controller results, line protocol, InfluxDB tarball, Shipyard perf events, profiling-run folder, spot trace, study output)"
+                    .into(),
+            )
+        }),
+    })
 }
 
 fn shremote_finding(path: &Path, log: &shremote::EventLog, diags: Diagnostics) -> Finding {

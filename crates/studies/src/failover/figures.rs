@@ -8,7 +8,6 @@ use expost_ops::bin::EpochGrid;
 use expost_ops::stats::median;
 use expost_ops::traffic::Metric;
 use expost_render::figure::{Figure, Line, VMarker};
-use expost_render::report::figure_to_json;
 
 /// One figure to draw: which metric, for which protocol, under which name.
 struct Plan<'a> {
@@ -31,11 +30,7 @@ pub fn figures(campaign: &Campaign, options: &Options, anchor: &str) -> Vec<(Str
 /// The specs behind the figures, for `expost report`'s interactive charts
 /// (`figures.json`).
 pub fn specs_json(figures: &[(String, Figure)]) -> serde_json::Result<Vec<u8>> {
-    let specs: Vec<serde_json::Value> = figures
-        .iter()
-        .map(|(stem, figure)| serde_json::json!({"name": stem, "figure": figure_to_json(figure)}))
-        .collect();
-    serde_json::to_vec_pretty(&specs)
+    expost_render::report::specs_json(figures)
 }
 
 /// A title for a figure named `stem` (`loss_zoom` → `loss (zoom)`).

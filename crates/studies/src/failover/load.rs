@@ -49,7 +49,7 @@ pub struct RunFiles {
 /// or an `iperf/` folder (a folder with only one of them is still a run,
 /// reported as broken).
 pub fn is_run_dir(dir: &Path) -> bool {
-    dir.join("event_log.json").is_file() || dir.join("iperf").is_dir()
+    expost_formats::detect::is_failover_run(dir)
 }
 
 /// Reads a run folder, reporting every problem into `diags` (file names as

@@ -15,7 +15,7 @@ pub use load::{is_run_dir, read_run, FlowFiles, RunFiles, ServerOutput};
 pub use report::{ConfigReport, Report, RunReport, Spread};
 pub use study::FailoverStudy;
 
-use expost_formats::campaign::{discover, Layout, RunDir};
+use expost_formats::campaign::{Layout, RunDir};
 use expost_formats::iperf3_json::Protocol;
 use expost_model::{Diagnostic, Diagnostics, Params, Severity};
 use expost_ops::band::{band, BandPoint};
@@ -23,7 +23,7 @@ use expost_ops::stats::{median, min_max};
 use expost_ops::traffic::Metric;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// One configuration: the runs sharing every parameter but the trial.
 #[derive(Debug, Clone)]
@@ -71,8 +71,13 @@ impl Campaign {
 
 /// Finds the run folders under `root`.
 pub fn find_runs(root: &Path) -> (Vec<RunDir>, Vec<Diagnostic>) {
-    let (runs, errors) = discover(root, is_run_dir);
-    let diagnostics = errors
+    let (runs, unlisted) = expost_formats::detect::failover_runs(root);
+    (runs, listing_diagnostics(unlisted))
+}
+
+/// Folders that could not be listed while looking for runs, as errors.
+pub fn listing_diagnostics(unlisted: Vec<(PathBuf, String)>) -> Vec<Diagnostic> {
+    unlisted
         .into_iter()
         .map(|(path, message)| Diagnostic {
             file: load::display(&path),
@@ -80,8 +85,7 @@ pub fn find_runs(root: &Path) -> (Vec<RunDir>, Vec<Diagnostic>) {
             message: format!("could not list folder: {message}"),
             severity: Severity::Error,
         })
-        .collect();
-    (runs, diagnostics)
+        .collect()
 }
 
 /// Reads and analyses every run (in parallel), then groups them into

@@ -110,6 +110,9 @@ impl Study for FailoverStudy {
 
     fn outputs<'a>(&'a self, campaign: &'a Campaign, _: &'a Provenance) -> Vec<Output<'a>> {
         let mut outputs = vec![
+            Output::table("configs", "Configurations", false, move || {
+                tables::configs(campaign)
+            }),
             // In pieces of whole runs: the largest table is never held whole.
             Output::table_pieces(
                 "series",

@@ -205,6 +205,45 @@ pub fn runs(campaign: &Campaign) -> Table {
     table
 }
 
+/// `configs`: one row per configuration with analysed runs: its
+/// parameters, protocol, trials and the outage across trials.
+pub fn configs(campaign: &Campaign) -> Table {
+    let names = param_names(campaign);
+    let mut params: Vec<DictBuilder> = names.iter().map(|_| DictBuilder::default()).collect();
+    let mut proto = DictBuilder::default();
+    let mut trials = Vec::new();
+    let mut spreads: [Vec<Option<f64>>; 4] = Default::default();
+    for config in &campaign.configs {
+        for (builder, name) in params.iter_mut().zip(&names) {
+            builder.push(config.params.get(name).map_or("", String::as_str));
+        }
+        proto.push(config.proto.map_or("", |p| p.as_str()));
+        trials.push(Some(config.runs.len() as i64));
+        let outage = config.outage_ms;
+        let values = [
+            outage.map(|s| s.median),
+            outage.map(|s| s.min),
+            outage.map(|s| s.max),
+            config.outage_start_s.map(|s| s.median),
+        ];
+        for (column, v) in spreads.iter_mut().zip(values) {
+            column.push(v);
+        }
+    }
+    let mut table = Table::default();
+    for (builder, name) in params.into_iter().zip(&names) {
+        table.push(name.clone(), builder.finish());
+    }
+    table.push("proto", proto.finish());
+    table.push("trials", ColumnData::Int(trials));
+    let [median, min, max, start] = spreads;
+    table.push_with_unit("outage_ms_median", ColumnData::Float(median), "ms");
+    table.push_with_unit("outage_ms_min", ColumnData::Float(min), "ms");
+    table.push_with_unit("outage_ms_max", ColumnData::Float(max), "ms");
+    table.push_with_unit("outage_start_s_median", ColumnData::Float(start), "s");
+    table
+}
+
 /// `bands`: per configuration, metric and epoch, the spread across trials.
 pub fn bands(campaign: &Campaign, options: &Options) -> Table {
     let names = param_names(campaign);

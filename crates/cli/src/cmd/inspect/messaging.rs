@@ -1,10 +1,13 @@
 //! What `expost inspect` says of messaging-benchmark inputs: an
 //! ombt-orchestrator campaign (`params.json` and its run folders), an ombt
-//! controller's results log, and a line-protocol export of telemetry.
+//! controller's results log, a line-protocol export of telemetry, and an
+//! InfluxDB data-folder tarball. Recognising them is `expost_formats::detect`'s
+//! work; this is the wording.
 
 use super::Finding;
-use expost_formats::line_protocol;
-use expost_formats::ombt_controller::{self, ControllerKind};
+use expost_formats::detect::LineProtocolSummary;
+use expost_formats::ombt_controller::{self, ControllerResults};
+use expost_formats::ParseError;
 use expost_model::Diagnostics;
 use expost_remote::influx_meta::MetaSnapshot;
 use expost_studies::ombt::{self, RunResult};
@@ -112,31 +115,25 @@ fn telemetry_files(results: &[RunResult]) -> String {
     }
 }
 
-/// An ombt controller's JSON results (clients' line, then servers'), or
-/// its human-readable output (named, not read); `None` when `bytes` are
-/// neither.
-pub fn controller_log(path: &Path, bytes: &[u8]) -> Option<Finding> {
-    match ombt_controller::sniff(&bytes[..bytes.len().min(4096)])? {
-        ControllerKind::Results => {}
-        ControllerKind::Text => {
-            return Some(Finding::new(
-                path,
-                "ombt controller output",
-                "the controller's human-readable summary; `expost ombt` reads the JSON results (*controller*.log) written beside it".into(),
-            ))
-        }
-    }
-    let mut diags = Diagnostics::for_file(path.to_string_lossy());
-    let results = match ombt_controller::parse(bytes, &mut diags) {
+/// An ombt controller's human-readable output: named, not read.
+pub fn controller_text(path: &Path) -> Finding {
+    Finding::new(
+        path,
+        "ombt controller output",
+        "the controller's human-readable summary; `expost ombt` reads the JSON results (*controller*.log) written beside it".into(),
+    )
+}
+
+/// An ombt controller's JSON results (clients' line, then servers'), as
+/// read.
+pub fn controller_results(
+    path: &Path,
+    results: Result<ControllerResults, ParseError>,
+    diags: Diagnostics,
+) -> Finding {
+    let results = match results {
         Ok(r) => r,
-        Err(e) => {
-            return Some(Finding::unreadable(
-                path,
-                "ombt controller results",
-                &e,
-                diags,
-            ))
-        }
+        Err(e) => return Finding::unreadable(path, "ombt controller results", &e, diags),
     };
     let side = |agents: &[ombt_controller::AgentResult]| {
         let ok: u64 = agents.iter().map(|a| a.msgs_ok).sum();
@@ -162,87 +159,40 @@ pub fn controller_log(path: &Path, bytes: &[u8]) -> Option<Finding> {
         .map(String::from)
         .to_vec();
     finding.diagnostics = diags.into_items();
-    Some(finding)
+    finding
 }
 
-/// Whether `bytes` look like line protocol: an `influx_inspect export`
-/// header, or a first data line that parses with a timestamp.
-fn looks_like_line_protocol(bytes: &[u8]) -> bool {
-    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64 * 1024)]);
-    let mut lines = head.lines().map(str::trim).filter(|l| !l.is_empty());
-    if head.lines().any(|l| l.trim() == "# DML") {
-        return true;
-    }
-    lines
-        .find(|l| !l.starts_with('#'))
-        .and_then(|l| line_protocol::parse_line(l).ok())
-        .is_some_and(|p| p.timestamp_ns.is_some())
-}
-
-/// Telemetry in line protocol (`influx_inspect export` layout or bare),
-/// or `None` when `bytes` do not look like it.
-pub fn line_protocol_file(path: &Path, bytes: &[u8]) -> Option<Finding> {
-    if !looks_like_line_protocol(bytes) {
-        return None;
-    }
-    let mut diags = Diagnostics::for_file(path.to_string_lossy());
-    let mut measurements = BTreeSet::new();
-    let mut fields = BTreeSet::new();
-    let mut databases = BTreeSet::new();
-    let (mut first, mut last) = (None::<i64>, None::<i64>);
-    let counts = line_protocol::parse(bytes, &mut diags, |context, point| {
-        if let Some(db) = &context.database {
-            if !databases.contains(db) {
-                databases.insert(db.clone());
-            }
-        }
-        if !measurements.contains(point.measurement.as_ref()) {
-            measurements.insert(point.measurement.to_string());
-        }
-        for (field, _) in &point.fields {
-            if fields.len() < 1000 {
-                fields.insert(format!("{}.{field}", point.measurement));
-            }
-        }
-        if let Some(ns) = point.timestamp_ns {
-            first = Some(first.map_or(ns, |f| f.min(ns)));
-            last = Some(last.map_or(ns, |l| l.max(ns)));
-        }
-    });
-    let counts = match counts {
-        Ok(c) => c,
-        Err(e) => {
-            diags.error(None, e.to_string());
-            line_protocol::Counts::default()
-        }
-    };
-    let databases = if databases.is_empty() {
+/// Telemetry in line protocol (`influx_inspect export` layout or bare), as
+/// read.
+pub fn line_protocol(path: &Path, summary: LineProtocolSummary) -> Finding {
+    let databases = if summary.databases.is_empty() {
         "no database context".to_string()
     } else {
         format!(
             "database {}",
-            databases.into_iter().collect::<Vec<_>>().join(", ")
+            summary.databases.into_iter().collect::<Vec<_>>().join(", ")
         )
     };
+    let counts = summary.counts;
     let mut finding = Finding::new(
         path,
         "line protocol",
         format!(
             "{} points in {} measurements ({databases}); {} lines, {} bad",
             counts.points,
-            measurements.len(),
+            summary.measurements.len(),
             counts.lines,
             counts.skipped
         ),
     )
     .with_range(
-        first.map(|ns| ns as f64 / 1e9),
-        last.map(|ns| ns as f64 / 1e9),
+        summary.time_ns.map(|(ns, _)| ns as f64 / 1e9),
+        summary.time_ns.map(|(_, ns)| ns as f64 / 1e9),
     );
-    finding.entities = capped(measurements);
-    finding.metrics = capped(fields);
-    finding.diagnostics = diags.into_items();
-    Some(finding)
+    finding.entities = capped(summary.measurements);
+    finding.metrics = capped(summary.fields);
+    finding.diagnostics = summary.diagnostics.into_items();
+    finding
 }
 
 /// The first [`LISTED`] names, and how many more there are.
@@ -256,13 +206,19 @@ fn capped(names: BTreeSet<String>) -> Vec<String> {
 }
 
 /// A gzip'd tar of an InfluxDB 1.x data folder (a run's
-/// `influxdb-data.tar.gz`), told by its `meta/meta.db`; `None` when the
-/// file is no gzip, or holds no such meta data.
-pub fn influxdb_tarball(path: &Path, bytes: &[u8]) -> Option<Finding> {
-    if !bytes.starts_with(&[0x1f, 0x8b]) {
-        return None;
-    }
-    let meta = MetaSnapshot::of_tarball(path).ok()?;
+/// `influxdb-data.tar.gz`), told by its `meta/meta.db`; a gzip file
+/// that holds no such meta data is no format expost reads.
+pub fn influxdb_tarball(path: &Path) -> Finding {
+    let meta = match MetaSnapshot::of_tarball(path) {
+        Ok(meta) => meta,
+        Err(e) => {
+            return Finding::new(
+                path,
+                "unknown",
+                format!("gzip data, but no InfluxDB data-folder tarball: {e}"),
+            )
+        }
+    };
     let databases: Vec<String> = meta
         .databases
         .iter()
@@ -298,5 +254,5 @@ pub fn influxdb_tarball(path: &Path, bytes: &[u8]) -> Option<Finding> {
         .filter(|d| d.name != "_internal")
         .map(|d| d.name.clone())
         .collect();
-    Some(finding)
+    finding
 }
