@@ -157,6 +157,21 @@ impl Profile {
         Ok(())
     }
 
+    /// Reads a profile: a TOML file, or a profiling run folder (the
+    /// notebook's CSVs).
+    pub fn read(path: &Path, diags: &mut Diagnostics) -> Result<Profile, ProfileError> {
+        if path.is_dir() {
+            Profile::from_run_dir(path, diags)
+        } else {
+            let file = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
+                file: file.clone(),
+                source,
+            })?;
+            Profile::from_toml(&text, &file)
+        }
+    }
+
     /// Reads a TOML profile.
     pub fn from_toml(text: &str, file: &str) -> Result<Profile, ProfileError> {
         let profile: Profile = toml::from_str(text).map_err(|e| ProfileError::Invalid {
