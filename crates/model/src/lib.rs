@@ -1,12 +1,15 @@
 //! The typed model shared by every part of expost: diagnostics, events,
-//! time series and units. This crate does no I/O.
+//! time series, units, spot-instance traces and training profiles. This
+//! crate does no I/O.
 //!
 //! Times are `f64` seconds. Absolute times are UTC epoch seconds; once a run
 //! is aligned, times are seconds relative to the run's anchor event.
 
 pub mod diagnostics;
 pub mod event;
+pub mod profile;
 pub mod series;
+pub mod spot;
 pub mod units;
 
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};

@@ -27,7 +27,7 @@
 
 use crate::metrics::{Prices, SimResult, TimeSplit};
 use crate::model::{Change, ModelEvent, PreemptionModel, SimRng};
-use crate::profile::Profile;
+use expost_model::profile::Profile;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;

@@ -9,8 +9,8 @@
 use crate::engine::{simulate_until, SimConfig, Strategy};
 use crate::metrics::{young_daly_interval, SimResult, TimeSplit};
 use crate::model::{Poisson, SimRng};
-use crate::profile::Profile;
 use crate::trace_stats::Summary;
+use expost_model::profile::Profile;
 use rand::SeedableRng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -9,7 +9,6 @@ use crate::driver::{Common, StudyCommand};
 use anyhow::{Context, Result};
 use expost_model::Diagnostics;
 use expost_render::output::OutputDir;
-use expost_sim::profile::Profile;
 use expost_sim::sweep::{self, Shard, SweepSpec};
 use expost_studies::simulate::SimSettings;
 use expost_studies::sweep::{SweepGrid, SweepResult, SweepStudy};
@@ -286,7 +285,7 @@ impl SavedArgs for RunArgs {
 fn merge(args: MergeArgs) -> Result<ExitCode> {
     let out = OutputDir::prepare(&args.output)?;
     let mut diags = Diagnostics::default();
-    let profile = Profile::read(&args.profile, &mut diags)?;
+    let profile = expost_formats::profile::read(&args.profile, &mut diags)?;
     let mut specs = Vec::new();
     let mut parts = Vec::new();
     for dir in &args.shards {

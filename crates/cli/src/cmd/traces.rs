@@ -3,7 +3,7 @@
 
 use super::run::{visit_opt, SavedArgs, SavedStudy};
 use crate::driver::{Common, StudyCommand};
-use expost_sim::trace::{OffsetUnit, ReadOptions};
+use expost_formats::spot_trace::{OffsetUnit, ReadOptions};
 use expost_studies::traces::TracesStudy;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;

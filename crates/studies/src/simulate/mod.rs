@@ -12,15 +12,16 @@ mod settings;
 pub use settings::SimSettings;
 
 use crate::study::{Context, Discovered, Provenance, Study, StudyError, UnitDiagnostic};
+use expost_formats::spot_trace::{self, ReadOptions};
+use expost_model::profile::Profile;
+use expost_model::spot::Trace;
 use expost_model::{Diagnostic, Diagnostics, Severity};
 use expost_render::output::Output;
 use expost_render::table::Table;
 use expost_sim::engine::{simulate_until, SimConfig, Strategy};
 use expost_sim::metrics::SimResult;
 use expost_sim::model::{MinuteModel, MinuteParams, Poisson, PreemptionModel, Replay};
-use expost_sim::profile::Profile;
 use expost_sim::tick::{self, Live, TickEvent, TickParams};
-use expost_sim::trace::{self, ReadOptions, Trace};
 use std::io;
 use std::path::PathBuf;
 
@@ -259,7 +260,7 @@ fn read_trace(path: &std::path::Path, diags: &mut Diagnostics) -> Result<Trace, 
     let f = std::fs::File::open(path)
         .map_err(|e| StudyError::Input(format!("could not open trace '{file}': {e}")))?;
     diags.set_file(file.clone());
-    trace::parse(io::BufReader::new(f), ReadOptions::default(), diags)
+    spot_trace::parse(io::BufReader::new(f), ReadOptions::default(), diags)
         .map_err(|e| StudyError::Input(format!("{file}: {e}")))
 }
 

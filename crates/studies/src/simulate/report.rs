@@ -3,10 +3,10 @@
 
 use super::Simulation;
 use crate::table_builder::TableBuilder;
+use expost_model::profile::Profile;
 use expost_render::table::Table;
 use expost_sim::engine::SimConfig;
 use expost_sim::metrics::SimResult;
-use expost_sim::profile::Profile;
 use expost_sim::tick::TickEvent;
 use serde::Serialize;
 

@@ -2,10 +2,10 @@
 //! the strategies' costs and the prices.
 
 use crate::study::StudyError;
+use expost_model::profile::Profile;
 use expost_model::Diagnostics;
 use expost_sim::engine::SimConfig;
 use expost_sim::metrics::Prices;
-use expost_sim::profile::Profile;
 use std::path::PathBuf;
 
 /// Settings shared by every simulation of a study.
@@ -77,8 +77,8 @@ impl SimSettings {
     /// # Errors
     /// [`StudyError::Input`] when it cannot be read.
     pub fn load(&self, diags: &mut Diagnostics) -> Result<Profile, StudyError> {
-        let profile =
-            Profile::read(&self.profile, diags).map_err(|e| StudyError::Input(e.to_string()))?;
+        let profile = expost_formats::profile::read(&self.profile, diags)
+            .map_err(|e| StudyError::Input(e.to_string()))?;
         Ok(if self.rounded {
             profile.rounded()
         } else {

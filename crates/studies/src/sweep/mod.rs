@@ -9,11 +9,11 @@ mod outputs;
 
 use crate::simulate::SimSettings;
 use crate::study::{Context, Discovered, Provenance, Study, StudyError, UnitDiagnostic};
+use expost_model::profile::Profile;
 use expost_model::{Diagnostic, Diagnostics};
 use expost_render::output::Output;
 use expost_render::table::Table;
 use expost_sim::engine::{SimConfig, Strategy};
-use expost_sim::profile::Profile;
 use expost_sim::sweep::{self, GridPoint, Optimum, PointSummary, Shard, SweepRecord, SweepSpec};
 use std::io;
 use std::sync::OnceLock;

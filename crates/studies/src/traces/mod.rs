@@ -11,11 +11,12 @@
 mod outputs;
 
 use crate::study::{Context, Discovered, Provenance, Study, StudyError, UnitDiagnostic};
+use expost_formats::spot_trace::{self, ReadOptions, TraceError};
+use expost_model::spot::Trace;
 use expost_model::{Diagnostic, Diagnostics, Severity};
 use expost_render::output::Output;
 use expost_render::table::Table;
 use expost_render::text_table::{render, Align};
-use expost_sim::trace::{self, ReadOptions, Trace, TraceError};
 use expost_sim::trace_stats::{trace_stats, TraceStats};
 use serde::Serialize;
 use std::io;
@@ -167,7 +168,7 @@ pub fn read_one(path: &Path, options: ReadOptions) -> TraceReport {
     let parsed = std::fs::File::open(path)
         .map_err(|e| (None, format!("could not open: {e}")))
         .and_then(|f| {
-            trace::parse(io::BufReader::new(f), options, &mut diags)
+            spot_trace::parse(io::BufReader::new(f), options, &mut diags)
                 .map_err(|e| (e.line(), message_of(&e)))
         });
     match parsed {
