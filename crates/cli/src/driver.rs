@@ -124,24 +124,54 @@ pub fn run<C: StudyCommand>(command: C) -> Result<ExitCode> {
         Err(StudyError::Usage(message)) => return Ok(usage_error(name, &message)),
         Err(StudyError::Input(message)) => anyhow::bail!(message),
     };
-    let provenance = Provenance {
+    let provenance = provenance(&command)?;
+    Ok(finish(
+        &study,
+        &combined,
+        &provenance,
+        output.as_ref(),
+        &common,
+    ))
+}
+
+/// What made this study's outputs: this process's command line and `options`.
+///
+/// # Errors
+/// When the options cannot be written as JSON.
+pub fn provenance(options: &impl Serialize) -> Result<Provenance> {
+    Ok(Provenance {
         version: env!("CARGO_PKG_VERSION").into(),
         command: std::env::args_os()
             .map(|a| a.to_string_lossy().into_owned())
             .collect(),
         command_line: command_line(),
-        options: serde_json::to_value(&command).context("could not record the options")?,
-    };
+        options: serde_json::to_value(options).context("could not record the options")?,
+    })
+}
+
+/// Everything after the analysis, the same for every study (and for
+/// results combined elsewhere, such as merged sweep shards): the outputs
+/// in `output`, stdout (`-o -`, `--json` or the terminal summary), the
+/// serious diagnostics and the headline on stderr, and the exit code.
+pub fn finish<S: Study>(
+    study: &S,
+    combined: &S::Combined,
+    provenance: &Provenance,
+    output: Option<&OutputDir>,
+    common: &Common,
+) -> ExitCode {
+    let to_stdout = common.output.as_deref() == Some(Path::new("-"));
+    let quiet = common.quiet || common.json || to_stdout;
     let mut failed = false;
-    if let Some(dir) = &output {
-        failed |= write_outputs(&study, &combined, &provenance, dir, quiet);
+    if let Some(dir) = output {
+        failed |= write_outputs(study, combined, provenance, dir, quiet);
     }
     let printed = if to_stdout {
-        stream_table(&study, &combined)
+        stream_table(study, combined)
     } else if common.json {
-        print_json(&study, &combined, &provenance)
+        print_json(study, combined, provenance)
     } else if !common.quiet {
-        print_stdout(study.terminal(&combined).as_bytes())
+        print_stdout(study.terminal(combined).as_bytes())
     } else {
         Ok(())
     };
@@ -153,7 +183,7 @@ pub fn run<C: StudyCommand>(command: C) -> Result<ExitCode> {
         }
         Ok(()) => {}
     }
-    let diagnostics = study.diagnostics(&combined);
+    let diagnostics = study.diagnostics(combined);
     print_serious(
         &diagnostics,
         if output.is_some() {
@@ -164,19 +194,17 @@ pub fn run<C: StudyCommand>(command: C) -> Result<ExitCode> {
     );
     eprintln!(
         "{}; diagnostics: {}",
-        study.headline(&combined),
+        study.headline(combined),
         study::counts_in_words(study::count(&diagnostics))
     );
     let any_error = diagnostics
         .iter()
         .any(|(_, d)| d.severity == Severity::Error);
-    Ok(
-        if failed || any_error || study.failed_units(&combined) > 0 {
-            ExitCode::from(1)
-        } else {
-            ExitCode::SUCCESS
-        },
-    )
+    if failed || any_error || study.failed_units(combined) > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// Every output of `study`, then the JSON summary, `diagnostics` and the

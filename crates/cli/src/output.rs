@@ -2,7 +2,6 @@
 //! read, so a bad `-o` fails in the first millisecond, not after the work.
 
 use anyhow::{Context, Result};
-use expost_render::atomic::write_atomic;
 use expost_render::table::{write_table, Csv, Parquet, Table, TableWriter};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -50,15 +49,6 @@ impl OutputDir {
                 Ok(path)
             })
             .collect()
-    }
-
-    /// Writes `value` as pretty JSON to the file `name`.
-    pub fn write_json(&self, name: &str, value: &impl serde::Serialize) -> Result<PathBuf> {
-        let path = self.file(name);
-        let bytes = serde_json::to_vec_pretty(value).context("could not serialise JSON")?;
-        write_atomic(&path, &bytes)
-            .with_context(|| format!("could not write '{}'", path.display()))?;
-        Ok(path)
     }
 }
 

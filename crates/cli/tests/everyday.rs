@@ -2,45 +2,13 @@
 //! completions and man pages.
 
 mod common;
-use common::{expost, repo};
+use common::{expost, repo, rerun_elsewhere, save_study};
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// `expost run STUDY -q` from another working directory (paths in a study
-/// file are relative to it), which must succeed.
-fn rerun_elsewhere(study: &Path) {
-    let out = Command::new(env!("CARGO_BIN_EXE_expost"))
-        .args(["run", study.to_str().unwrap(), "-q"])
-        .current_dir(std::env::temp_dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// `expost ARGS -q -o OUT_DIR --save-study`, which must succeed: the study
-/// file it wrote, and its text.
-fn save_study(args: &[&str], out_dir: &Path) -> (PathBuf, String) {
-    let mut all = args.to_vec();
-    all.extend(["-q", "-o", out_dir.to_str().unwrap(), "--save-study"]);
-    let out = expost(&all);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let study = out_dir.join("expost.toml");
-    let text = std::fs::read_to_string(&study).unwrap();
-    (study, text)
 }
 
 /// The findings `expost inspect --json` printed, one JSON object a line.

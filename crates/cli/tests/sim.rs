@@ -2,13 +2,17 @@
 //! preemption fixtures.
 
 mod common;
-use common::{expost, repo};
+use common::{expost, json_of, repo, rerun_reproduces, save_study};
 
 use std::path::PathBuf;
 
-/// The preemption fixtures.
+/// The preemption fixtures (a canonical path: a rerun study names its
+/// inputs by their canonical paths, and so do the outputs).
 fn fixtures() -> PathBuf {
-    repo().join("tests/fixtures/preemption")
+    repo()
+        .join("tests/fixtures/preemption")
+        .canonicalize()
+        .unwrap()
 }
 
 fn profile() -> String {
@@ -111,19 +115,54 @@ fn simulate_prints_a_json_summary_whose_time_split_sums_to_wall_time() {
 }
 
 #[test]
-fn nonsense_parameters_are_refused_with_a_message() {
+fn nonsense_parameters_are_usage_errors_found_before_any_input_is_read() {
+    // The profile does not even exist: the options are checked first.
+    for (args, says) in [
+        (
+            &["simulate", "--pipeline-depth", "128"][..],
+            "pipeline depth 128",
+        ),
+        (&["simulate", "--rate=-1"][..], "must be a number ≥ 0"),
+        (&["simulate", "--model", "tick"][..], "needs --trace"),
+        (
+            &["simulate", "--strategy", "checkpoint-restart"][..],
+            "interval > 0",
+        ),
+        (&["simulate", "-o", "-"][..], "--model tick"),
+        (&["sweep", "--intervals", "auto,0"][..], "must be positive"),
+        (
+            &["sweep", "--intervals", "soon"][..],
+            "neither auto nor seconds",
+        ),
+        (&["sweep", "--rates", "0.1,-2"][..], "must be a number ≥ 0"),
+        (&["sweep", "--shard", "3/2"][..], "1 ≤ i ≤ n"),
+        (&["traces", "a.csv", "--step-unit", "m"][..], "--step-unit"),
+    ] {
+        let mut all = args.to_vec();
+        if args[0] != "traces" {
+            all.extend(["--profile", "/nonexistent/profile"]);
+        }
+        let out = expost(&all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    // Known once the profile is read (its pipeline depth is 16), and still
+    // the options' fault.
     let out = expost(&[
         "simulate",
         "--profile",
         &profile(),
-        "--pipeline-depth",
-        "128",
+        "--nodes",
+        "8",
+        "--max-instances",
+        "8",
     ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pipeline depth 16"));
+    let out = expost(&["simulate", "--profile", "/nonexistent/profile"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("pipeline depth 128"));
-    let out = expost(&["simulate", "--profile", &profile(), "--rate=-1"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("must be a number ≥ 0"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/profile"));
 }
 
 #[test]
@@ -196,4 +235,181 @@ fn sweep_shards_merge_to_the_unsharded_sweep() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing"));
+}
+
+#[test]
+fn dash_output_writes_the_main_table_to_stdout() {
+    let p3 = fixtures().join("bamboo-traces/traces/p3-trace.csv");
+    let out = expost(&["traces", p3.to_str().unwrap(), "-o", "-"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().starts_with("file,format,duration_h,"));
+    assert_eq!(lines.count(), 1, "{text}");
+    let out = expost(&[
+        "sweep",
+        "--profile",
+        &profile(),
+        "--rates",
+        "0.1",
+        "--seeds",
+        "2",
+        "--hours",
+        "2",
+        "-o",
+        "-",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 1 + 3 * 2, "{text}");
+}
+
+#[test]
+fn the_sweep_table_has_the_same_columns_in_csv_and_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = expost(&[
+        "sweep",
+        "--profile",
+        &profile(),
+        "--rates",
+        "0.1",
+        "--seeds",
+        "2",
+        "--hours",
+        "2",
+        "-q",
+        "-o",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    let columns = |path: &str| -> Vec<String> {
+        let entry = manifest["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["path"] == path)
+            .unwrap_or_else(|| panic!("{path} is not in the manifest"));
+        entry["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let csv = std::fs::read_to_string(dir.path().join("sweep.csv")).unwrap();
+    let header: Vec<String> = csv
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .map(String::from)
+        .collect();
+    assert_eq!(header.len(), 24);
+    assert_eq!(columns("sweep.csv"), header);
+    assert_eq!(columns("sweep.parquet"), header);
+}
+
+#[test]
+fn a_saved_traces_study_reruns_to_the_same_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let p3 = fixtures().join("bamboo-traces/traces/p3-trace.csv");
+    let gcloud = fixtures().join("bamboo-traces/traces/gcloud/a100x1-east1b.txt");
+    let (study, text) = save_study(
+        &[
+            "traces",
+            p3.to_str().unwrap(),
+            gcloud.to_str().unwrap(),
+            "--step-unit",
+            "s",
+        ],
+        &out_dir,
+    );
+    assert!(
+        text.contains("[traces]") && text.contains("step_unit = \"s\""),
+        "{text}"
+    );
+    assert!(text.contains("p3-trace.csv"), "{text}");
+    assert!(out_dir.join("traces.parquet").is_file());
+    rerun_reproduces(&study, &out_dir);
+}
+
+#[test]
+fn a_saved_simulate_study_reruns_to_the_same_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let trace = fixtures()
+        .join("bamboo-simulation/traces/trace--full-64-node-trace/full-64-node-trace.csv");
+    let (study, text) = save_study(
+        &[
+            "simulate",
+            "--profile",
+            &profile(),
+            "--model",
+            "tick",
+            "--trace",
+            trace.to_str().unwrap(),
+            "--hours",
+            "2",
+            "--seed",
+            "7",
+        ],
+        &out_dir,
+    );
+    assert!(
+        text.contains("[simulate]")
+            && text.contains("model = \"tick\"")
+            && text.contains("seed = 7"),
+        "{text}"
+    );
+    assert!(out_dir.join("tick-trace.csv").is_file());
+    let first = std::fs::read(out_dir.join("simulate.json")).unwrap();
+    rerun_reproduces(&study, &out_dir);
+    // `expost run --json` prints what simulate.json holds.
+    let out = expost(&["run", study.to_str().unwrap(), "--json"]);
+    assert!(out.status.success());
+    assert_eq!(
+        json_of(&out),
+        serde_json::from_slice::<serde_json::Value>(&first).unwrap()
+    );
+}
+
+#[test]
+fn a_saved_sweep_study_reruns_to_the_same_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let (study, text) = save_study(
+        &[
+            "sweep",
+            "--profile",
+            &profile(),
+            "--strategies",
+            "checkpoint-restart,redundant",
+            "--rates",
+            "0.05,0.3",
+            "--intervals",
+            "auto,900",
+            "--seeds",
+            "2",
+            "--hours",
+            "2",
+        ],
+        &out_dir,
+    );
+    let saved: toml::Value = toml::from_str(&text).unwrap();
+    let sweep = &saved["sweep"];
+    assert_eq!(
+        sweep["intervals"],
+        toml::Value::Array(vec!["auto".into(), 900.0.into()]),
+        "{text}"
+    );
+    assert_eq!(
+        sweep["strategies"],
+        toml::Value::Array(vec!["checkpoint-restart".into(), "redundant".into()]),
+        "{text}"
+    );
+    assert!(out_dir.join("time_split_redundant_900s.svg").is_file());
+    rerun_reproduces(&study, &out_dir);
 }

@@ -13,8 +13,10 @@ pub mod iperf3_text;
 pub mod line_protocol;
 pub mod ombt_controller;
 pub mod ombt_params;
+pub mod profile;
 pub mod shipyard;
 pub mod shremote;
+pub mod spot_trace;
 mod text_units;
 
 pub use error::ParseError;

@@ -27,7 +27,7 @@
 
 use crate::metrics::{Prices, SimResult, TimeSplit};
 use crate::model::{Change, ModelEvent, PreemptionModel, SimRng};
-use crate::profile::Profile;
+use expost_model::profile::Profile;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -110,6 +110,16 @@ pub struct ConfigError(pub String);
 impl SimConfig {
     /// Checks the settings against each other and the profile.
     pub fn validate(&self, profile: &Profile) -> Result<(), ConfigError> {
+        self.check()?;
+        if profile.iteration_s.is_empty() {
+            return Err(ConfigError("the profile has no iteration time".into()));
+        }
+        Ok(())
+    }
+
+    /// Checks the settings against each other, without a profile (the
+    /// option checks made before any input is read).
+    pub fn check(&self) -> Result<(), ConfigError> {
         let err = |m: String| Err(ConfigError(m));
         if !(self.duration_s.is_finite() && self.duration_s > 0.0) {
             return err(format!("duration {} s must be positive", self.duration_s));
@@ -160,9 +170,6 @@ impl SimConfig {
         }
         if !(self.prices.spot >= 0.0 && self.prices.on_demand >= 0.0) {
             return err("prices must be ≥ 0".into());
-        }
-        if profile.iteration_s.is_empty() {
-            return err("the profile has no iteration time".into());
         }
         Ok(())
     }
@@ -228,6 +235,22 @@ pub fn simulate(
     model: &mut dyn PreemptionModel,
     rng: &mut SimRng,
 ) -> SimResult {
+    simulate_until(cfg, profile, model, rng, &|| false)
+        .expect("a simulation that is never stopped finishes")
+}
+
+/// How many events a simulation handles between two looks at its stop flag.
+const EVENTS_BETWEEN_STOP_CHECKS: u32 = 1024;
+
+/// [`simulate`], looking at `stop` every thousand events or so (cheap):
+/// `None` when it said to stop (Ctrl-C) before the simulated time ended.
+pub fn simulate_until(
+    cfg: &SimConfig,
+    profile: &Profile,
+    model: &mut dyn PreemptionModel,
+    rng: &mut SimRng,
+    stop: &dyn Fn() -> bool,
+) -> Option<SimResult> {
     let mut sim = Sim {
         cfg,
         profile,
@@ -253,7 +276,15 @@ pub fn simulate(
     };
     sim.start();
     let mut pending = model.next(0.0, sim.instances(), sim.rng);
+    let mut until_check = EVENTS_BETWEEN_STOP_CHECKS;
     loop {
+        until_check -= 1;
+        if until_check == 0 {
+            if stop() {
+                return None;
+            }
+            until_check = EVENTS_BETWEEN_STOP_CHECKS;
+        }
         let model_t = pending.map_or(f64::INFINITY, |e| e.t.max(sim.now));
         let prep_t = sim.prepping.front().copied().unwrap_or(f64::INFINITY);
         let phase_t = match sim.phase {
@@ -279,7 +310,7 @@ pub fn simulate(
             pending = model.next(t, sim.instances(), sim.rng);
         }
     }
-    sim.finish()
+    Some(sim.finish())
 }
 
 impl Sim<'_> {

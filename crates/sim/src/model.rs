@@ -9,8 +9,8 @@
 //!
 //! All draw from the simulation's seeded [`SimRng`].
 
-use crate::trace::Trace;
 use crate::trace_stats::Summary;
+use expost_model::spot::Trace;
 use rand::Rng;
 use rand_distr::{Distribution, Exp, Geometric, Normal};
 use serde::Serialize;

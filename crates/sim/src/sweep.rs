@@ -3,13 +3,14 @@
 //! simulation's generator is seeded from the base seed and set to its own
 //! stream `(grid point << 32) | seed index`, never from thread order, and
 //! results are collected in job order. `--shard i/n` runs the jobs whose
-//! index is `i − 1` modulo `n`; [`merge`] joins the shards' records back.
+//! index is `i − 1` modulo `n` ([`shard_jobs`]); [`merge`] joins the
+//! shards' records back.
 
-use crate::engine::{simulate, SimConfig, Strategy};
+use crate::engine::{simulate_until, SimConfig, Strategy};
 use crate::metrics::{young_daly_interval, SimResult, TimeSplit};
 use crate::model::{Poisson, SimRng};
-use crate::profile::Profile;
 use crate::trace_stats::Summary;
+use expost_model::profile::Profile;
 use rand::SeedableRng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -51,8 +52,10 @@ pub struct GridPoint {
     pub interval_s: f64,
 }
 
-/// A shard of a sweep: `index` of `count`, 1-based.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A shard of a sweep: `index` of `count`, 1-based; `i/n` as text (on
+/// the command line and in study files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Shard {
     /// Which shard, 1..=count.
     pub index: u32,
@@ -84,6 +87,26 @@ impl FromStr for Shard {
             return Err(format!("shard {i}/{n}: need 1 ≤ i ≤ n"));
         }
         Ok(Shard { index: i, count: n })
+    }
+}
+
+impl TryFrom<String> for Shard {
+    type Error = String;
+    fn try_from(s: String) -> Result<Shard, String> {
+        s.parse()
+    }
+}
+
+impl From<Shard> for String {
+    fn from(s: Shard) -> String {
+        s.to_string()
+    }
+}
+
+impl Shard {
+    /// Whether this is the whole sweep (`1/1`).
+    pub fn is_whole(self) -> bool {
+        self.count == 1
     }
 }
 
@@ -120,8 +143,22 @@ pub fn job_mtbf_s(nodes: u32, rate_per_hour: f64) -> f64 {
 }
 
 impl SweepSpec {
-    /// Checks the spec (rates ≥ 0, at least one of everything, valid base config).
+    /// Checks the spec (rates ≥ 0, at least one of everything, valid base
+    /// config at every grid point).
     pub fn validate(&self, profile: &Profile) -> Result<(), String> {
+        self.check()?;
+        for point in self.grid(profile) {
+            self.config(&point)
+                .validate(profile)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Checks what can be checked without the profile (the option checks
+    /// made before any input is read): an automatic interval, known once
+    /// the profile is, is stood in for by one that is always valid.
+    pub fn check(&self) -> Result<(), String> {
         if self.strategies.is_empty()
             || self.rates.is_empty()
             || self.intervals.is_empty()
@@ -145,10 +182,20 @@ impl SweepSpec {
             ));
         }
         Poisson::new(0.0, self.replace_delay_s).map_err(|e| e.to_string())?;
-        for point in self.grid(profile) {
-            self.config(&point)
-                .validate(profile)
+        for &strategy in &self.strategies {
+            for &asked in &self.intervals {
+                let stand_in = match strategy {
+                    Strategy::CheckpointRestart => self.base.duration_s,
+                    _ => 0.0,
+                };
+                SimConfig {
+                    strategy,
+                    checkpoint_interval_s: asked.unwrap_or(stand_in),
+                    ..self.base.clone()
+                }
+                .check()
                 .map_err(|e| e.to_string())?;
+            }
         }
         Ok(())
     }
@@ -213,20 +260,43 @@ pub fn run_one(
     point: &GridPoint,
     seed_index: u32,
 ) -> SweepRecord {
+    run_one_until(spec, profile, point, seed_index, &|| false)
+        .expect("a simulation that is never stopped finishes")
+}
+
+/// [`run_one`], looking at `stop` now and then: `None` when it said to stop.
+pub fn run_one_until(
+    spec: &SweepSpec,
+    profile: &Profile,
+    point: &GridPoint,
+    seed_index: u32,
+    stop: &dyn Fn() -> bool,
+) -> Option<SweepRecord> {
     let cfg = spec.config(point);
     let mut rng = rng_for(spec.base_seed, point.index, seed_index);
     let result = match Poisson::new(point.rate, spec.replace_delay_s) {
-        Ok(mut model) => simulate(&cfg, profile, &mut model, &mut rng),
+        Ok(mut model) => simulate_until(&cfg, profile, &mut model, &mut rng, stop)?,
         Err(_) => SimResult::default(),
     };
-    SweepRecord {
+    Some(SweepRecord {
         point: point.index,
         seed_index,
         strategy: point.strategy,
         rate_per_node_hour: point.rate,
         checkpoint_interval_s: point.interval_s,
         result,
-    }
+    })
+}
+
+/// The simulations of `shard`, as (grid point, seed index), in job order
+/// (point-major): job `j` is point `j / seeds`, seed `j % seeds`.
+pub fn shard_jobs(grid: &[GridPoint], seeds: u32, shard: Shard) -> Vec<(GridPoint, u32)> {
+    let seeds = u64::from(seeds);
+    let total = grid.len() as u64 * seeds;
+    (0..total)
+        .filter(|j| j % u64::from(shard.count) == u64::from(shard.index - 1))
+        .map(|j| (grid[(j / seeds) as usize], (j % seeds) as u32))
+        .collect()
 }
 
 /// Runs this shard's simulations in parallel; `progress` is called after
@@ -238,15 +308,10 @@ pub fn run(
     progress: &(dyn Fn() + Sync),
 ) -> Vec<SweepRecord> {
     let grid = spec.grid(profile);
-    let seeds = u64::from(spec.seeds);
-    let total = grid.len() as u64 * seeds;
-    let jobs: Vec<u64> = (0..total)
-        .filter(|j| j % u64::from(shard.count) == u64::from(shard.index - 1))
-        .collect();
-    jobs.par_iter()
-        .map(|&j| {
-            let point = &grid[(j / seeds) as usize];
-            let record = run_one(spec, profile, point, (j % seeds) as u32);
+    shard_jobs(&grid, spec.seeds, shard)
+        .par_iter()
+        .map(|(point, seed_index)| {
+            let record = run_one(spec, profile, point, *seed_index);
             progress();
             record
         })
@@ -535,25 +600,32 @@ impl From<&FlatRecord> for SweepRecord {
     }
 }
 
-/// Writes records as CSV (the `sweep.csv` of a shard).
-pub fn write_csv(records: &[SweepRecord], out: impl std::io::Write) -> Result<(), csv::Error> {
-    let mut w = csv::Writer::from_writer(out);
-    for r in records {
-        w.serialize(FlatRecord::from(r))?;
-    }
-    w.flush()?;
-    Ok(())
-}
-
-/// Reads records written by [`write_csv`]; errors name the line.
+/// Reads the records of a `sweep.csv` (its columns are [`FlatRecord`]'s;
+/// an empty field, a number that was not finite, reads as NaN); errors
+/// name the line.
 pub fn read_csv(input: impl std::io::Read) -> Result<Vec<SweepRecord>, String> {
     let mut r = csv::Reader::from_reader(input);
-    r.deserialize::<FlatRecord>()
-        .map(|row| {
-            row.map(|f| SweepRecord::from(&f)).map_err(|e| {
+    let headers = r.headers().map_err(|e| format!("line 1: {e}"))?.clone();
+    let mut records = Vec::new();
+    let mut row = csv::StringRecord::new();
+    loop {
+        match r.read_record(&mut row) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                format!("line {line}: {e}")
-            })
-        })
-        .collect()
+                return Err(format!("line {line}: {e}"));
+            }
+        }
+        let line = row.position().map_or(0, |p| p.line());
+        let filled: csv::StringRecord = row
+            .iter()
+            .map(|f| if f.is_empty() { "NaN" } else { f })
+            .collect();
+        let flat: FlatRecord = filled
+            .deserialize(Some(&headers))
+            .map_err(|e| format!("line {line}: {e}"))?;
+        records.push(SweepRecord::from(&flat));
+    }
+    Ok(records)
 }

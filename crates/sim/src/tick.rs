@@ -15,7 +15,7 @@
 //! replayed from a recording of the notebook's own draws ([`Recorded`]).
 
 use crate::model::SimRng;
-use crate::profile::Profile;
+use expost_model::profile::Profile;
 use rand::seq::index::sample;
 use rand::Rng;
 use rand_distr::{Distribution, Normal};

@@ -4,7 +4,7 @@
 //! and the preemption rate per node-hour (the maximum-likelihood rate of an
 //! exponential lifetime: removals ÷ node-hours observed).
 
-use crate::trace::Trace;
+use expost_model::spot::Trace;
 use serde::Serialize;
 
 /// Summary of a sample of numbers.
@@ -325,7 +325,7 @@ fn curve_area(curve: &[(f64, i64)], end: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::{NodeEvent, TraceFormat};
+    use expost_model::spot::{NodeEvent, TraceFormat};
 
     fn ev(t: f64, delta: i64, node: Option<u32>) -> NodeEvent {
         NodeEvent { t, delta, node }

@@ -2,8 +2,8 @@
 //! bench/baseline_bamboo.py) and must give the notebook's trace of steps
 //! and reconfigurations, event for event.
 
+use expost_formats::profile::read_run;
 use expost_model::Diagnostics;
-use expost_sim::profile::Profile;
 use expost_sim::tick::{self, Recorded, TickParams};
 use std::path::PathBuf;
 
@@ -34,7 +34,7 @@ fn tick_mode_with_the_notebooks_draws_gives_the_notebooks_trace() {
     )
     .unwrap();
     let mut diags = Diagnostics::default();
-    let profile = Profile::from_run_dir(
+    let profile = read_run(
         &fixtures().join("bamboo-simulation/profiling-runs/run-86"),
         &mut diags,
     )
@@ -63,7 +63,7 @@ fn tick_mode_with_the_notebooks_draws_gives_the_notebooks_trace() {
 #[test]
 fn the_notebook_profile_reads_as_the_notebook_printed_it() {
     let mut diags = Diagnostics::default();
-    let p = Profile::from_run_dir(
+    let p = read_run(
         &fixtures().join("bamboo-simulation/profiling-runs/run-86"),
         &mut diags,
     )
@@ -83,7 +83,7 @@ fn a_profile_missing_a_file_names_it() {
     for f in ["reconfig.csv", "loop_times_0.csv", "async-checkpoint_0.csv"] {
         std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
     }
-    let err = Profile::from_run_dir(dir.path(), &mut Diagnostics::default())
+    let err = read_run(dir.path(), &mut Diagnostics::default())
         .unwrap_err()
         .to_string();
     assert!(
@@ -96,7 +96,7 @@ fn a_profile_missing_a_file_names_it() {
         dir.path().join("load_times_0.csv"),
     )
     .unwrap();
-    let err = Profile::from_run_dir(dir.path(), &mut Diagnostics::default())
+    let err = read_run(dir.path(), &mut Diagnostics::default())
         .unwrap_err()
         .to_string();
     assert!(

@@ -5,4 +5,8 @@
 pub mod failover;
 pub mod ombt;
 pub mod provision;
+pub mod simulate;
 pub mod study;
+pub mod sweep;
+mod table_builder;
+pub mod traces;

@@ -209,6 +209,40 @@ pub fn diagnostics_table(items: &[UnitDiagnostic<'_>]) -> Table {
     table
 }
 
+/// Runs `study` on this thread, its units in discovery order (`reverse`:
+/// analysed last to first, then put back in order), as the driver would
+/// without progress or Ctrl-C: for tests.
+#[cfg(test)]
+pub(crate) fn run_here<S: Study>(study: &S, reverse: bool) -> Result<S::Combined, StudyError> {
+    let flag = AtomicBool::new(false);
+    let context = Context::new(&flag);
+    let discovered = study.discover()?;
+    let mut analysed: Vec<S::Analysed> = if reverse {
+        discovered
+            .units
+            .iter()
+            .rev()
+            .map(|u| study.analyse(u, &context))
+            .collect()
+    } else {
+        discovered
+            .units
+            .iter()
+            .map(|u| study.analyse(u, &context))
+            .collect()
+    };
+    if reverse {
+        analysed.reverse();
+    }
+    study.combine(analysed, discovered.diagnostics)
+}
+
+/// The repository's test fixtures, for the studies' tests.
+#[cfg(test)]
+pub(crate) fn fixtures() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,10 +11,10 @@ use expost_formats::campaign::Layout;
 use expost_formats::detect::{self, File, Folder};
 use expost_formats::iperf3_json::{self, Role};
 use expost_formats::iperf3_text::{self, StampKind};
+use expost_formats::profile;
 use expost_formats::shremote;
+use expost_formats::spot_trace as trace;
 use expost_model::{Diagnostic, Diagnostics, Severity};
-use expost_sim::profile::Profile;
-use expost_sim::trace;
 use expost_studies::failover;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -477,7 +477,7 @@ fn inspect_trace(path: &Path, bytes: &[u8]) -> Option<Finding> {
 /// A profiling-run folder, as `expost simulate --profile` reads it.
 fn inspect_profile(dir: &Path) -> Finding {
     let mut diags = Diagnostics::for_file(dir.to_string_lossy());
-    match Profile::from_run_dir(dir, &mut diags) {
+    match profile::read_run(dir, &mut diags) {
         Ok(profile) => {
             let sizes: Vec<String> = profile
                 .iteration_s

@@ -8,7 +8,6 @@ pub mod ombt;
 pub mod provision;
 pub mod report;
 pub mod run;
-mod sim_out;
 pub mod simulate;
 pub mod sweep;
 pub mod traces;

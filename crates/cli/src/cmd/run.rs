@@ -2,9 +2,9 @@
 //! with (`--save-study`).
 //!
 //! A study file is TOML: `version = 1` and one table named after the study
-//! (`[failover]`, `[ombt]` or `[provision]`), holding the same options as the command line
-//! (long names, `-` written as `_`). Paths in it are relative to the file's
-//! folder.
+//! (`[failover]`, `[ombt]`, `[provision]`, `[traces]`, `[simulate]` or
+//! `[sweep]`), holding the same options as the command line (long names,
+//! `-` written as `_`). Paths in it are relative to the file's folder.
 //!
 //! ```toml
 //! version = 1
@@ -16,7 +16,7 @@
 //! band = "mean"
 //! ```
 
-use super::{failover, ombt, provision};
+use super::{failover, ombt, provision, simulate, sweep, traces};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -29,18 +29,26 @@ Examples:
   expost run out/expost.toml
   expost run out/expost.toml --json
   expost ombt campaign/ -o out-ombt/ --telemetry tarball --save-study
+  expost sweep --profile run-86/ --seeds 1000 -o out-sweep/ --save-study
 
 The file: `version = 1`, then one table named after the study, [failover],
-[ombt] or [provision], with the command's long options as keys: for failover
-root, output, pattern, anchor, bin, window, rolling, band, tcp_threshold,
-include_omitted, text_utc_offset, timestamp_format, size; for ombt root,
-output, lp, influx, telemetry, influxd_per_run, database, timeout, query (a
-list), measurement (a list), no_telemetry, size; for provision from,
-configdir, credentials, config, pool, account, key_env, endpoint, table,
-partition, shared_key_lite, concurrency, timeout, attempts, straggler_mads,
-output (never a key: it comes from the environment). Unknown keys are
-errors. Paths are relative to the file's folder. An --influx URL is saved as
-given (with any credentials in it).";
+[ombt], [provision], [traces], [simulate] or [sweep], with the command's
+long options as keys: for failover root, output, pattern, anchor, bin,
+window, rolling, band, tcp_threshold, include_omitted, text_utc_offset,
+timestamp_format, size; for ombt root, output, lp, influx, telemetry,
+influxd_per_run, database, timeout, query (a list), measurement (a list),
+no_telemetry, size; for provision from, configdir, credentials, config,
+pool, account, key_env, endpoint, table, partition, shared_key_lite,
+concurrency, timeout, attempts, straggler_mads, output (never a key: it
+comes from the environment); for traces files (a list), output, step_unit;
+for simulate and sweep profile, hours, nodes, max_instances, pipeline_depth,
+prep, redundancy_overhead, degraded_slowdown, spot_price, on_demand_price,
+rounded, output, then for simulate model, strategy, rate, replace_delay,
+trace, offset, time_scale, checkpoint_interval, seed, and for sweep
+strategies, rates, intervals (lists; an interval is \"auto\" or seconds),
+seeds, seed, replace_delay, shard (\"i/n\"). Unknown keys are errors. Paths
+are relative to the file's folder. An --influx URL is saved as given (with
+any credentials in it).";
 
 /// The study file version this expost reads and writes.
 pub const VERSION: u32 = 1;
@@ -142,6 +150,9 @@ registry! {
     failover => Failover(failover::Args),
     ombt => Ombt(ombt::Args),
     provision => Provision(provision::Args),
+    traces => Traces(traces::Args),
+    simulate => Simulate(simulate::Args),
+    sweep => Sweep(sweep::RunArgs),
 }
 
 /// The table names as a message lists them: `[failover], [ombt] or [provision]`.
@@ -256,7 +267,13 @@ pub fn load(path: &Path) -> Result<SavedStudy> {
             tables_in_words("or")
         );
     };
-    study.visit_paths(&mut |p| *p = base.join(&*p));
+    // Canonical where they exist, as they were saved: a rerun names its
+    // inputs the same way from any folder (trace files, profiles and
+    // diagnostics carry their paths into the outputs).
+    study.visit_paths(&mut |p| {
+        let joined = base.join(&*p);
+        *p = std::fs::canonicalize(&joined).unwrap_or(joined);
+    });
     Ok(study)
 }
 
@@ -324,7 +341,7 @@ mod tests {
         let err = load(&write(dir.path(), "version = 1\n")).unwrap_err();
         assert!(
             err.to_string()
-                .contains("[failover], [ombt] or [provision]"),
+                .contains("[failover], [ombt], [provision], [traces], [simulate] or [sweep]"),
             "{err}"
         );
         let err = load(&write(
@@ -339,6 +356,47 @@ mod tests {
         ))
         .unwrap_err();
         assert!(format!("{err:#}").contains("window"), "{err:#}");
+    }
+
+    #[test]
+    fn simulation_studies_share_their_settings_keys_and_refuse_unknown_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "version = 1\n[sweep]\nprofile = \"p\"\nhours = 2\nintervals = [\"auto\", 600, 1800.5]\nshard = \"2/3\"\n",
+        );
+        let SavedStudy::Sweep(args) = load(&path).unwrap() else {
+            panic!("not the sweep study");
+        };
+        assert_eq!(args.hours, 2.0);
+        assert_eq!(args.seeds, 100, "defaults as on the command line");
+        assert_eq!(
+            args.intervals,
+            [
+                sweep::IntervalArg::Auto,
+                sweep::IntervalArg::Seconds(600.0),
+                sweep::IntervalArg::Seconds(1800.5)
+            ]
+        );
+        assert_eq!(args.shard.map(|s| s.to_string()).as_deref(), Some("2/3"));
+        for (table, needed, key) in [
+            ("sweep", "profile = \"p\"", "hour"),
+            ("simulate", "profile = \"p\"", "sim"),
+            ("traces", "files = []", "format"),
+        ] {
+            let text = format!("version = 1\n[{table}]\n{needed}\n\n{key} = 1\n");
+            let err = format!("{:#}", load(&write(dir.path(), &text)).unwrap_err());
+            assert!(
+                err.contains(key) && err.contains("line 5"),
+                "{table}: {err}"
+            );
+        }
+        let err = load(&write(
+            dir.path(),
+            "version = 1\n[sweep]\nprofile = \"p\"\nshard = \"4/3\"\n",
+        ))
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("1 ≤ i ≤ n"), "{err:#}");
     }
 
     #[test]

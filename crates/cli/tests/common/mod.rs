@@ -4,6 +4,7 @@
 
 use expost_remote::influx::{Epoch, InfluxClient};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -24,6 +25,73 @@ pub fn expost(args: &[&str]) -> Output {
         .env("NO_COLOR", "1")
         .output()
         .expect("expost runs")
+}
+
+/// `expost run STUDY -q` from another working directory (paths in a study
+/// file are relative to it), which must succeed.
+pub fn rerun_elsewhere(study: &Path) {
+    let out = Command::new(env!("CARGO_BIN_EXE_expost"))
+        .args(["run", study.to_str().unwrap(), "-q"])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `expost ARGS -q -o OUT_DIR --save-study`, which must succeed: the study
+/// file it wrote, and its text.
+pub fn save_study(args: &[&str], out_dir: &Path) -> (PathBuf, String) {
+    let mut all = args.to_vec();
+    all.extend(["-q", "-o", out_dir.to_str().unwrap(), "--save-study"]);
+    let out = expost(&all);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let study = out_dir.join("expost.toml");
+    let text = std::fs::read_to_string(&study).unwrap();
+    (study, text)
+}
+
+/// The files of `dir` (not below it) with their bytes, but the manifest
+/// (it names the command line) and the study file.
+pub fn outputs_of(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "manifest.json" && name != "expost.toml")
+        .map(|name| {
+            let bytes = std::fs::read(dir.join(&name)).unwrap();
+            (name, bytes)
+        })
+        .collect()
+}
+
+/// Removes the outputs of `study`'s folder `out_dir`, reruns the study
+/// from another working directory, and checks it wrote the same files,
+/// byte for byte.
+pub fn rerun_reproduces(study: &Path, out_dir: &Path) {
+    let first = outputs_of(out_dir);
+    assert!(!first.is_empty(), "no output in {}", out_dir.display());
+    for name in first.keys() {
+        std::fs::remove_file(out_dir.join(name)).unwrap();
+    }
+    rerun_elsewhere(study);
+    let again = outputs_of(out_dir);
+    assert_eq!(
+        first.keys().collect::<Vec<_>>(),
+        again.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in &first {
+        assert!(again[name] == *bytes, "{name} differs after the rerun");
+    }
 }
 
 /// Standard output as one JSON value; fails the test with stderr if it is not.

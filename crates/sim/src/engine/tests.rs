@@ -3,7 +3,7 @@ use super::*;
 use crate::metrics::{young_daly_interval, young_daly_waste};
 use crate::model::{MinuteModel, MinuteParams, Poisson, Replay};
 use crate::sweep::{self, Shard, SweepSpec};
-use crate::trace::{NodeEvent, Trace, TraceFormat};
+use expost_model::spot::{NodeEvent, Trace, TraceFormat};
 use proptest::prelude::{
     any, prop_assert, prop_assume, prop_oneof, proptest, Just, ProptestConfig,
 };

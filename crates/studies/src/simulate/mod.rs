@@ -1,0 +1,433 @@
+//! `expost simulate`: one simulation of training under preemptions, its
+//! one unit.
+//!
+//! A profile (a Bamboo profiling run folder, or a TOML file) gives the
+//! costs; a preemption model gives node removals and additions: a Poisson
+//! rate per node-hour, the notebook's per-minute model fitted to a trace,
+//! a trace replayed, or `tick`, the notebook's own 5-second simulation.
+
+mod report;
+mod settings;
+
+pub use settings::SimSettings;
+
+use crate::study::{Context, Discovered, Provenance, Study, StudyError, UnitDiagnostic};
+use expost_formats::spot_trace::{self, ReadOptions};
+use expost_model::profile::Profile;
+use expost_model::spot::Trace;
+use expost_model::{Diagnostic, Diagnostics, Severity};
+use expost_render::output::Output;
+use expost_render::table::Table;
+use expost_sim::engine::{simulate_until, SimConfig, Strategy};
+use expost_sim::metrics::SimResult;
+use expost_sim::model::{MinuteModel, MinuteParams, Poisson, PreemptionModel, Replay};
+use expost_sim::tick::{self, Live, TickEvent, TickParams};
+use std::io;
+use std::path::PathBuf;
+
+/// Where node removals and additions come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelKind {
+    /// Each node preempted at a rate per hour, replaced after a delay.
+    Poisson,
+    /// The notebook's per-minute model fitted to a trace.
+    Minute,
+    /// A trace replayed.
+    Replay,
+    /// The notebook's 5-second simulation, exactly (fitted to a trace).
+    Tick,
+}
+
+impl ModelKind {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Poisson => "poisson",
+            ModelKind::Minute => "minute",
+            ModelKind::Replay => "replay",
+            ModelKind::Tick => "tick",
+        }
+    }
+}
+
+/// `expost simulate`: one simulation and everything it was asked.
+#[derive(Debug, Clone)]
+pub struct SimulateStudy {
+    /// The profile, cluster and prices.
+    pub settings: SimSettings,
+    /// The preemption model.
+    pub model: ModelKind,
+    /// The strategy.
+    pub strategy: Strategy,
+    /// Poisson: preemptions per node-hour.
+    pub rate: f64,
+    /// Poisson: seconds before a preempted node's replacement arrives.
+    pub replace_delay_s: f64,
+    /// The trace of replay, minute and tick.
+    pub trace: Option<PathBuf>,
+    /// Replay: start this many seconds into the trace.
+    pub offset_s: f64,
+    /// Replay: simulated time = trace time × this.
+    pub time_scale: f64,
+    /// Compute seconds between checkpoints.
+    pub checkpoint_interval_s: f64,
+    /// The seed.
+    pub seed: u64,
+}
+
+impl SimulateStudy {
+    /// The option checks that need no input: an `Err` says which option
+    /// is wrong.
+    ///
+    /// # Errors
+    /// The first option that cannot be used.
+    pub fn check(&self) -> Result<(), String> {
+        match self.model {
+            ModelKind::Poisson => {
+                Poisson::new(self.rate, self.replace_delay_s).map_err(|e| e.to_string())?;
+            }
+            ModelKind::Tick if self.trace.is_none() => {
+                return Err(
+                    "--model tick needs --trace (the notebook fits its model to it)".into(),
+                );
+            }
+            ModelKind::Minute if self.trace.is_none() => {
+                return Err("--model minute needs --trace to fit".into());
+            }
+            ModelKind::Replay if self.trace.is_none() => {
+                return Err("--model replay needs --trace".into());
+            }
+            ModelKind::Replay
+                if !(self.time_scale.is_finite()
+                    && self.time_scale > 0.0
+                    && self.offset_s.is_finite()
+                    && self.offset_s >= 0.0) =>
+            {
+                return Err("--time-scale must be > 0 and --offset ≥ 0".into());
+            }
+            _ => {}
+        }
+        if self.model != ModelKind::Tick {
+            self.config(self.settings.config_unread())
+                .check()
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn config(&self, base: SimConfig) -> SimConfig {
+        SimConfig {
+            strategy: self.strategy,
+            checkpoint_interval_s: self.checkpoint_interval_s,
+            ..base
+        }
+    }
+
+    /// The model, fitted or set up from the trace, and the configuration
+    /// it asks for (a replay starts with the trace's nodes).
+    fn prepare(
+        &self,
+        profile: &Profile,
+        trace: Option<&Trace>,
+    ) -> Result<(Run, SimConfig), StudyError> {
+        let mut cfg = self.config(self.settings.config(profile.pipeline_depth));
+        let input = |e: String| StudyError::Input(e);
+        let needed = || {
+            trace.ok_or_else(|| {
+                StudyError::Usage(format!("--model {} needs --trace", self.model.name()))
+            })
+        };
+        let run = match self.model {
+            ModelKind::Tick => {
+                let fit = MinuteParams::fit(needed()?).map_err(|e| input(e.to_string()))?;
+                let params = TickParams {
+                    preemption_chance_per_minute: fit.preempt_chance,
+                    preempt_mean: fit.preempt_mean,
+                    preempt_std: fit.preempt_std,
+                    addition_chance_per_minute: fit.add_chance,
+                    add_mean: fit.add_mean,
+                    add_std: fit.add_std,
+                    total_minutes: cfg.duration_s / 60.0,
+                    initial_instances: 32.min(cfg.max_instances),
+                    pipeline_depth: cfg.pipeline_depth,
+                    inst_max: i64::from(cfg.max_instances),
+                    inst_min: 0,
+                };
+                Run::Tick(params, format!("tick ({fit:?})"))
+            }
+            kind => {
+                cfg.validate(profile)
+                    .map_err(|e| StudyError::Usage(e.to_string()))?;
+                let model = match kind {
+                    ModelKind::Poisson => Model::Poisson(
+                        Poisson::new(self.rate, self.replace_delay_s)
+                            .map_err(|e| StudyError::Usage(e.to_string()))?,
+                    ),
+                    ModelKind::Minute => {
+                        let fit = MinuteParams::fit(needed()?).map_err(|e| input(e.to_string()))?;
+                        Model::Minute(MinuteModel::new(fit).map_err(|e| input(e.to_string()))?)
+                    }
+                    _ => {
+                        let replay = Replay::new(needed()?, self.offset_s, self.time_scale)
+                            .ok_or_else(|| {
+                                input(
+                                    "this trace gives removals only: it cannot be replayed (no joins)"
+                                        .into(),
+                                )
+                            })?;
+                        cfg.initial_nodes = replay.initial.min(cfg.max_instances);
+                        Model::Replay(replay)
+                    }
+                };
+                Run::Engine(model, kind.name().to_string())
+            }
+        };
+        Ok((run, cfg))
+    }
+}
+
+/// A preemption model ready to run.
+#[derive(Debug, Clone)]
+enum Model {
+    Poisson(Poisson),
+    Minute(MinuteModel),
+    Replay(Replay),
+}
+
+impl Model {
+    fn boxed(&self) -> Box<dyn PreemptionModel> {
+        match self {
+            Model::Poisson(m) => Box::new(m.clone()),
+            Model::Minute(m) => Box::new(m.clone()),
+            Model::Replay(m) => Box::new(m.clone()),
+        }
+    }
+}
+
+/// What runs, and the model's name as the report gives it.
+#[derive(Debug, Clone)]
+enum Run {
+    /// The event-driven simulator under a model.
+    Engine(Model, String),
+    /// The notebook's 5-second simulation.
+    Tick(TickParams, String),
+}
+
+/// The one unit: the simulation, ready to run.
+#[derive(Debug)]
+pub struct Prepared {
+    profile: Profile,
+    cfg: SimConfig,
+    run: Run,
+}
+
+/// What one simulation gave (`simulate.json`).
+#[derive(Debug)]
+pub struct Simulation {
+    /// The strategy.
+    pub strategy: Strategy,
+    /// The model as the report names it (a fitted model with its parameters).
+    pub model: String,
+    /// The model's name on the command line.
+    pub model_kind: ModelKind,
+    /// The seed.
+    pub seed: u64,
+    /// The configuration simulated.
+    pub config: SimConfig,
+    /// The profile.
+    pub profile: Profile,
+    /// How the iteration time at the initial world size was found.
+    pub iteration_time_method: String,
+    /// The outcome of the event-driven simulator.
+    pub result: Option<SimResult>,
+    /// The notebook's trace of steps and reconfigurations (`--model tick`).
+    pub tick: Option<Vec<TickEvent>>,
+    /// Why the simulation failed, if it did.
+    pub failure: Option<Diagnostic>,
+}
+
+/// The simulation and what reading its inputs reported.
+#[derive(Debug)]
+pub struct Simulated {
+    /// The simulation.
+    pub simulation: Simulation,
+    /// What reading the profile and the trace reported.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+fn read_trace(path: &std::path::Path, diags: &mut Diagnostics) -> Result<Trace, StudyError> {
+    let file = path.display().to_string();
+    let f = std::fs::File::open(path)
+        .map_err(|e| StudyError::Input(format!("could not open trace '{file}': {e}")))?;
+    diags.set_file(file.clone());
+    spot_trace::parse(io::BufReader::new(f), ReadOptions::default(), diags)
+        .map_err(|e| StudyError::Input(format!("{file}: {e}")))
+}
+
+impl Study for SimulateStudy {
+    type Unit = Prepared;
+    type Analysed = Simulation;
+    type Combined = Simulated;
+
+    fn name(&self) -> &'static str {
+        "simulate"
+    }
+
+    fn unit_noun(&self) -> &'static str {
+        "simulations"
+    }
+
+    /// Reads the profile and the trace and sets the model up: the one unit.
+    fn discover(&self) -> Result<Discovered<Prepared>, StudyError> {
+        let mut diags = Diagnostics::default();
+        let profile = self.settings.load(&mut diags)?;
+        let trace = self
+            .trace
+            .as_deref()
+            .map(|p| read_trace(p, &mut diags))
+            .transpose()?;
+        let (run, cfg) = self.prepare(&profile, trace.as_ref())?;
+        Ok(Discovered {
+            units: vec![Prepared { profile, cfg, run }],
+            diagnostics: diags.into_items(),
+        })
+    }
+
+    fn analyse(&self, unit: &Prepared, context: &Context<'_>) -> Simulation {
+        let Prepared { profile, cfg, run } = unit;
+        let mut rng = expost_sim::model::seeded(self.seed);
+        let (mut result, mut events, mut failure) = (None, None, None);
+        let model = match run {
+            Run::Tick(params, name) => {
+                match tick::run(params, profile, &mut Live::new(rng)) {
+                    Ok(e) => events = Some(e),
+                    Err(e) => {
+                        failure = Some(Diagnostic {
+                            file: String::new(),
+                            line: None,
+                            message: format!("the tick simulation failed: {e}"),
+                            severity: Severity::Error,
+                        })
+                    }
+                }
+                name
+            }
+            Run::Engine(model, name) => {
+                let mut model = model.boxed();
+                result = simulate_until(cfg, profile, model.as_mut(), &mut rng, &|| {
+                    context.interrupted()
+                });
+                name
+            }
+        };
+        let world = cfg.initial_nodes;
+        let iteration_time_method = profile
+            .iteration_time(world)
+            .map_or("no training at world size 0".into(), |(t, m)| {
+                format!("{t:.3} s at {world} nodes: {}", m.describe())
+            });
+        Simulation {
+            strategy: cfg.strategy,
+            model: model.clone(),
+            model_kind: self.model,
+            seed: self.seed,
+            config: cfg.clone(),
+            profile: profile.clone(),
+            iteration_time_method,
+            result,
+            tick: events,
+            failure,
+        }
+    }
+
+    fn combine(
+        &self,
+        mut analysed: Vec<Simulation>,
+        diagnostics: Vec<Diagnostic>,
+    ) -> Result<Simulated, StudyError> {
+        let simulation = analysed
+            .pop()
+            .ok_or_else(|| StudyError::Input("nothing was simulated".into()))?;
+        Ok(Simulated {
+            simulation,
+            diagnostics,
+        })
+    }
+
+    fn diagnostics<'a>(&self, simulated: &'a Simulated) -> Vec<UnitDiagnostic<'a>> {
+        simulated
+            .diagnostics
+            .iter()
+            .chain(&simulated.simulation.failure)
+            .map(|d| ("", d))
+            .collect()
+    }
+
+    fn failed_units(&self, simulated: &Simulated) -> usize {
+        usize::from(simulated.simulation.failure.is_some())
+    }
+
+    /// The configuration, the profile and the outcome.
+    fn write_json(
+        &self,
+        simulated: &Simulated,
+        _: &Provenance,
+        out: &mut dyn io::Write,
+    ) -> io::Result<()> {
+        serde_json::to_writer_pretty(out, &simulated.simulation.report())?;
+        Ok(())
+    }
+
+    fn summary(&self, simulated: &Simulated) -> serde_json::Value {
+        let s = &simulated.simulation;
+        serde_json::json!({
+            "strategy": s.strategy.name(),
+            "model": s.model_kind.name(),
+            "seed": s.seed,
+            "result": s.result,
+            "tick_events": s.tick.as_ref().map(Vec::len),
+        })
+    }
+
+    fn outputs<'a>(&'a self, simulated: &'a Simulated, _: &'a Provenance) -> Vec<Output<'a>> {
+        match &simulated.simulation.tick {
+            Some(events) => vec![Output::table(
+                "tick-trace",
+                "The notebook's trace of steps and reconfigurations",
+                false,
+                move || report::tick_table(events),
+            )],
+            None => Vec::new(),
+        }
+    }
+
+    fn stdout_table<'a>(
+        &'a self,
+        simulated: &'a Simulated,
+    ) -> Option<Box<dyn Iterator<Item = Table> + 'a>> {
+        let events = simulated.simulation.tick.as_ref()?;
+        Some(Box::new(std::iter::once(report::tick_table(events))))
+    }
+
+    fn terminal(&self, simulated: &Simulated) -> String {
+        report::terminal(&simulated.simulation)
+    }
+
+    fn headline(&self, simulated: &Simulated) -> String {
+        let s = &simulated.simulation;
+        format!(
+            "1 simulation ({}): strategy {}, model {}, seed {}",
+            if s.failure.is_some() {
+                "failed"
+            } else {
+                "done"
+            },
+            s.strategy.name(),
+            s.model_kind.name(),
+            s.seed
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;

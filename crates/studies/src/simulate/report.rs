@@ -1,0 +1,113 @@
+//! What `expost simulate` reports: `simulate.json`, the terminal summary
+//! and the tick trace.
+
+use super::Simulation;
+use crate::table_builder::TableBuilder;
+use expost_model::profile::Profile;
+use expost_render::table::Table;
+use expost_sim::engine::SimConfig;
+use expost_sim::metrics::SimResult;
+use expost_sim::tick::TickEvent;
+use serde::Serialize;
+
+/// `simulate.json` and `--json`.
+#[derive(Serialize)]
+pub(super) struct Report<'a> {
+    strategy: &'static str,
+    model: &'a str,
+    seed: u64,
+    config: &'a SimConfig,
+    profile: &'a Profile,
+    iteration_time_method: &'a str,
+    result: Option<SimResult>,
+    tick_events: Option<usize>,
+    tick_reconfigurations: Option<usize>,
+}
+
+impl Simulation {
+    pub(super) fn report(&self) -> Report<'_> {
+        Report {
+            strategy: self.strategy.name(),
+            model: &self.model,
+            seed: self.seed,
+            config: &self.config,
+            profile: &self.profile,
+            iteration_time_method: &self.iteration_time_method,
+            result: self.result,
+            tick_events: self.tick.as_ref().map(Vec::len),
+            tick_reconfigurations: self
+                .tick
+                .as_ref()
+                .map(|t| t.iter().filter(|e| e.reconfig).count()),
+        }
+    }
+}
+
+/// `tick-trace`: the notebook's steps and reconfigurations.
+pub(super) fn tick_table(events: &[TickEvent]) -> Table {
+    TableBuilder::default()
+        .int("ws", events.iter().map(|e| i64::from(e.ws)))
+        .float("t_s", events.iter().map(|e| e.t_us as f64 / 1e6))
+        .text(
+            "event",
+            events
+                .iter()
+                .map(|e| if e.reconfig { "reconfig" } else { "step" }),
+        )
+        .int("id", events.iter().map(|e| e.id as i64))
+        .build()
+}
+
+/// What the simulation gave, in a few lines.
+pub(super) fn terminal(s: &Simulation) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "strategy {}, model {}, seed {}",
+        s.strategy.name(),
+        s.model,
+        s.seed
+    );
+    let _ = writeln!(out, "iteration time: {}", s.iteration_time_method);
+    if let Some(x) = &s.result {
+        let split = x.split;
+        let pct = |v: f64| 100.0 * v / x.wall_s;
+        let _ = writeln!(
+            out,
+            "wall {:.1} h: {:.0} iterations, {:.0} samples, {:.3} samples/s",
+            x.wall_s / 3600.0,
+            x.iterations,
+            x.samples,
+            x.throughput
+        );
+        let _ = writeln!(
+            out,
+            "time: useful {:.1} %, reconfiguration {:.1} %, rollback {:.1} %, checkpoint stall {:.1} %, waiting {:.1} %",
+            pct(split.useful_s),
+            pct(split.reconfiguration_s),
+            pct(split.rollback_s),
+            pct(split.checkpoint_stall_s),
+            pct(split.waiting_s)
+        );
+        let _ = writeln!(
+            out,
+            "{} preemptions, {} additions, {} reconfigurations, {} rollbacks, {} checkpoints; mean {:.1} instances",
+            x.preemptions, x.additions, x.reconfigurations, x.rollbacks, x.checkpoints, x.mean_instances
+        );
+        let _ = writeln!(
+            out,
+            "cost ${:.2} spot (${:.2} at on-demand prices); {:.0} samples per spot dollar",
+            x.cost_spot, x.cost_on_demand, x.samples_per_dollar
+        );
+    }
+    if let Some(events) = &s.tick {
+        let reconfigurations = events.iter().filter(|e| e.reconfig).count();
+        let _ = writeln!(
+            out,
+            "tick trace: {} events, {reconfigurations} reconfigurations (tick-trace.csv with -o)",
+            events.len()
+        );
+    }
+    out
+}

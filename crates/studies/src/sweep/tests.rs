@@ -1,0 +1,140 @@
+use super::*;
+use crate::study::{fixtures, run_here};
+use expost_render::table::Csv;
+
+fn study(shard: Shard) -> SweepStudy {
+    SweepStudy::new(
+        SimSettings {
+            profile: fixtures().join("preemption/bamboo-simulation/profiling-runs/run-86"),
+            hours: 3.0,
+            nodes: 64,
+            max_instances: 64,
+            pipeline_depth: None,
+            prep_s: 180.0,
+            redundancy_overhead: 0.1,
+            degraded_slowdown: 1.5,
+            spot_price: 0.91,
+            on_demand_price: 3.06,
+            rounded: false,
+        },
+        SweepGrid {
+            strategies: vec![Strategy::CheckpointRestart, Strategy::Redundant],
+            rates: vec![0.05, 0.3],
+            intervals: vec![None, Some(900.0)],
+            seeds: 3,
+            base_seed: 5,
+            replace_delay_s: 0.0,
+        },
+        shard,
+    )
+}
+
+#[test]
+fn the_units_are_this_shards_simulations_in_job_order() {
+    let whole = study(Shard::default());
+    let units = whole.discover().unwrap().units;
+    assert_eq!(units.len(), 2 * 2 * 2 * 3);
+    let keys: Vec<(u32, u32)> = units
+        .iter()
+        .map(|j| (j.point.index, j.seed_index))
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort_unstable();
+    assert_eq!(keys, sorted);
+    let shard = study(Shard { index: 2, count: 5 });
+    let mine = shard.discover().unwrap().units;
+    assert_eq!(mine.len(), 5);
+    assert_eq!((mine[0].point.index, mine[0].seed_index), (0, 1));
+}
+
+#[test]
+fn results_do_not_depend_on_the_order_units_are_analysed_in() {
+    let s = study(Shard::default());
+    let forward = run_here(&s, false).unwrap();
+    let s = study(Shard::default());
+    let backward = run_here(&s, true).unwrap();
+    assert_eq!(forward.records, backward.records);
+    let s = study(Shard::default());
+    let provenance = Provenance::default();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    s.write_json(&forward, &provenance, &mut a).unwrap();
+    s.write_json(&backward, &provenance, &mut b).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(forward.summaries.len(), 8);
+    assert_eq!(forward.optima.len(), 4);
+    assert_eq!(s.headline(&forward), "24 simulations (8 grid points)");
+}
+
+#[test]
+fn shards_combine_to_the_whole_sweep() {
+    let whole = run_here(&study(Shard::default()), false).unwrap();
+    let mut records: Vec<SweepRecord> = (1..=3)
+        .flat_map(|index| {
+            run_here(&study(Shard { index, count: 3 }), false)
+                .unwrap()
+                .records
+        })
+        .collect();
+    records.sort_by_key(|r| (r.point, r.seed_index));
+    assert_eq!(records, whole.records);
+}
+
+#[test]
+fn the_sweep_table_is_what_merge_reads_back() {
+    let result = run_here(&study(Shard { index: 1, count: 2 }), false).unwrap();
+    let mut csv = Vec::new();
+    Csv.write_to(&sweep_table(&result.records), &mut csv)
+        .unwrap();
+    assert_eq!(sweep::read_csv(&csv[..]).unwrap(), result.records);
+    let header = String::from_utf8_lossy(&csv)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(header.split(',').count(), 24, "{header}");
+}
+
+#[test]
+fn a_shard_writes_what_merge_reads_and_a_whole_sweep_everything() {
+    let provenance = Provenance::default();
+    let s = study(Shard { index: 1, count: 2 });
+    let shard = run_here(&s, false).unwrap();
+    let names = |r: &SweepResult| -> Vec<String> {
+        s.outputs(r, &provenance)
+            .iter()
+            .flat_map(|o| o.file_names())
+            .collect()
+    };
+    assert_eq!(
+        names(&shard),
+        ["sweep-spec.json", "sweep.csv", "sweep.parquet"]
+    );
+    let whole = run_here(&study(Shard::default()), false).unwrap();
+    let all = names(&whole);
+    for name in [
+        "points.csv",
+        "optima.csv",
+        "throughput.svg",
+        "value.pdf",
+        "time_split_redundant_auto.png",
+        "time_split_checkpoint-restart_900s.svg",
+    ] {
+        assert!(all.contains(&name.to_string()), "{name}: {all:?}");
+    }
+}
+
+#[test]
+fn options_are_checked_before_the_profile_is_read() {
+    let mut s = study(Shard::default());
+    s.settings.profile = "/nonexistent".into();
+    assert_eq!(s.check(), Ok(()));
+    s.grid.rates.push(-1.0);
+    assert!(s.check().unwrap_err().contains("must be a number ≥ 0"));
+    s.grid.rates.pop();
+    s.grid.intervals.push(Some(0.0));
+    assert!(s.check().unwrap_err().contains("must be positive"));
+    s.grid.intervals.pop();
+    s.settings.nodes = 0;
+    assert!(s.check().unwrap_err().contains("world size 0"));
+    assert!(matches!(s.discover(), Err(StudyError::Input(m)) if m.contains("/nonexistent")));
+}
