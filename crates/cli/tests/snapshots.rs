@@ -133,3 +133,49 @@ fn ombt_campaign() {
     let root = example("tests/fixtures/ombt/campaign");
     insta::assert_snapshot!(outputs_of(&["ombt", &root]));
 }
+
+#[test]
+fn traces_of_every_format() {
+    let p = "tests/fixtures/preemption";
+    insta::assert_snapshot!(outputs_of(&[
+        "traces",
+        &example(&format!("{p}/bamboo-traces/traces/p3-trace.csv")),
+        &example(&format!(
+            "{p}/bamboo-simulation/traces/trace--full-64-node-trace/full-64-terminate-trace.csv"
+        )),
+    ]));
+}
+
+#[test]
+fn simulate_redundant_poisson() {
+    let profile = example("tests/fixtures/preemption/bamboo-simulation/profiling-runs/run-86");
+    insta::assert_snapshot!(outputs_of(&[
+        "simulate",
+        "--profile",
+        &profile,
+        "--model",
+        "poisson",
+        "--rate",
+        "0.1",
+        "--strategy",
+        "redundant",
+        "--hours",
+        "4",
+    ]));
+}
+
+#[test]
+fn sweep_small_grid() {
+    let profile = example("tests/fixtures/preemption/bamboo-simulation/profiling-runs/run-86");
+    insta::assert_snapshot!(outputs_of(&[
+        "sweep",
+        "--profile",
+        &profile,
+        "--rates",
+        "0.05,0.25",
+        "--seeds",
+        "3",
+        "--hours",
+        "4",
+    ]));
+}
