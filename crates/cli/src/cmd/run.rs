@@ -2,9 +2,9 @@
 //! with (`--save-study`).
 //!
 //! A study file is TOML: `version = 1` and one table named after the study
-//! (`[failover]`, `[ombt]` or `[provision]`), holding the same options as the command line
-//! (long names, `-` written as `_`). Paths in it are relative to the file's
-//! folder.
+//! (`[failover]`, `[ombt]`, `[provision]` or `[iperf3]`), holding the same
+//! options as the command line (long names, `-` written as `_`). Paths in it
+//! are relative to the file's folder.
 //!
 //! ```toml
 //! version = 1
@@ -16,7 +16,7 @@
 //! band = "mean"
 //! ```
 
-use super::{failover, ombt, provision};
+use super::{failover, iperf3, ombt, provision};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -31,16 +31,17 @@ Examples:
   expost ombt campaign/ -o out-ombt/ --telemetry tarball --save-study
 
 The file: `version = 1`, then one table named after the study, [failover],
-[ombt] or [provision], with the command's long options as keys: for failover
-root, output, pattern, anchor, bin, window, rolling, band, tcp_threshold,
-include_omitted, text_utc_offset, timestamp_format, size; for ombt root,
-output, lp, influx, telemetry, influxd_per_run, database, timeout, query (a
-list), measurement (a list), no_telemetry, size; for provision from,
-configdir, credentials, config, pool, account, key_env, endpoint, table,
-partition, shared_key_lite, concurrency, timeout, attempts, straggler_mads,
-output (never a key: it comes from the environment). Unknown keys are
-errors. Paths are relative to the file's folder. An --influx URL is saved as
-given (with any credentials in it).";
+[ombt], [provision] or [iperf3], with the command's long options as keys:
+for failover root, output, pattern, anchor, bin, window, rolling, band,
+tcp_threshold, include_omitted, text_utc_offset, timestamp_format, size; for
+ombt root, output, lp, influx, telemetry, influxd_per_run, database,
+timeout, query (a list), measurement (a list), no_telemetry, size; for
+provision from, configdir, credentials, config, pool, account, key_env,
+endpoint, table, partition, shared_key_lite, concurrency, timeout, attempts,
+straggler_mads, output (never a key: it comes from the environment); for
+iperf3 root, output, pattern, x, bin, band, timestamp_format, size. Unknown
+keys are errors. Paths are relative to the file's folder. An --influx URL is
+saved as given (with any credentials in it).";
 
 /// The study file version this expost reads and writes.
 pub const VERSION: u32 = 1;
@@ -142,9 +143,10 @@ registry! {
     failover => Failover(failover::Args),
     ombt => Ombt(ombt::Args),
     provision => Provision(provision::Args),
+    iperf3 => Iperf3(iperf3::Args),
 }
 
-/// The table names as a message lists them: `[failover], [ombt] or [provision]`.
+/// The table names as a message lists them: `[failover], [ombt], [provision] or [iperf3]`.
 fn tables_in_words(joiner: &str) -> String {
     let names: Vec<String> = STUDY_TABLES.iter().map(|n| format!("[{n}]")).collect();
     match names.split_last() {
@@ -324,7 +326,7 @@ mod tests {
         let err = load(&write(dir.path(), "version = 1\n")).unwrap_err();
         assert!(
             err.to_string()
-                .contains("[failover], [ombt] or [provision]"),
+                .contains("[failover], [ombt], [provision] or [iperf3]"),
             "{err}"
         );
         let err = load(&write(
