@@ -73,6 +73,41 @@ pub fn discover(
     (runs, errors)
 }
 
+/// A folder that could not be listed, and why.
+pub type FolderError = (PathBuf, String);
+
+/// Every file under `root` (following links, hidden entries left out) with
+/// its path relative to `root` (`/` separators), sorted by that path; a
+/// `root` that is a file is the one file, named by its file name.
+/// Unreadable folders are returned as errors beside the files.
+pub fn files(root: &Path) -> (Vec<(PathBuf, String)>, Vec<FolderError>) {
+    let (mut files, mut errors) = (Vec::new(), Vec::new());
+    let hidden =
+        |e: &walkdir::DirEntry| e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.');
+    let walker = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name();
+    for entry in walker.into_iter().filter_entry(|e| !hidden(e)) {
+        match entry {
+            Ok(e) if e.file_type().is_file() => {
+                let rel = match e.path().strip_prefix(root) {
+                    Ok(rel) if e.depth() > 0 => rel
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy())
+                        .collect::<Vec<_>>()
+                        .join("/"),
+                    _ => e.file_name().to_string_lossy().into_owned(),
+                };
+                files.push((e.path().to_path_buf(), rel));
+            }
+            Ok(_) => {}
+            Err(e) => errors.push((e.path().unwrap_or(root).to_path_buf(), e.to_string())),
+        }
+    }
+    files.sort_by(|a, b| a.1.cmp(&b.1));
+    (files, errors)
+}
+
 /// What a run's path says about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PathParams {
@@ -345,6 +380,28 @@ mod tests {
             "open}".parse::<PathPattern>(),
             Err(PatternError::Unopened(_))
         ));
+    }
+
+    #[test]
+    fn files_are_sorted_relative_and_hidden_ones_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        for rel in [
+            "b/x.json",
+            "a/c/y.out",
+            ".git/config",
+            "a/.hidden.log",
+            "z.txt",
+        ] {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+        let (found, errors) = files(dir.path());
+        assert!(errors.is_empty());
+        let rels: Vec<_> = found.iter().map(|(_, r)| r.as_str()).collect();
+        assert_eq!(rels, ["a/c/y.out", "b/x.json", "z.txt"]);
+        let (one, _) = files(&dir.path().join("z.txt"));
+        assert_eq!(one[0].1, "z.txt");
     }
 
     #[test]

@@ -20,6 +20,15 @@ pub enum ParseError {
         /// What was expected and what was found.
         message: String,
     },
+    /// The file is another program's output, not this format at all (a
+    /// study reading a folder may ignore it rather than fail).
+    #[error("{message}")]
+    Foreign {
+        /// The 1-based line where that was clear, if known.
+        line: Option<u64>,
+        /// What was found instead.
+        message: String,
+    },
 }
 
 impl ParseError {
@@ -31,10 +40,23 @@ impl ParseError {
         }
     }
 
+    /// The file is not in this format at all, at an optional line.
+    pub fn foreign(line: Option<u64>, message: impl Into<String>) -> Self {
+        ParseError::Foreign {
+            line,
+            message: message.into(),
+        }
+    }
+
+    /// True when the file is another program's output, not a broken file of this format.
+    pub fn is_foreign(&self) -> bool {
+        matches!(self, ParseError::Foreign { .. })
+    }
+
     /// The line the error refers to, if any.
     pub fn line(&self) -> Option<u64> {
         match self {
-            ParseError::Format { line, .. } => *line,
+            ParseError::Format { line, .. } | ParseError::Foreign { line, .. } => *line,
             _ => None,
         }
     }

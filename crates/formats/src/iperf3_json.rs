@@ -70,6 +70,11 @@ pub struct Interval {
     /// Whether the interval was measured by the sender, when the file says so
     /// (the key appeared in iperf3 3.7).
     pub sender: Option<bool>,
+    /// The stream's socket (per-stream intervals only).
+    pub socket: Option<u32>,
+    /// Each stream's own interval, when the test had several (`-P`); empty
+    /// for one stream, whose interval is this one.
+    pub streams: Vec<Interval>,
 }
 
 /// Totals of a whole test, from the `end` section.
@@ -89,6 +94,36 @@ pub struct EndSum {
     pub jitter_ms: Option<f64>,
     /// TCP retransmissions.
     pub retransmits: Option<u64>,
+    /// TCP sender: largest congestion window, bytes (per stream only).
+    pub max_snd_cwnd: Option<u64>,
+    /// TCP sender: largest smoothed RTT, ms (per stream only).
+    pub max_rtt_ms: Option<f64>,
+    /// TCP sender: mean smoothed RTT, ms (per stream only).
+    pub mean_rtt_ms: Option<f64>,
+    /// UDP datagrams received out of order (per stream only).
+    pub out_of_order: Option<u64>,
+}
+
+/// One stream's totals in the `end` section (`end.streams[]`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EndStream {
+    /// The stream's socket.
+    pub socket: Option<u32>,
+    /// TCP: what the sender sent (with retransmits, RTT and cwnd when this side sent).
+    pub sender: Option<EndSum>,
+    /// TCP: what the receiver received.
+    pub receiver: Option<EndSum>,
+    /// UDP: bytes sent by this side, and the receiver's loss, jitter and out-of-order.
+    pub udp: Option<EndSum>,
+}
+
+/// CPU utilisation over the test (`end.cpu_utilization_percent`), percent.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Cpu {
+    /// The side that wrote the file.
+    pub host_total: Option<f64>,
+    /// The other side.
+    pub remote_total: Option<f64>,
 }
 
 /// The `end` section: UDP tests have `sum`; TCP tests `sum_sent` and
@@ -101,6 +136,10 @@ pub struct End {
     pub sum_sent: Option<EndSum>,
     /// What the receiver received.
     pub sum_received: Option<EndSum>,
+    /// Each stream's totals.
+    pub streams: Vec<EndStream>,
+    /// CPU utilisation, when the file has it.
+    pub cpu: Option<Cpu>,
 }
 
 /// One iperf3 test as its JSON output describes it.
@@ -122,6 +161,8 @@ pub struct IperfTest {
     pub omit: Option<f64>,
     /// Planned duration, seconds (`-t`).
     pub duration: Option<f64>,
+    /// `-R`: the server sent, the client received.
+    pub reverse: Option<bool>,
     /// Reporting intervals in time order, bad ones already left out (and reported).
     pub intervals: Vec<Interval>,
     /// The totals, when the test ended normally.
@@ -187,6 +228,8 @@ struct RawTestStart<'a> {
     num_streams: Option<u32>,
     omit: Option<f64>,
     duration: Option<f64>,
+    // A number in every known version; read loosely so that no other shape fails the file.
+    reverse: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -197,6 +240,7 @@ struct RawInterval {
 
 #[derive(Deserialize, Clone, Default)]
 struct RawStream {
+    socket: Option<f64>,
     start: Option<f64>,
     end: Option<f64>,
     seconds: Option<f64>,
@@ -210,6 +254,10 @@ struct RawStream {
     snd_cwnd: Option<f64>,
     omitted: Option<bool>,
     sender: Option<bool>,
+    max_snd_cwnd: Option<f64>,
+    max_rtt: Option<f64>,
+    mean_rtt: Option<f64>,
+    out_of_order: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -217,6 +265,21 @@ struct RawEnd {
     sum: Option<RawStream>,
     sum_sent: Option<RawStream>,
     sum_received: Option<RawStream>,
+    streams: Option<Vec<RawEndStream>>,
+    cpu_utilization_percent: Option<RawCpu>,
+}
+
+#[derive(Deserialize)]
+struct RawEndStream {
+    sender: Option<RawStream>,
+    receiver: Option<RawStream>,
+    udp: Option<RawStream>,
+}
+
+#[derive(Deserialize)]
+struct RawCpu {
+    host_total: Option<f64>,
+    remote_total: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -287,7 +350,7 @@ fn skip_junk_lines<'a>(
                 let text = String::from_utf8_lossy(line);
                 let text = text.trim();
                 if text.starts_with('[') || text.starts_with('"') {
-                    return Err(ParseError::format(
+                    return Err(ParseError::foreign(
                         Some(line_no + 1),
                         "JSON is not an iperf3 result: expected an object at the top, found another JSON value",
                     ));
@@ -422,7 +485,7 @@ fn build_test(doc: RawDoc<'_>, diags: &mut Diagnostics) -> Result<IperfTest, Par
     if doc.start.is_none() && doc.intervals.is_none() && doc.end.is_none() {
         return match doc.error {
             Some(error) => Err(ParseError::format(None, format!("iperf3 reported an error and no results: {error}"))),
-            None => Err(ParseError::format(
+            None => Err(ParseError::foreign(
                 None,
                 "JSON is not iperf3 output: it has none of the keys \"start\", \"intervals\", \"end\"",
             )),
@@ -474,6 +537,10 @@ fn apply_start(test: &mut IperfTest, start: &RawStart<'_>) {
         test.num_streams = ts.num_streams;
         test.omit = ts.omit;
         test.duration = ts.duration;
+        test.reverse = ts
+            .reverse
+            .as_ref()
+            .and_then(|r| r.as_f64().map(|n| n != 0.0).or(r.as_bool()));
     }
 }
 
@@ -497,6 +564,13 @@ impl IntervalBuilder {
             }
         };
         let interval = match convert_interval(&sum, &streams) {
+            Ok(mut interval) if streams.len() > 1 => {
+                interval.streams = streams
+                    .iter()
+                    .filter_map(|s| convert_interval(s, std::slice::from_ref(s)).ok())
+                    .collect();
+                interval
+            }
             Ok(interval) => interval,
             Err(problem) => {
                 diags.warn(None, format!("{what}: {problem}; skipped"));
@@ -542,6 +616,10 @@ impl IntervalBuilder {
             |i, by| {
                 i.start -= by;
                 i.end -= by;
+                for stream in &mut i.streams {
+                    stream.start -= by;
+                    stream.end -= by;
+                }
             },
         );
         if self.omitted > 0 {
@@ -617,6 +695,7 @@ fn sum_of_streams(streams: &[RawStream]) -> Option<RawStream> {
         streams.iter().map(f).sum::<Option<f64>>()
     };
     Some(RawStream {
+        socket: None,
         start: first.start,
         end: first.end,
         seconds: first.seconds,
@@ -626,10 +705,9 @@ fn sum_of_streams(streams: &[RawStream]) -> Option<RawStream> {
         lost_packets: add(|s| s.lost_packets),
         jitter_ms: first.jitter_ms,
         retransmits: add(|s| s.retransmits),
-        rtt: None,
-        snd_cwnd: None,
         omitted: first.omitted,
         sender: first.sender,
+        ..RawStream::default()
     })
 }
 
@@ -673,7 +751,15 @@ fn convert_interval(sum: &RawStream, streams: &[RawStream]) -> Result<Interval, 
         snd_cwnd: optional_count(cwnds, "snd_cwnd")?,
         omitted: sum.omitted.unwrap_or(false),
         sender: sum.sender,
+        socket: socket_of(sum.socket),
+        streams: Vec::new(),
     })
+}
+
+fn socket_of(value: Option<f64>) -> Option<u32> {
+    value
+        .filter(|v| v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(v))
+        .map(|v| v as u32)
 }
 
 fn require(value: Option<f64>, name: &str) -> Result<f64, String> {
@@ -704,10 +790,26 @@ fn optional_count(value: Option<f64>, name: &str) -> Result<Option<u64>, String>
 }
 
 fn convert_end(raw: RawEnd) -> End {
+    let valid = |v: Option<f64>| v.filter(|x| x.is_finite() && *x >= 0.0);
+    let block = |b: &Option<RawStream>| b.as_ref().and_then(convert_end_sum);
     End {
-        sum: raw.sum.as_ref().and_then(convert_end_sum),
-        sum_sent: raw.sum_sent.as_ref().and_then(convert_end_sum),
-        sum_received: raw.sum_received.as_ref().and_then(convert_end_sum),
+        sum: block(&raw.sum),
+        sum_sent: block(&raw.sum_sent),
+        sum_received: block(&raw.sum_received),
+        streams: (raw.streams.unwrap_or_default().iter())
+            .map(|s| EndStream {
+                socket: [&s.sender, &s.receiver, &s.udp]
+                    .into_iter()
+                    .find_map(|b| socket_of(b.as_ref()?.socket)),
+                sender: block(&s.sender),
+                receiver: block(&s.receiver),
+                udp: block(&s.udp),
+            })
+            .collect(),
+        cpu: raw.cpu_utilization_percent.map(|c| Cpu {
+            host_total: valid(c.host_total),
+            remote_total: valid(c.remote_total),
+        }),
     }
 }
 
@@ -721,6 +823,10 @@ fn convert_end_sum(raw: &RawStream) -> Option<EndSum> {
         lost_packets: valid(raw.lost_packets).map(|v| v.round() as u64),
         jitter_ms: valid(raw.jitter_ms),
         retransmits: valid(raw.retransmits).map(|v| v.round() as u64),
+        max_snd_cwnd: valid(raw.max_snd_cwnd).map(|v| v.round() as u64),
+        max_rtt_ms: valid(raw.max_rtt).map(|us| us / 1000.0),
+        mean_rtt_ms: valid(raw.mean_rtt).map(|us| us / 1000.0),
+        out_of_order: valid(raw.out_of_order).map(|v| v.round() as u64),
     })
 }
 
@@ -880,8 +986,26 @@ mod tests {
             .0
             .unwrap_err();
         assert!(err.to_string().contains("not iperf3"), "{err}");
+        assert!(err.is_foreign());
         let err = parse_str("[1, 2, 3]").0.unwrap_err();
         assert!(err.to_string().contains("not an iperf3 result"), "{err}");
+        assert!(err.is_foreign());
+        // A broken iperf3 file is not another tool's.
+        assert!(!parse_str(&UDP_CLIENT[..100]).0.unwrap_err().is_foreign());
+    }
+
+    #[test]
+    fn reverse_and_bad_cpu_values() {
+        let text = UDP_CLIENT
+            .replace("\"duration\": 2}", "\"duration\": 2, \"reverse\": 1}")
+            .replace(
+                "\"sender\": true}}}",
+                "\"sender\": true}, \"cpu_utilization_percent\": {\"host_total\": 4.5, \"remote_total\": -1e19}}}",
+            );
+        let test = parse_str(&text).0.unwrap();
+        assert_eq!(test.reverse, Some(true));
+        let cpu = test.end.unwrap().cpu.unwrap();
+        assert_eq!((cpu.host_total, cpu.remote_total), (Some(4.5), None));
     }
 
     #[test]

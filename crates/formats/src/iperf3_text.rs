@@ -386,7 +386,7 @@ impl<'o> LineParser<'o> {
 
     fn finish(mut self, diags: &mut Diagnostics) -> Result<TextLog, ParseError> {
         if self.recognised == 0 {
-            return Err(ParseError::format(
+            return Err(ParseError::foreign(
                 None,
                 "no line of iperf3 text output found",
             ));
@@ -770,5 +770,6 @@ iperf Done.
         assert!(matches!(parse_str("\n\n").0, Err(ParseError::Empty)));
         let err = parse_str("{\"json\": true}\n").0.unwrap_err();
         assert!(err.to_string().contains("no line of iperf3"), "{err}");
+        assert!(err.is_foreign());
     }
 }

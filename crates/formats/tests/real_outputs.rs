@@ -76,6 +76,40 @@ fn tcp_p2_iperf_3_12() {
     assert!(diags.is_empty(), "{:?}", diags.items());
     assert_eq!(test.num_streams, Some(2));
     assert!(!test.intervals.is_empty());
+    // Each interval keeps its two streams, by socket; they add up to the sum.
+    let first = &test.intervals[0];
+    let sockets: Vec<_> = first.streams.iter().map(|s| s.socket).collect();
+    assert_eq!(sockets, [Some(5), Some(7)]);
+    let bytes: f64 = first.streams.iter().map(|s| s.bytes).sum();
+    assert!((bytes - first.bytes).abs() < 1e-6);
+    assert!(first.streams[0].rtt_ms.is_some() && first.streams[0].snd_cwnd.is_some());
+    // Per-stream totals with the sender's RTT (µs in the file, ms here) and cwnd.
+    let end = test.end.unwrap();
+    assert_eq!(end.streams.len(), 2);
+    let sender = end.streams[1].sender.as_ref().unwrap();
+    assert_eq!(end.streams[1].socket, Some(7));
+    assert_eq!(sender.max_snd_cwnd, Some(270940));
+    assert_eq!(
+        (sender.mean_rtt_ms, sender.max_rtt_ms),
+        (Some(2.955), Some(2.955))
+    );
+    assert_eq!(end.streams[1].receiver.as_ref().unwrap().bytes, 42037054.0);
+    let cpu = end.cpu.unwrap();
+    assert_eq!(
+        (cpu.host_total, cpu.remote_total),
+        (Some(6.06026136006263), Some(0.0))
+    );
+    assert_eq!(test.reverse, Some(false));
+}
+
+#[test]
+fn udp_per_stream_totals_carry_out_of_order() {
+    let (test, _) = json("udp_server_P2_iperf3.19.1_iperf3-lib_udp-server.json");
+    let end = test.end.unwrap();
+    let udp: Vec<_> = end.streams.iter().map(|s| s.udp.clone().unwrap()).collect();
+    assert_eq!(udp.len(), 2);
+    assert_eq!((udp[0].packets, udp[0].out_of_order), (Some(418), Some(0)));
+    assert_eq!(end.cpu.unwrap().host_total, Some(0.6421102044485283));
 }
 
 #[test]

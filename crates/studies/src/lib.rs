@@ -3,6 +3,7 @@
 //! the command line renders.
 
 pub mod failover;
+pub mod iperf3;
 pub mod ombt;
 pub mod provision;
 pub mod simulate;

@@ -3,6 +3,7 @@
 pub mod completions;
 pub mod failover;
 pub mod inspect;
+pub mod iperf3;
 pub mod man;
 pub mod ombt;
 pub mod provision;
@@ -32,6 +33,9 @@ enum Command {
     /// Failover study: loss, throughput and RTT of iperf3 flows through a failover.
     #[command(after_long_help = failover::EXAMPLES)]
     Failover(failover::Args),
+    /// iperf3 campaigns: flow summaries and their spread across trials.
+    #[command(after_long_help = iperf3::EXAMPLES)]
+    Iperf3(iperf3::Args),
     /// Messaging benchmark post-mortem: ombt rates, latencies and bus telemetry per run.
     #[command(after_long_help = ombt::EXAMPLES)]
     Ombt(ombt::Args),
@@ -68,6 +72,7 @@ enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Failover(args) => failover::run(args),
+        Command::Iperf3(args) => iperf3::run(args),
         Command::Ombt(args) => ombt::run(args),
         Command::Provision(args) => provision::run(args),
         Command::Traces(args) => traces::run(args),

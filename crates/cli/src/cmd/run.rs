@@ -2,9 +2,10 @@
 //! with (`--save-study`).
 //!
 //! A study file is TOML: `version = 1` and one table named after the study
-//! (`[failover]`, `[ombt]`, `[provision]`, `[traces]`, `[simulate]` or
-//! `[sweep]`), holding the same options as the command line (long names,
-//! `-` written as `_`). Paths in it are relative to the file's folder.
+//! (`[failover]`, `[ombt]`, `[provision]`, `[traces]`, `[simulate]`,
+//! `[sweep]` or `[iperf3]`), holding the same options as the command line
+//! (long names, `-` written as `_`). Paths in it are relative to the file's
+//! folder.
 //!
 //! ```toml
 //! version = 1
@@ -16,7 +17,7 @@
 //! band = "mean"
 //! ```
 
-use super::{failover, ombt, provision, simulate, sweep, traces};
+use super::{failover, iperf3, ombt, provision, simulate, sweep, traces};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -32,7 +33,7 @@ Examples:
   expost sweep --profile run-86/ --seeds 1000 -o out-sweep/ --save-study
 
 The file: `version = 1`, then one table named after the study, [failover],
-[ombt], [provision], [traces], [simulate] or [sweep], with the command's
+[ombt], [provision], [traces], [simulate], [sweep] or [iperf3], with the command's
 long options as keys: for failover root, output, pattern, anchor, bin,
 window, rolling, band, tcp_threshold, include_omitted, text_utc_offset,
 timestamp_format, size; for ombt root, output, lp, influx, telemetry,
@@ -46,7 +47,8 @@ prep, redundancy_overhead, degraded_slowdown, spot_price, on_demand_price,
 rounded, output, then for simulate model, strategy, rate, replace_delay,
 trace, offset, time_scale, checkpoint_interval, seed, and for sweep
 strategies, rates, intervals (lists; an interval is \"auto\" or seconds),
-seeds, seed, replace_delay, shard (\"i/n\"). Unknown keys are errors. Paths
+seeds, seed, replace_delay, shard (\"i/n\"); for iperf3 root, output,
+pattern, x, bin, band, timestamp_format, size. Unknown keys are errors. Paths
 are relative to the file's folder. An --influx URL is saved as given (with
 any credentials in it).";
 
@@ -153,9 +155,10 @@ registry! {
     traces => Traces(traces::Args),
     simulate => Simulate(simulate::Args),
     sweep => Sweep(sweep::RunArgs),
+    iperf3 => Iperf3(iperf3::Args),
 }
 
-/// The table names as a message lists them: `[failover], [ombt] or [provision]`.
+/// The table names as a message lists them: `[failover], [ombt], [provision] or [iperf3]`.
 fn tables_in_words(joiner: &str) -> String {
     let names: Vec<String> = STUDY_TABLES.iter().map(|n| format!("[{n}]")).collect();
     match names.split_last() {
@@ -341,7 +344,7 @@ mod tests {
         let err = load(&write(dir.path(), "version = 1\n")).unwrap_err();
         assert!(
             err.to_string()
-                .contains("[failover], [ombt], [provision], [traces], [simulate] or [sweep]"),
+                .contains("[failover], [ombt], [provision], [traces], [simulate], [sweep] or [iperf3]"),
             "{err}"
         );
         let err = load(&write(

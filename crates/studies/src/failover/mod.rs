@@ -179,7 +179,7 @@ fn config_of(runs: &[RunResult], members: Vec<usize>) -> ConfigResult {
 /// Orders parameter values numerically when both are numbers ("020" < "100"),
 /// else as text.
 #[derive(Debug, Clone, PartialEq)]
-enum SortKey {
+pub(crate) enum SortKey {
     Number(f64, String),
     Text(String),
 }
@@ -207,7 +207,7 @@ impl Ord for SortKey {
 }
 
 impl SortKey {
-    fn of(value: &str) -> SortKey {
+    pub(crate) fn of(value: &str) -> SortKey {
         match value.parse::<f64>() {
             Ok(n) if n.is_finite() => SortKey::Number(n, value.to_string()),
             _ => SortKey::Text(value.to_string()),
