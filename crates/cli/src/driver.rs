@@ -51,6 +51,12 @@ pub trait StudyCommand: Clone + Serialize {
 
     /// The study file entry `--save-study` writes.
     fn saved(&self) -> crate::cmd::run::SavedStudy;
+
+    /// Says why the study could not run in the command's words (naming
+    /// the option to change); by default as the study says it.
+    fn describe(&self, error: &StudyError) -> String {
+        error.to_string()
+    }
 }
 
 /// Set by Ctrl-C (and SIGTERM): analyses stop, nothing is written.
@@ -94,7 +100,7 @@ pub fn run<C: StudyCommand>(command: C) -> Result<ExitCode> {
     let discovered = match study.discover() {
         Ok(d) => d,
         Err(StudyError::Usage(message)) => return Ok(usage_error(name, &message)),
-        Err(StudyError::Input(message)) => anyhow::bail!(message),
+        Err(error) => anyhow::bail!(command.describe(&error)),
     };
     let bar = progress::bar(discovered.units.len() as u64, study.unit_noun(), quiet);
     let context = Context::new(&INTERRUPTED);
@@ -122,7 +128,7 @@ pub fn run<C: StudyCommand>(command: C) -> Result<ExitCode> {
     let combined = match study.combine(analysed, discovered.diagnostics) {
         Ok(c) => c,
         Err(StudyError::Usage(message)) => return Ok(usage_error(name, &message)),
-        Err(StudyError::Input(message)) => anyhow::bail!(message),
+        Err(error) => anyhow::bail!(command.describe(&error)),
     };
     let provenance = Provenance {
         version: env!("CARGO_PKG_VERSION").into(),
