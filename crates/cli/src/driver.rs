@@ -8,7 +8,6 @@
 //! - 2: a bad command line or option value, found before any work;
 //! - 130: interrupted (Ctrl-C), nothing written.
 
-use crate::output::command_line;
 use crate::progress;
 use anyhow::{Context as _, Result};
 use expost_model::Severity;
@@ -51,6 +50,12 @@ pub trait StudyCommand: Clone + Serialize {
 
     /// The study file entry `--save-study` writes.
     fn saved(&self) -> crate::cmd::run::SavedStudy;
+
+    /// Says why the study could not run in the command's words (naming
+    /// the option to change); by default as the study says it.
+    fn describe(&self, error: &StudyError) -> String {
+        error.to_string()
+    }
 }
 
 /// Set by Ctrl-C (and SIGTERM): analyses stop, nothing is written.
@@ -94,7 +99,7 @@ pub fn run<C: StudyCommand>(command: C) -> Result<ExitCode> {
     let discovered = match study.discover() {
         Ok(d) => d,
         Err(StudyError::Usage(message)) => return Ok(usage_error(name, &message)),
-        Err(StudyError::Input(message)) => anyhow::bail!(message),
+        Err(error) => anyhow::bail!(command.describe(&error)),
     };
     let bar = progress::bar(discovered.units.len() as u64, study.unit_noun(), quiet);
     let context = Context::new(&INTERRUPTED);
@@ -122,7 +127,7 @@ pub fn run<C: StudyCommand>(command: C) -> Result<ExitCode> {
     let combined = match study.combine(analysed, discovered.diagnostics) {
         Ok(c) => c,
         Err(StudyError::Usage(message)) => return Ok(usage_error(name, &message)),
-        Err(StudyError::Input(message)) => anyhow::bail!(message),
+        Err(error) => anyhow::bail!(command.describe(&error)),
     };
     let provenance = provenance(&command)?;
     Ok(finish(
@@ -332,4 +337,31 @@ fn install_interrupt_handler(cleans_up: bool) {
     if let Err(e) = installed {
         eprintln!("warning: Ctrl-C will end expost at once: {e}");
     }
+}
+
+/// The command line this process was started with, quoted for a POSIX shell.
+pub fn command_line() -> String {
+    let quote = |arg: String| {
+        let plain = !arg.is_empty()
+            && arg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+        if plain {
+            arg
+        } else {
+            format!("'{}'", arg.replace('\'', "'\\''"))
+        }
+    };
+    let mut args = std::env::args();
+    let program = args.next().map(|p| {
+        Path::new(&p)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or(p)
+    });
+    program
+        .into_iter()
+        .chain(args.map(quote))
+        .collect::<Vec<_>>()
+        .join(" ")
 }

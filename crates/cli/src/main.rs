@@ -6,7 +6,6 @@
 
 mod cmd;
 mod driver;
-mod output;
 mod progress;
 
 use clap::Parser;

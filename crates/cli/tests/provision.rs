@@ -4,7 +4,7 @@
 //! a connection string).
 
 use expost_formats::shipyard::{write_csv, write_jsonl, PerfEntity};
-use expost_studies::provision::synth::{generate, SynthOptions, SynthPool};
+use expost_testkit::provision::{generate, SynthOptions, SynthPool};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -160,9 +160,39 @@ fn offline_export_gives_every_output() {
         "gantt.svg",
         "gantt.png",
         "gantt.pdf",
+        "manifest.json",
     ] {
         assert!(out_dir.join(name).is_file(), "{name} missing");
     }
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["study"], "provision");
+    let kinds: Vec<(&str, &str)> = manifest["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["path"].as_str().unwrap(), o["kind"].as_str().unwrap()))
+        .collect();
+    for want in [
+        ("timeline.svg", "chart"),
+        ("gantt.pdf", "chart"),
+        ("trace.json", "trace"),
+        ("nodes.parquet", "table"),
+        ("provision.json", "json"),
+    ] {
+        assert!(kinds.contains(&want), "{want:?} not in {kinds:?}");
+    }
+    assert_eq!(manifest["summary"]["nodes"], 120);
+    // -o -: one row per node on stdout, nothing written.
+    let out = expost(
+        &["provision", "--from", input.to_str().unwrap(), "-o", "-"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(csv.starts_with("node_id,start,ready,"), "{csv:.80}");
+    assert_eq!(csv.lines().count(), 121);
+    assert!(!Path::new("-").exists());
     let nodes_csv = std::fs::read_to_string(out_dir.join("nodes.csv")).unwrap();
     assert_eq!(nodes_csv.lines().count(), 121);
     let trace: Value =
@@ -293,6 +323,76 @@ fn usage_and_input_errors_have_their_exit_codes() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/events.jsonl"));
     let out = expost(&["provision", "--straggler-mads", "-1", "--from", "x"], &[]);
     assert_eq!(out.status.code(), Some(2));
+    // A table needs its partition; Batch Shipyard's files need each other.
+    let conn = [(
+        "AZURE_STORAGE_CONNECTION_STRING",
+        "UseDevelopmentStorage=true",
+    )];
+    let out = expost(&["provision"], &conn);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --partition"));
+    let out = expost(&["provision", "--credentials", "c.json"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("config.json not given"));
+    let out = expost(&["provision", "--load", "events.jsonl"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--load needs credentials"));
+    // A key missing from the environment, or not a key: never echoed.
+    let out = expost(
+        &[
+            "provision",
+            "--account",
+            "acct",
+            "--key-env",
+            "EXPOST_NO_SUCH_KEY",
+            "--partition",
+            "a$p",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("--account acct needs its key in the environment variable EXPOST_NO_SUCH_KEY"));
+    let out = expost(
+        &[
+            "provision",
+            "--account",
+            "acct",
+            "--key-env",
+            "MY_KEY",
+            "--partition",
+            "a$p",
+        ],
+        &[("MY_KEY", "secret!not-base64")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("MY_KEY") && !stderr.contains("secret"),
+        "{stderr}"
+    );
+    let out = expost(
+        &["provision", "--partition", "a$p"],
+        &[(
+            "AZURE_STORAGE_CONNECTION_STRING",
+            "AccountName=a;AccountKey=secret!;TableEndpoint=http://127.0.0.1:9/a",
+        )],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("AZURE_STORAGE_CONNECTION_STRING") && !stderr.contains("secret"),
+        "{stderr}"
+    );
+    // Several partitions: the error says which option chooses one.
+    let dir = tempfile::tempdir().unwrap();
+    let mut entities = pool(5).entities;
+    entities[0].partition_key = "other$pool".into();
+    let input = write_export(dir.path(), "two.jsonl", &entities);
+    let out = expost(&["provision", "--from", input.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("2 partitions (batchacct$pool-1, other$pool); choose one with --partition"));
     let help = expost(&["provision", "--help"], &[]);
     assert!(String::from_utf8_lossy(&help.stdout).contains("Examples:"));
 }
@@ -372,6 +472,26 @@ fn load_then_read_through_azurite() {
             "--json",
             "--concurrency",
             "3",
+        ],
+        &env,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check_report(&json_of(&out), &pool);
+    // SharedKeyLite, one query following its pages.
+    let out = expost(
+        &[
+            "provision",
+            "--partition",
+            "batchacct$pool-1",
+            "--json",
+            "--shared-key-lite",
+            "--concurrency",
+            "1",
         ],
         &env,
     );

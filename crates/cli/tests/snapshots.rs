@@ -179,3 +179,20 @@ fn sweep_small_grid() {
         "4",
     ]));
 }
+
+#[test]
+fn provision_example_pool() {
+    let events = example("examples/provision/events.jsonl");
+    insta::assert_snapshot!(outputs_of(&["provision", "--from", &events]));
+}
+
+#[test]
+fn iperf3_fixtures_and_the_failover_campaign() {
+    insta::assert_snapshot!(outputs_of(&["iperf3", &example("tests/fixtures/iperf3")]));
+    insta::assert_snapshot!(outputs_of(&[
+        "iperf3",
+        &example("examples/failover"),
+        "--x",
+        "config"
+    ]));
+}

@@ -43,10 +43,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             study: "provision",
-            args: vec![
-                "--from".into(),
-                fixture("examples/provision/events.jsonl"),
-            ],
+            args: vec!["--from".into(), fixture("examples/provision/events.jsonl")],
             bad: vec!["--straggler-mads", "-1"],
         },
         Case {
@@ -135,14 +132,21 @@ fn every_output_folder_describes_itself_and_report_and_inspect_read_it() {
         assert!(!outputs.is_empty(), "{study}");
         for o in outputs {
             let path = dir.join(o["path"].as_str().unwrap());
-            assert!(path.is_file(), "{study}: {} listed but missing", path.display());
+            assert!(
+                path.is_file(),
+                "{study}: {} listed but missing",
+                path.display()
+            );
             if o["kind"] == "table" {
                 assert!(!o["columns"].as_array().unwrap().is_empty(), "{study}: {o}");
             }
         }
         let names: Vec<&str> = outputs.iter().filter_map(|o| o["path"].as_str()).collect();
         assert!(names.contains(&"diagnostics.csv"), "{study}: {names:?}");
-        assert!(names.contains(&format!("{study}.json").as_str()), "{study}: {names:?}");
+        assert!(
+            names.contains(&format!("{study}.json").as_str()),
+            "{study}: {names:?}"
+        );
         let inspected = expost(&["inspect", dir.to_str().unwrap()]);
         assert_eq!(inspected.status.code(), Some(0), "{study}");
         let text = String::from_utf8_lossy(&inspected.stdout);
@@ -201,7 +205,11 @@ fn every_study_saves_its_options_and_reruns_from_anywhere() {
         let before = tables(&out);
         std::fs::remove_dir_all(&out).unwrap();
         let rerun = std::process::Command::new(env!("CARGO_BIN_EXE_expost"))
-            .args(["run", moved.join("expost.toml").to_str().unwrap(), "--quiet"])
+            .args([
+                "run",
+                moved.join("expost.toml").to_str().unwrap(),
+                "--quiet",
+            ])
             .current_dir(tmp.path())
             .output()
             .unwrap();
@@ -222,7 +230,10 @@ fn option_values_a_study_cannot_use_exit_2_before_any_work() {
     for case in cases() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("never");
-        let result = run_case(&case, &[&case.bad[..], &["-o", out.to_str().unwrap()]].concat());
+        let result = run_case(
+            &case,
+            &[&case.bad[..], &["-o", out.to_str().unwrap()]].concat(),
+        );
         let stderr = String::from_utf8_lossy(&result.stderr);
         assert_eq!(result.status.code(), Some(2), "{}: {stderr}", case.study);
         assert!(stderr.contains(case.bad[0]), "{}: {stderr}", case.study);
@@ -250,12 +261,7 @@ fn json_and_a_closed_pipe() {
             .spawn()
             .unwrap();
         let mut first = [0u8; 16];
-        child
-            .stdout
-            .take()
-            .unwrap()
-            .read_exact(&mut first)
-            .unwrap();
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
         let result = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&result.stderr);
         assert!(!stderr.contains("panicked"), "{}: {stderr}", case.study);

@@ -8,8 +8,8 @@ use expost_formats::shipyard::{entity_from_json, PerfEntity};
 use expost_remote::azure_table::{
     ClientOptions, Credentials, Entity, Scheme, TableClient, TableError,
 };
-use expost_studies::provision::synth::{generate, SynthOptions, SynthPool};
 use expost_studies::provision::{analyse, Options, Phase};
+use expost_testkit::provision::{generate, SynthOptions, SynthPool};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;

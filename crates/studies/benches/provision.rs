@@ -13,8 +13,8 @@
 
 use expost_formats::shipyard;
 use expost_model::Diagnostics;
-use expost_studies::provision::synth::{generate, SynthOptions};
 use expost_studies::provision::{analyse, Options};
+use expost_testkit::provision::{generate, SynthOptions};
 use std::io::BufWriter;
 use std::time::Instant;
 

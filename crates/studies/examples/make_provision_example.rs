@@ -6,7 +6,7 @@
 //! cargo run -p expost-studies --example make_provision_example
 
 use expost_formats::shipyard::write_jsonl;
-use expost_studies::provision::synth::{generate, SynthOptions};
+use expost_testkit::provision::{generate, SynthOptions};
 use std::io::Write;
 use std::path::PathBuf;
 

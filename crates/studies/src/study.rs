@@ -157,6 +157,27 @@ pub enum StudyError {
     /// Nothing to analyse, or an input that cannot be read at all.
     #[error("{0}")]
     Input(String),
+    /// The study's own typed error (an input that cannot be read, a server
+    /// that refuses): exit 1, like [`StudyError::Input`], but a command
+    /// may look at it ([`StudyError::downcast_ref`]) to say it in its own
+    /// words, naming its options.
+    #[error(transparent)]
+    Failed(Box<dyn std::error::Error + Send + Sync + 'static>),
+}
+
+impl StudyError {
+    /// The study's own typed `error`.
+    pub fn failed(error: impl std::error::Error + Send + Sync + 'static) -> StudyError {
+        StudyError::Failed(Box::new(error))
+    }
+
+    /// The typed error of [`StudyError::Failed`], if it is an `E`.
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        match self {
+            StudyError::Failed(error) => error.downcast_ref(),
+            _ => None,
+        }
+    }
 }
 
 /// How many diagnostics are errors, warnings and notes.

@@ -4,18 +4,16 @@
 //! per image, and reports the script's timings, their percentiles across
 //! nodes, the critical path to "pool ready" and the stragglers.
 
-mod outputs;
-
-use crate::output::OutputDir;
+use super::run::SavedStudy;
+use crate::driver::{usage_error, Common, StudyCommand};
 use crate::progress;
-use anyhow::{bail, Context, Result};
-use expost_formats::shipyard::{self, Entity, ExportFormat, PerfEntity};
-use expost_model::{Diagnostics, Severity};
-use expost_remote::azure_table::{
-    credentials, AccountKey, ClientOptions, Credentials, Scheme, TableClient,
+use anyhow::Result;
+use expost_remote::azure_table::{ClientOptions, Scheme};
+use expost_studies::provision::{
+    source, Account, Error, Options, ProvisionError, ProvisionStudy, ShipyardFiles, Source,
+    SourceError, TableSource,
 };
-use expost_render::text_table::{render, Align};
-use expost_studies::provision::{self, Options, Phase, Provision, Report};
+use expost_studies::study::StudyError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -41,7 +39,7 @@ Outputs in -o DIR: nodes.csv/.parquet (one row per node), images.csv (one row pe
 node and image), spans.parquet/.csv, diagnostics.csv, provision.json (as
 --json), timeline.svg/.png/.pdf (the script's stacked bars: node prep start on x),
 gantt.svg/.png/.pdf (every span of every node), trace.json (open it in
-ui.perfetto.dev: one track per node).
+ui.perfetto.dev: one track per node), manifest.json (what the folder holds).
 
 Exit codes: 0 analysed (warnings, e.g. missing end events, are on stderr and
 in diagnostics.csv); 1 the events or an output could not be read or written;
@@ -121,7 +119,8 @@ pub struct Args {
     #[arg(long, default_value_t = 3.0, value_name = "K")]
     #[serde(default = "defaults::straggler_mads")]
     pub straggler_mads: f64,
-    /// Write tables, figures, trace.json and provision.json into this folder.
+    /// Write tables, figures, trace.json and provision.json into this folder
+    /// (created if needed); `-o -` writes only nodes.csv, to stdout, for pipes.
     #[arg(short, long, value_name = "DIR")]
     #[serde(default)]
     pub output: Option<PathBuf>,
@@ -159,315 +158,181 @@ mod defaults {
     }
 }
 
-/// Runs the provisioning study.
-pub fn run(args: Args) -> Result<ExitCode> {
-    if !(args.straggler_mads.is_finite() && args.straggler_mads > 0.0) {
-        return usage("--straggler-mads must be a positive number");
-    }
-    if !(args.timeout.is_finite() && args.timeout > 0.0)
-        || args.attempts == 0
-        || args.concurrency == 0
-    {
-        return usage("--timeout, --attempts and --concurrency must be positive");
-    }
-    let output = args.output.as_deref().map(OutputDir::prepare).transpose()?;
-    if let Some(file) = &args.load {
-        return load(&args, file);
-    }
-    super::run::save_if_asked(
-        args.save_study.as_ref(),
-        args.output.as_deref(),
-        args.quiet || args.json,
-        || super::run::SavedStudy::Provision(args.clone()),
-    )?;
-    let (mut provision, read_diags) = match &args.from {
-        Some(path) if ExportFormat::from_path(path) == ExportFormat::JsonLines => {
-            // The export's text stays in memory and the entities borrow from it.
-            let text = read_file(path)?;
-            let mut diags = Diagnostics::for_file(path.display().to_string());
-            let entities = shipyard::parse_jsonl_borrowed(&text, &mut diags)
-                .map_err(|e| file_error(path, e))?;
-            let source = path.display().to_string();
-            let provision = analyse_entities(&args, &entities, &source, args.partition.clone())?;
-            (provision, diags)
+impl Args {
+    /// The analysis options, checked.
+    fn options(&self) -> Result<Options, String> {
+        if !(self.straggler_mads.is_finite() && self.straggler_mads > 0.0) {
+            return Err("--straggler-mads must be a positive number".into());
         }
-        Some(path) => {
-            let (entities, diags) = read_export(path)?;
-            let source = path.display().to_string();
-            let provision = analyse_entities(&args, &entities, &source, args.partition.clone())?;
-            (provision, diags)
+        if !(self.timeout.is_finite() && self.timeout > 0.0)
+            || self.attempts == 0
+            || self.concurrency == 0
+        {
+            return Err("--timeout, --attempts and --concurrency must be positive".into());
         }
-        None => {
-            let Some(target) = remote_target(&args)? else {
-                return usage(
-                    "no input: give --from FILE, or credentials (--configdir, --account, or AZURE_STORAGE_CONNECTION_STRING)",
-                );
-            };
-            let Some(partition) = target.partition.clone() else {
-                return usage("reading a table needs --partition '<batch account>$<pool id>' (or --configdir)");
-            };
-            let (entities, diags) = fetch(&args, &target, &partition)?;
-            let source = format!("table {}", target.table);
-            let provision = analyse_entities(&args, &entities, &source, Some(partition))?;
-            (provision, diags)
-        }
-    };
-    let mut all = read_diags.into_items();
-    all.append(&mut provision.diagnostics);
-    provision.diagnostics = all;
-    provision.summary.warnings = provision
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity >= Severity::Warning)
-        .count();
-    let output_failed = match &output {
-        Some(dir) => outputs::write_all(&provision, dir, args.quiet || args.json),
-        None => false,
-    };
-    if args.json {
-        crate::output::print_json(&Report::of(&provision))?;
-    } else if !args.quiet {
-        print!("{}", terminal_summary(&provision));
+        Ok(Options {
+            partition: self.partition.clone(),
+            straggler_mads: self.straggler_mads,
+        })
     }
-    print_diagnostics(&provision);
-    let errors = provision
-        .diagnostics
-        .iter()
-        .any(|d| d.severity == Severity::Error);
-    Ok(if output_failed || errors {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
 
-/// Writes the entities to `--export` if asked, then analyses them.
-fn analyse_entities<E: Entity + Sync>(
-    args: &Args,
-    entities: &[E],
-    source: &str,
-    partition: Option<String>,
-) -> Result<Provision> {
-    if let Some(path) = &args.export {
-        write_export(path, entities)?;
-    }
-    let options = Options {
-        partition,
-        straggler_mads: args.straggler_mads,
-    };
-    provision::analyse(entities, source, &options).map_err(|e| anyhow::anyhow!("{source}: {e}"))
-}
-
-/// The JSON report on stdout, pretty-printed, streamed through a buffer.
-fn usage(message: &str) -> Result<ExitCode> {
-    eprintln!("error: {message}\n\nFor more information, try 'expost provision --help'.");
-    Ok(ExitCode::from(2))
-}
-
-/// Reads an export file, naming it in every error.
-fn read_export(path: &Path) -> Result<(Vec<PerfEntity>, Diagnostics)> {
-    let file = std::fs::File::open(path)
-        .with_context(|| format!("could not open '{}'", path.display()))?;
-    let mut diags = Diagnostics::for_file(path.display().to_string());
-    let reader = std::io::BufReader::with_capacity(1 << 20, file);
-    let entities = shipyard::parse(reader, ExportFormat::from_path(path), &mut diags)
-        .map_err(|e| file_error(path, e))?;
-    Ok((entities, diags))
-}
-
-/// The whole text of an export file, naming it in every error.
-fn read_file(path: &Path) -> Result<Vec<u8>> {
-    let mut file = std::fs::File::open(path)
-        .with_context(|| format!("could not open '{}'", path.display()))?;
-    shipyard::read_text(&mut file).map_err(|e| file_error(path, e.into()))
-}
-
-/// A parse error of the export `path`, with its line when known.
-fn file_error(path: &Path, e: expost_formats::ParseError) -> anyhow::Error {
-    match e.line() {
-        Some(line) => anyhow::anyhow!("{}:{line}: {e}", path.display()),
-        None => anyhow::anyhow!("{}: {e}", path.display()),
-    }
-}
-
-fn write_export<E: Entity>(path: &Path, entities: &[E]) -> Result<()> {
-    expost_render::atomic::write_atomic_with(path, |out| match ExportFormat::from_path(path) {
-        ExportFormat::Csv => shipyard::write_csv(entities, out),
-        ExportFormat::JsonLines => shipyard::write_jsonl(entities, out),
-    })
-    .with_context(|| format!("could not write the export '{}'", path.display()))
-}
-
-/// A table to read or write, and the client for it.
-struct Target {
-    client: TableClient,
-    table: String,
-    partition: Option<String>,
-}
-
-/// The table and credentials the arguments name; `None` when they name none.
-fn remote_target(args: &Args) -> Result<Option<Target>> {
-    let shipyard_files = [&args.configdir, &args.credentials, &args.config, &args.pool]
-        .iter()
-        .any(|a| a.is_some());
-    let (creds, table, partition) = if shipyard_files {
-        let pick = |given: &Option<PathBuf>, name: &str| -> Result<PathBuf> {
-            match (given, &args.configdir) {
+    /// The table the options name, first found: Batch Shipyard's files,
+    /// --account, the connection string of the environment; `None` without
+    /// credentials.
+    fn table_source(&self) -> Result<Option<TableSource>, String> {
+        let shipyard = [&self.configdir, &self.credentials, &self.config, &self.pool];
+        let account = if shipyard.iter().any(|a| a.is_some()) {
+            let pick = |given: &Option<PathBuf>, name: &str| match (given, &self.configdir) {
                 (Some(p), _) => Ok(p.clone()),
                 (None, Some(dir)) => Ok(dir.join(name)),
-                (None, None) => bail!(
+                (None, None) => Err(format!(
                     "{name} not given (use --configdir, or --{})",
                     name.trim_end_matches(".json")
-                ),
+                )),
+            };
+            Account::Shipyard(ShipyardFiles {
+                credentials: pick(&self.credentials, "credentials.json")?,
+                config: pick(&self.config, "config.json")?,
+                pool: pick(&self.pool, "pool.json")?,
+            })
+        } else if let Some(account) = &self.account {
+            Account::KeyInEnvironment {
+                account: account.clone(),
+                variable: self.key_env.clone(),
+            }
+        } else {
+            match Account::from_environment() {
+                Some(account) => account,
+                None => return Ok(None),
             }
         };
-        let target = credentials::from_shipyard_files(
-            &pick(&args.credentials, "credentials.json")?,
-            &pick(&args.config, "config.json")?,
-            &pick(&args.pool, "pool.json")?,
-        )?;
-        let creds = match &args.endpoint {
-            Some(e) => Credentials::new(
-                &target.credentials.account,
-                target.credentials.key.clone(),
-                Some(e),
-                None,
-            ),
-            None => target.credentials,
-        };
-        (creds, Some(target.table), Some(target.partition))
-    } else if let Some(account) = &args.account {
-        let key = std::env::var(&args.key_env).with_context(|| {
-            format!(
-                "--account {account} needs its key in the environment variable {}",
-                args.key_env
-            )
-        })?;
-        let key =
-            AccountKey::from_base64(&key).map_err(|e| anyhow::anyhow!("{}: {e}", args.key_env))?;
-        (
-            Credentials::new(account, key, args.endpoint.as_deref(), None),
-            None,
-            None,
-        )
-    } else if let Ok(text) = std::env::var("AZURE_STORAGE_CONNECTION_STRING") {
-        let mut creds = Credentials::from_connection_string(&text)
-            .context("AZURE_STORAGE_CONNECTION_STRING")?;
-        if let Some(e) = &args.endpoint {
-            creds = Credentials::new(&creds.account, creds.key.clone(), Some(e), None);
-        }
-        (creds, None, None)
-    } else {
-        return Ok(None);
-    };
-    let timeout = Duration::from_secs_f64(args.timeout);
-    let options = ClientOptions {
-        connect_timeout: timeout,
-        read_timeout: timeout,
-        attempts: args.attempts,
-        scheme: if args.shared_key_lite {
-            Scheme::SharedKeyLite
-        } else {
-            Scheme::SharedKey
-        },
-        ..ClientOptions::default()
-    };
-    Ok(Some(Target {
-        client: TableClient::new(creds, options)?,
-        table: args
-            .table
-            .clone()
-            .or(table)
-            .unwrap_or_else(|| "shipyardperf".into()),
-        partition: args.partition.clone().or(partition),
-    }))
+        let timeout = Duration::from_secs_f64(self.timeout);
+        Ok(Some(TableSource {
+            account,
+            endpoint: self.endpoint.clone(),
+            table: self.table.clone(),
+            partition: self.partition.clone(),
+            client: ClientOptions {
+                connect_timeout: timeout,
+                read_timeout: timeout,
+                attempts: self.attempts,
+                scheme: if self.shared_key_lite {
+                    Scheme::SharedKeyLite
+                } else {
+                    Scheme::SharedKey
+                },
+                ..ClientOptions::default()
+            },
+            concurrency: self.concurrency,
+        }))
+    }
 }
 
-/// Every entity of the partition, converted; entities without keys are reported.
-fn fetch(args: &Args, target: &Target, partition: &str) -> Result<(Vec<PerfEntity>, Diagnostics)> {
-    let bar = spinner(args.quiet || args.json);
-    let on_page = |n: usize| bar.set_position(n as u64);
-    let raw = if args.concurrency > 1 {
-        target
-            .client
-            .query_partition_ranges(&target.table, partition, args.concurrency, &on_page)
-    } else {
-        target
-            .client
-            .query_partition(&target.table, partition, &on_page)
-    }
-    .with_context(|| {
-        format!(
-            "could not read partition '{partition}' of table '{}'",
-            target.table
-        )
-    })?;
-    bar.finish_and_clear();
-    if raw.is_empty() {
-        bail!(
-            "partition '{partition}' not found in table '{}' of account '{}' (no entity)",
-            target.table,
-            target.client.account()
-        );
-    }
-    let mut diags = Diagnostics::for_file(format!("table {}", target.table));
-    let mut entities = Vec::with_capacity(raw.len());
-    for (i, object) in raw.iter().enumerate() {
-        match shipyard::entity_from_json(object, i as u64 + 1) {
-            Some(e) => entities.push(e),
-            None => diags.warn(
-                Some(i as u64 + 1),
-                "entity without a text PartitionKey or RowKey; skipped",
-            ),
+impl StudyCommand for Args {
+    const NAME: &'static str = "provision";
+    type Study = ProvisionStudy;
+
+    fn common(&self) -> Common {
+        Common {
+            output: self.output.clone(),
+            json: self.json,
+            quiet: self.quiet,
+            save_study: self.save_study.clone(),
         }
     }
-    Ok((entities, diags))
+
+    fn study(&self) -> Result<ProvisionStudy, String> {
+        let options = self.options()?;
+        let source = match &self.from {
+            Some(path) => Source::Export(path.clone()),
+            None => {
+                let table = self.table_source()?.ok_or(
+                    "no input: give --from FILE, or credentials (--configdir, --account, or AZURE_STORAGE_CONNECTION_STRING)",
+                )?;
+                if table.partition.is_none() && !table.account.names_partition() {
+                    return Err("reading a table needs --partition '<batch account>$<pool id>' (or --configdir)".into());
+                }
+                Source::Table(table)
+            }
+        };
+        let to_stdout = self.output.as_deref() == Some(Path::new("-"));
+        Ok(ProvisionStudy {
+            source,
+            options,
+            export: self.export.clone(),
+            progress: Box::new(progress::Counter::new(
+                "entities",
+                self.quiet || self.json || to_stdout,
+            )),
+        })
+    }
+
+    fn saved(&self) -> SavedStudy {
+        SavedStudy::Provision(self.clone())
+    }
+
+    fn describe(&self, error: &StudyError) -> String {
+        match error.downcast_ref::<Error>() {
+            Some(Error::Source(e)) => describe_source(e),
+            Some(Error::Analysis {
+                input,
+                error: ProvisionError::SeveralPartitions(found),
+            }) => format!(
+                "{input}: the input holds {} partitions ({}); choose one with --partition",
+                found.len(),
+                found.join(", ")
+            ),
+            _ => error.to_string(),
+        }
+    }
+}
+
+/// A source error, naming the option that changes it.
+fn describe_source(error: &SourceError) -> String {
+    match error {
+        SourceError::KeyMissing { account, variable } => {
+            format!("--account {account} needs its key in the environment variable {variable}")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Runs the provisioning study, or `--load`.
+pub fn run(args: Args) -> Result<ExitCode> {
+    match &args.load {
+        Some(file) => load(&args, file),
+        None => crate::driver::run(args),
+    }
 }
 
 /// `--load FILE`: writes an export's entities into the table.
 fn load(args: &Args, file: &Path) -> Result<ExitCode> {
-    let Some(target) = remote_target(args)? else {
-        return usage(
+    let source = match args.options().and_then(|_| args.table_source()) {
+        Ok(Some(source)) => source,
+        Ok(None) => return Ok(usage_error(
+            Args::NAME,
             "--load needs credentials (--configdir, --account, or AZURE_STORAGE_CONNECTION_STRING)",
-        );
+        )),
+        Err(message) => return Ok(usage_error(Args::NAME, &message)),
     };
-    let (entities, diags) = read_export(file)?;
+    let fail = |e: SourceError| anyhow::anyhow!(describe_source(&e));
+    let table = source.connect().map_err(fail)?;
+    let (entities, diags) = source::read_export(file).map_err(fail)?;
     for d in diags.items() {
         eprintln!("{d}");
     }
-    let objects: Vec<_> = entities
-        .iter()
-        .map(|e| match serde_json::to_value(e) {
-            Ok(serde_json::Value::Object(o)) => Ok(o),
-            _ => Err(anyhow::anyhow!(
-                "entity of line {} cannot be serialised",
-                e.line
-            )),
-        })
-        .collect::<Result<_>>()?;
-    let created = target
-        .client
-        .create_table(&target.table)
-        .with_context(|| format!("could not create table '{}'", target.table))?;
-    let bar = progress::bar(objects.len() as u64, "entities", args.quiet);
-    target
-        .client
-        .insert_all(&target.table, &objects, &|n| bar.set_position(n as u64))
-        .with_context(|| {
-            format!(
-                "could not load '{}' into table '{}'",
-                file.display(),
-                target.table
-            )
-        })?;
+    let bar = progress::bar(entities.len() as u64, "entities", args.quiet);
+    let created = table
+        .load(&entities, &|n| bar.set_position(n as u64))
+        .map_err(fail)?;
     bar.finish_and_clear();
     if !args.quiet {
         eprintln!(
             "loaded {} entities into table '{}'{} of account '{}'",
-            objects.len(),
-            target.table,
+            entities.len(),
+            table.name,
             if created { " (created)" } else { "" },
-            target.client.account()
+            table.account()
         );
     }
     Ok(if diags.is_empty() {
@@ -475,124 +340,6 @@ fn load(args: &Args, file: &Path) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
-}
-
-/// A counter of entities fetched, on stderr when it is a terminal.
-fn spinner(quiet: bool) -> indicatif::ProgressBar {
-    if quiet {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_message("entities");
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {pos} {msg} {elapsed}") {
-        bar.set_style(style);
-    }
-    bar
-}
-
-fn secs(v: Option<f64>) -> String {
-    v.filter(|x| x.is_finite())
-        .map_or("-".into(), |x| format!("{x:.1}"))
-}
-
-/// Percentiles per phase, the spread, the critical path and the stragglers.
-fn terminal_summary(p: &Provision) -> String {
-    let s = &p.summary;
-    let mut out = format!(
-        "pool {} ({} {}): {} nodes, {} ready, {} events, {} images\n",
-        p.partition,
-        p.offer.as_deref().unwrap_or("?"),
-        p.sku.as_deref().unwrap_or("?"),
-        s.nodes,
-        s.ready_nodes,
-        s.events,
-        s.images
-    );
-    out.push_str(&format!(
-        "node prep starts spread over {} s; ready times over {} s\n\n",
-        secs(s.start_spread_s),
-        secs(s.ready_spread_s)
-    ));
-    let header = [
-        ("phase (s)", Align::Left),
-        ("nodes", Align::Right),
-        ("mean", Align::Right),
-        ("p50", Align::Right),
-        ("p90", Align::Right),
-        ("p99", Align::Right),
-        ("max", Align::Right),
-    ];
-    let mut names: Vec<&str> = Phase::ALL.iter().map(|p| p.key()).collect();
-    names.push("time_to_ready");
-    let rows: Vec<Vec<String>> = names
-        .iter()
-        .filter_map(|name| s.phases.get(*name).map(|st| (name, st)))
-        .map(|(name, st)| {
-            vec![
-                name.to_string(),
-                st.count.to_string(),
-                secs(Some(st.mean)),
-                secs(Some(st.p50)),
-                secs(Some(st.p90)),
-                secs(Some(st.p99)),
-                secs(Some(st.max)),
-            ]
-        })
-        .collect();
-    out.push_str(&render(&header, &rows));
-    if let Some(cp) = &s.critical_path {
-        out.push_str(&format!(
-            "\npool ready {} s after the first node prep start; last node {}",
-            secs(Some(cp.pool_ready_after_s)),
-            cp.node_id
-        ));
-        if let Some(step) = &cp.slowest {
-            let image = step
-                .image
-                .as_deref()
-                .map(|i| format!(" of {i}"))
-                .unwrap_or_default();
-            out.push_str(&format!(
-                ", slowest phase {}{image}: {} s",
-                step.phase,
-                secs(Some(step.duration))
-            ));
-        }
-        out.push('\n');
-    }
-    let st = &s.stragglers;
-    out.push_str(&format!(
-        "stragglers (time to ready > median {} s + {} x MAD {} s): {}\n",
-        secs(Some(st.median_s)),
-        st.k,
-        secs(Some(st.mad_s)),
-        if st.nodes.is_empty() {
-            "none".to_string()
-        } else {
-            st.nodes
-                .iter()
-                .take(10)
-                .map(|n| format!("{} ({} s)", n.node_id, secs(Some(n.time_to_ready_s))))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
-    ));
-    if !s.unfinished_nodes.is_empty() {
-        out.push_str(&format!("never ready: {}\n", s.unfinished_nodes.join(", ")));
-    }
-    out
-}
-
-/// Warnings and errors on stderr (at most 40 lines), then a count.
-fn print_diagnostics(p: &Provision) {
-    crate::output::print_serious(&p.diagnostics, "diagnostics.csv");
-    if !p.diagnostics.is_empty() {
-        eprintln!(
-            "{} diagnostics: {}",
-            p.diagnostics.len(),
-            crate::output::counts_in_words(&p.diagnostics)
-        );
-    }
 }
 
 impl super::run::SavedArgs for Args {

@@ -61,7 +61,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .collect();
     let report = Report {
         title,
-        command: crate::output::command_line(),
+        command: crate::driver::command_line(),
         version: env!("CARGO_PKG_VERSION").into(),
         studies,
     };

@@ -177,21 +177,6 @@ pub fn study_path(given: Option<&Path>, output: Option<&Path>) -> PathBuf {
     }
 }
 
-/// `--save-study [FILE]` of a study command: when `asked`, writes the study
-/// `make` gives to FILE (default: expost.toml in `output`, else here) and,
-/// unless `quiet`, says how to rerun it.
-pub fn save_if_asked(
-    asked: Option<&Option<PathBuf>>,
-    output: Option<&Path>,
-    quiet: bool,
-    make: impl FnOnce() -> SavedStudy,
-) -> Result<()> {
-    let Some(given) = asked else {
-        return Ok(());
-    };
-    save_to(given.as_deref(), output, quiet, &make())
-}
-
 /// `--save-study [FILE]`: writes `study` to FILE (default: expost.toml in
 /// `output`, else here) and, unless `quiet`, says how to rerun it.
 pub fn save_to(
@@ -343,8 +328,9 @@ mod tests {
         assert!(err.to_string().contains("version = 2"), "{err}");
         let err = load(&write(dir.path(), "version = 1\n")).unwrap_err();
         assert!(
-            err.to_string()
-                .contains("[failover], [ombt], [provision], [traces], [simulate], [sweep] or [iperf3]"),
+            err.to_string().contains(
+                "[failover], [ombt], [provision], [traces], [simulate], [sweep] or [iperf3]"
+            ),
             "{err}"
         );
         let err = load(&write(

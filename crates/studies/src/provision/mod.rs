@@ -5,22 +5,36 @@
 //! ready" and the stragglers.
 //!
 //! Times are UTC epoch seconds; durations are seconds.
+//!
+//! As a [`Study`](crate::study::Study) ([`ProvisionStudy`]) its units are
+//! the pool's nodes: discovering them reads the events (an export file, or
+//! the pool's partition of an Azure Table, see [`source`]) and groups them
+//! by node; each node's events are paired on their own; combining orders
+//! the nodes and summarises the pool.
 
+mod charts;
 mod events;
 mod node;
 mod report;
+pub mod source;
+mod study;
 mod summary;
-pub mod synth;
+mod tables;
+mod terminal;
 
 pub use events::{Kind, Record, Records, NO_IMAGE};
 pub use report::{NodeReport, Report};
+pub use source::{Account, FetchProgress, ShipyardFiles, Source, SourceError, Table, TableSource};
+pub use study::{Error, ProvisionStudy};
 pub use summary::{CriticalPath, PathStep, PhaseStats, Straggler, Stragglers, Summary};
 
 use expost_formats::shipyard::Entity;
 use expost_model::{Diagnostic, Diagnostics};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
+use std::sync::Arc;
 use thiserror::Error;
 
 /// A phase of provisioning: a span between two events.
@@ -177,6 +191,8 @@ pub struct NodeResult {
     pub images: BTreeMap<u32, ImageTiming>,
     /// Events used.
     pub events: usize,
+    /// Its own diagnostics: indexes into [`Provision::diagnostics`].
+    pub diagnostics: Range<usize>,
 }
 
 impl NodeResult {
@@ -261,7 +277,7 @@ pub enum ProvisionError {
     #[error("no perf entity to analyse")]
     Empty,
     /// Several partitions and none chosen.
-    #[error("the input holds {} partitions ({}); choose one with --partition", .0.len(), .0.join(", "))]
+    #[error("the input holds {} partitions ({}); choose one", .0.len(), .0.join(", "))]
     SeveralPartitions(Vec<String>),
     /// The chosen partition is not in the input.
     #[error("partition '{wanted}' not found; the input holds: {}", .found.join(", "))]
@@ -317,17 +333,69 @@ fn select_partition<'a, E: Entity + Sync>(
     Ok((partition, Some(chosen)))
 }
 
-/// Analyses the perf entities of one pool (owned, as [`PerfEntity`], or
-/// borrowed from an export's text). `source` names where they came from
-/// (a file, or `table <name>`), for diagnostics.
+/// What a pool's events say beyond each node's own, shared by its nodes.
+#[derive(Debug)]
+struct Pool {
+    /// `<batch account>$<pool id>`.
+    partition: String,
+    /// Where the events came from (a file, or `table <name>`), for diagnostics.
+    source: String,
+    /// Node names, by index.
+    nodes: Vec<String>,
+    /// Image names, by index.
+    images: Vec<String>,
+    /// `offer` and `sku` of each node's first `nodeprep:start` that has them.
+    offer_sku: HashMap<u32, (String, String)>,
+}
+
+/// One node's events: a unit of the study, analysed on its own.
+#[derive(Debug)]
+pub struct NodeEvents {
+    pool: Arc<Pool>,
+    node: u32,
+    records: Vec<Record>,
+}
+
+impl NodeEvents {
+    /// The node's id (`NodeId`).
+    pub fn node_id(&self) -> &str {
+        &self.pool.nodes[self.node as usize]
+    }
+}
+
+/// One node's events paired into spans, before the nodes are ordered.
+#[derive(Debug)]
+pub struct AnalysedNode {
+    pool: Arc<Pool>,
+    node: u32,
+    outcome: node::NodeOutcome,
+}
+
+/// A pool's events grouped by node, with what was found reading them.
+#[derive(Debug)]
+pub struct Grouped {
+    /// One item per node, in order of first appearance.
+    pub nodes: Vec<NodeEvents>,
+    /// Entities left out (other partitions, unusable, unknown events).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Chooses the pool (`partition`; `None`: the only one present), reads
+/// its perf entities (owned, as [`PerfEntity`], or borrowed from an
+/// export's text) into events and groups them by node. `source` names
+/// where they came from (a file, or `table <name>`), for diagnostics.
+///
+/// # Errors
+/// When there is no pool to analyse: no entity, no partition chosen among
+/// several, the partition absent, or no usable event in it.
 ///
 /// [`PerfEntity`]: expost_formats::shipyard::PerfEntity
-pub fn analyse<E: Entity + Sync>(
+pub fn group<E: Entity + Sync>(
     entities: &[E],
     source: &str,
-    options: &Options,
-) -> Result<Provision, ProvisionError> {
-    let (partition, chosen) = select_partition(entities, options.partition.as_deref())?;
+    partition: Option<&str>,
+) -> Result<Grouped, ProvisionError> {
+    let (partition, chosen) = select_partition(entities, partition)?;
     let mut diags = Diagnostics::for_file(source);
     let skipped = chosen.as_ref().map_or(0, |c| entities.len() - c.len());
     if skipped > 0 {
@@ -351,95 +419,130 @@ pub fn analyse<E: Entity + Sync>(
     if records.records.is_empty() {
         return Err(ProvisionError::NoEvents(partition));
     }
-    let mut provision = build(partition, records, source);
-    provision.diagnostics.splice(0..0, diags.into_items());
-    provision.summary = summary::summarise(&provision, options.straggler_mads);
-    Ok(provision)
+    // Grouped by node with one counting pass, then one placement pass.
+    let mut by_node: Vec<Vec<Record>> = vec![Vec::new(); records.nodes.len()];
+    let mut counts = vec![0usize; records.nodes.len()];
+    for r in &records.records {
+        counts[r.node as usize] += 1;
+    }
+    for (list, count) in by_node.iter_mut().zip(counts) {
+        list.reserve_exact(count);
+    }
+    for r in &records.records {
+        by_node[r.node as usize].push(*r);
+    }
+    let pool = Arc::new(Pool {
+        partition,
+        source: source.to_string(),
+        nodes: records.nodes,
+        images: records.images,
+        offer_sku: records.offer_sku,
+    });
+    Ok(Grouped {
+        nodes: by_node
+            .into_iter()
+            .enumerate()
+            .map(|(i, records)| NodeEvents {
+                pool: pool.clone(),
+                node: i as u32,
+                records,
+            })
+            .collect(),
+        diagnostics: diags.into_items(),
+    })
 }
 
-/// Groups records by node, analyses each node (in parallel) and orders them.
-fn build(partition: String, records: Records, source: &str) -> Provision {
-    // Grouped by node with one counting pass, then one placement pass.
-    let mut offsets = vec![0usize; records.nodes.len() + 1];
-    for r in &records.records {
-        offsets[r.node as usize + 1] += 1;
+/// Pairs one node's events into spans, with the script's timings.
+pub fn analyse_node(events: &NodeEvents) -> AnalysedNode {
+    let mut outcome = node::analyse(
+        events.node_id(),
+        &events.pool.images,
+        events.records.clone(),
+    );
+    outcome
+        .spans
+        .sort_by(|a, b| a.start.total_cmp(&b.start).then(a.phase.cmp(&b.phase)));
+    AnalysedNode {
+        pool: events.pool.clone(),
+        node: events.node,
+        outcome,
     }
-    for i in 1..offsets.len() {
-        offsets[i] += offsets[i - 1];
-    }
-    let mut grouped = records.records.clone();
-    let mut next = offsets.clone();
-    for r in &records.records {
-        let at = &mut next[r.node as usize];
-        grouped[*at] = *r;
-        *at += 1;
-    }
-    let by_node: Vec<&[Record]> = offsets.windows(2).map(|w| &grouped[w[0]..w[1]]).collect();
-    let outcomes: Vec<node::NodeOutcome> = by_node
-        .into_par_iter()
-        .enumerate()
-        .map(|(i, recs)| {
-            let mut o = node::analyse(&records.nodes[i], &records.images, recs.to_vec());
-            o.spans
-                .sort_by(|a, b| a.start.total_cmp(&b.start).then(a.phase.cmp(&b.phase)));
-            o
-        })
-        .collect();
-    let mut order: Vec<usize> = (0..outcomes.len()).collect();
-    let key = |i: usize| outcomes[i].start.unwrap_or(outcomes[i].first_event);
-    order.sort_by(|&a, &b| {
+}
+
+/// Orders the nodes of one pool by node prep start (then id) and
+/// summarises the pool. `diagnostics` are the pool's own (reading,
+/// grouping), which come first; each node's follow, in node order.
+/// `None` without any node.
+pub fn combine(
+    nodes: Vec<AnalysedNode>,
+    diagnostics: Vec<Diagnostic>,
+    straggler_mads: f64,
+) -> Option<Provision> {
+    let pool = nodes.first()?.pool.clone();
+    let mut nodes = nodes;
+    let key = |n: &AnalysedNode| n.outcome.start.unwrap_or(n.outcome.first_event);
+    nodes.sort_by(|a, b| {
         key(a)
             .total_cmp(&key(b))
-            .then_with(|| records.nodes[a].cmp(&records.nodes[b]))
+            .then_with(|| pool.nodes[a.node as usize].cmp(&pool.nodes[b.node as usize]))
     });
-    let (offer, sku) = first_offer_sku(&records, &order);
+    let (offer, sku) = nodes
+        .iter()
+        .find_map(|n| pool.offer_sku.get(&n.node))
+        .map_or((None, None), |(o, s)| (Some(o.clone()), Some(s.clone())));
     let mut provision = Provision {
-        partition,
+        partition: pool.partition.clone(),
         offer,
         sku,
-        nodes: Vec::with_capacity(order.len()),
-        images: records.images.clone(),
-        spans: Vec::new(),
+        nodes: Vec::with_capacity(nodes.len()),
+        images: pool.images.clone(),
+        spans: Vec::with_capacity(nodes.iter().map(|n| n.outcome.spans.len()).sum()),
         summary: Summary::default(),
-        diagnostics: Vec::new(),
+        diagnostics,
     };
-    provision
-        .spans
-        .reserve_exact(outcomes.iter().map(|o| o.spans.len()).sum());
-    let mut outcomes: Vec<Option<node::NodeOutcome>> = outcomes.into_iter().map(Some).collect();
-    for (rank, &i) in order.iter().enumerate() {
-        let Some(o) = outcomes[i].take() else {
-            continue;
-        };
+    for (rank, n) in nodes.into_iter().enumerate() {
+        let o = n.outcome;
         provision.spans.extend(o.spans.into_iter().map(|mut s| {
             s.node = rank as u32;
             s
         }));
+        let first = provision.diagnostics.len();
         provision
             .diagnostics
             .extend(o.diagnostics.into_iter().map(|mut d| {
-                d.file = source.to_string();
+                d.file.clone_from(&pool.source);
                 d
             }));
         provision.nodes.push(NodeResult {
-            node_id: records.nodes[i].clone(),
+            node_id: pool.nodes[n.node as usize].clone(),
             start: o.start,
             first_event: o.first_event,
             ready: o.ready,
             timings: o.timings,
             images: o.images,
             events: o.events,
+            diagnostics: first..provision.diagnostics.len(),
         });
     }
-    provision
+    provision.summary = summary::summarise(&provision, straggler_mads);
+    Some(provision)
 }
 
-/// Offer and SKU of the earliest node that recorded them.
-fn first_offer_sku(records: &Records, order: &[usize]) -> (Option<String>, Option<String>) {
-    order
-        .iter()
-        .find_map(|&i| records.offer_sku.get(&(i as u32)))
-        .map_or((None, None), |(o, s)| (Some(o.clone()), Some(s.clone())))
+/// Analyses the perf entities of one pool: [`group`], [`analyse_node`]
+/// on every node (in parallel), [`combine`].
+///
+/// # Errors
+/// As [`group`].
+pub fn analyse<E: Entity + Sync>(
+    entities: &[E],
+    source: &str,
+    options: &Options,
+) -> Result<Provision, ProvisionError> {
+    let grouped = group(entities, source, options.partition.as_deref())?;
+    let nodes: Vec<AnalysedNode> = grouped.nodes.par_iter().map(analyse_node).collect();
+    let partition = nodes.first().map(|n| n.pool.partition.clone());
+    combine(nodes, grouped.diagnostics, options.straggler_mads)
+        .ok_or_else(|| ProvisionError::NoEvents(partition.unwrap_or_default()))
 }
 
 #[cfg(test)]

@@ -15,8 +15,8 @@
 //! record as `diff` come from timestamps that collisions may have moved by a
 //! few microseconds, so comparisons need a tolerance of about 1 ms.
 
-use super::{ImageTiming, Timings};
 use expost_formats::shipyard::PerfEntity;
+use expost_studies::provision::{ImageTiming, Timings};
 use std::collections::{BTreeMap, HashSet};
 
 /// A small deterministic random number generator (SplitMix64); not for
