@@ -4,6 +4,7 @@
 //! per image, and reports the script's timings, their percentiles across
 //! nodes, the critical path to "pool ready" and the stragglers.
 
+use super::failover::SizeArg;
 use super::run::SavedStudy;
 use crate::driver::{usage_error, Common, StudyCommand};
 use crate::progress;
@@ -119,6 +120,10 @@ pub struct Args {
     #[arg(long, default_value_t = 3.0, value_name = "K")]
     #[serde(default = "defaults::straggler_mads")]
     pub straggler_mads: f64,
+    /// Chart size (the timeline's width; the Gantt chart grows with the nodes).
+    #[arg(long, value_enum, default_value_t = SizeArg::Page)]
+    #[serde(default = "defaults::size")]
+    pub size: SizeArg,
     /// Write tables, figures, trace.json and provision.json into this folder
     /// (created if needed); `-o -` writes only nodes.csv, to stdout, for pipes.
     #[arg(short, long, value_name = "DIR")]
@@ -155,6 +160,9 @@ mod defaults {
     }
     pub fn straggler_mads() -> f64 {
         3.0
+    }
+    pub fn size() -> super::SizeArg {
+        super::SizeArg::Page
     }
 }
 
@@ -264,6 +272,7 @@ impl StudyCommand for Args {
                 "entities",
                 self.quiet || self.json || to_stdout,
             )),
+            size: self.size.into(),
         })
     }
 

@@ -47,7 +47,7 @@ impl RunColumns {
 
 /// Rows a piece of `series` holds at most (unless one run has more): one
 /// Parquet row group.
-const PIECE_ROWS: usize = 1 << 16;
+pub const PIECE_ROWS: usize = 1 << 16;
 
 /// `series` in pieces of whole runs, at most [`PIECE_ROWS`] rows each
 /// (unless one run has more; at least one piece), so the table is never

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::study::{Context, Discovered, Provenance, Study, StudyError, UnitDiagnostic};
 use expost_model::Diagnostic;
-use expost_render::bars::render_bars;
+use expost_render::bars::render_bars_at;
 use expost_render::figure::PaperSize;
 use expost_render::output::{Kind, Output, OutputError};
 use expost_render::table::Table;
@@ -172,12 +172,13 @@ impl Study for OmbtStudy {
             let title = figure.title.clone().unwrap_or_else(|| stem.clone());
             Output::figure(&stem, &title, self.size, figure)
         }));
+        let size = self.size;
         outputs.extend(
             outputs::distributions(campaign)
                 .into_iter()
                 .map(|(stem, chart)| {
                     let title = chart.title.clone().unwrap_or_else(|| stem.clone());
-                    Output::chart(&stem, &title, move || render_bars(&chart, 3.3, 2.2))
+                    Output::chart(&stem, &title, move || render_bars_at(&chart, size))
                 }),
         );
         outputs.extend(

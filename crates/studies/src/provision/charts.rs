@@ -3,17 +3,16 @@
 
 use super::{Phase, Provision};
 use expost_render::bars::{self, Bar, Gantt, GanttRow, StackedBars};
-use expost_render::figure::FigureError;
+use expost_render::figure::{FigureError, PaperSize};
 
-/// The timeline as SVG, 7 × 3.2 in.
-pub fn timeline_svg(p: &Provision) -> Result<String, FigureError> {
-    bars::render_bars(&timeline(p), 7.0, 3.2)
+/// The timeline as SVG at `size`.
+pub fn timeline_svg(p: &Provision, size: PaperSize) -> Result<String, FigureError> {
+    bars::render_bars_at(&timeline(p), size)
 }
 
-/// The Gantt chart as SVG, 7 in wide, as tall as its rows need.
-pub fn gantt_svg(p: &Provision) -> Result<String, FigureError> {
-    let chart = gantt(p);
-    bars::render_gantt(&chart, 7.0, bars::gantt_height(chart.rows.len(), 3.2))
+/// The Gantt chart as SVG, as wide as `size`, as tall as its rows need.
+pub fn gantt_svg(p: &Provision, size: PaperSize) -> Result<String, FigureError> {
+    bars::render_gantt_at(&gantt(p), size)
 }
 
 /// The earliest node prep start (else first event), the time origin of the figures.

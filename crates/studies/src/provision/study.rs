@@ -12,6 +12,7 @@ use super::{Provision, ProvisionError, Report};
 use crate::study::{Context, Discovered, Provenance, Study, StudyError, UnitDiagnostic};
 use expost_formats::shipyard::{self, Entity, ExportFormat};
 use expost_model::{Diagnostic, Diagnostics};
+use expost_render::figure::PaperSize;
 use expost_render::output::{Kind, Output, OutputError};
 use expost_render::table::Table;
 use std::io;
@@ -29,6 +30,8 @@ pub struct ProvisionStudy {
     pub export: Option<PathBuf>,
     /// Told how fetching from a table goes.
     pub progress: Box<dyn FetchProgress>,
+    /// The size charts are drawn at.
+    pub size: PaperSize,
 }
 
 impl std::fmt::Debug for ProvisionStudy {
@@ -179,9 +182,11 @@ impl Study for ProvisionStudy {
             }),
             Output::table("spans", "Spans", true, move || tables::spans(p)),
             Output::chart("timeline", "Provisioning timeline", move || {
-                charts::timeline_svg(p)
+                charts::timeline_svg(p, self.size)
             }),
-            Output::chart("gantt", "Spans of every node", move || charts::gantt_svg(p)),
+            Output::chart("gantt", "Spans of every node", move || {
+                charts::gantt_svg(p, self.size)
+            }),
             Output::json(
                 "trace",
                 "Trace (open it in ui.perfetto.dev)",

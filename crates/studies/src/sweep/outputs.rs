@@ -4,7 +4,7 @@
 
 use super::SweepResult;
 use crate::table_builder::TableBuilder;
-use expost_render::bars::{render_bars, Bar, StackedBars};
+use expost_render::bars::{render_bars_at, Bar, StackedBars};
 use expost_render::figure::{Figure, Line, PaperSize};
 use expost_render::output::{Kind, Output, OutputError};
 use expost_render::table::Table;
@@ -263,9 +263,8 @@ fn figures<'a>(summaries: &[PointSummary]) -> Vec<Output<'a>> {
                 format!("Share of wall time by cause: {}", key.0.name()),
             )
         };
-        let (width, height) = SIZE.inches();
         outputs.push(Output::chart(&stem, &title, move || {
-            render_bars(&chart, width, height)
+            render_bars_at(&chart, SIZE)
         }));
     }
     outputs
