@@ -136,6 +136,7 @@ mod study {
             options: Options::default(),
             export: None,
             progress: Box::new(()),
+            size: expost_render::figure::PaperSize::Page,
         }
     }
 
