@@ -2,7 +2,9 @@
 //! operations (`expost-ops`) and the model, returning typed results that
 //! the command line renders.
 
+pub mod campaign;
 pub mod failover;
+pub mod inspect;
 pub mod iperf3;
 pub mod ombt;
 pub mod provision;

@@ -62,6 +62,19 @@ impl<'a> Context<'a> {
 /// A diagnostic with the unit it belongs to (`""` for the campaign).
 pub type UnitDiagnostic<'a> = (&'a str, &'a Diagnostic);
 
+/// The campaign's own diagnostics (unit `""`), then each unit's, tagged
+/// with the unit's name: what [`Study::diagnostics`] gives for a campaign
+/// of runs.
+pub fn tagged<'a>(
+    campaign: &'a [Diagnostic],
+    units: impl IntoIterator<Item = (&'a str, &'a [Diagnostic])>,
+) -> Vec<UnitDiagnostic<'a>> {
+    let units = units
+        .into_iter()
+        .flat_map(|(name, items)| items.iter().map(move |d| (name, d)));
+    campaign.iter().map(|d| ("", d)).chain(units).collect()
+}
+
 /// A study: discover → analyse each unit → combine → outputs.
 pub trait Study: Sync {
     /// One thing analysed on its own (a run folder, a node, a trace file).

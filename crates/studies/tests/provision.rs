@@ -228,12 +228,22 @@ mod study {
         let names: Vec<&str> = declared.iter().map(|d| d.0.as_str()).collect();
         assert_eq!(
             names,
-            ["nodes", "images", "spans", "timeline", "gantt", "trace"]
+            [
+                "phases",
+                "stragglers",
+                "nodes",
+                "images",
+                "spans",
+                "timeline",
+                "gantt",
+                "trace"
+            ]
         );
-        assert_eq!(declared[3].1, Kind::Chart);
-        assert_eq!(declared[4].2, ["gantt.svg", "gantt.png", "gantt.pdf"]);
-        assert_eq!(declared[5].1, Kind::Trace);
-        assert_eq!(declared[0].2, ["nodes.csv", "nodes.parquet"]);
+        assert_eq!(declared[5].1, Kind::Chart);
+        assert_eq!(declared[6].2, ["gantt.svg", "gantt.png", "gantt.pdf"]);
+        assert_eq!(declared[7].1, Kind::Trace);
+        assert_eq!(declared[2].2, ["nodes.csv", "nodes.parquet"]);
+        assert_eq!(declared[0].2, ["phases.csv"]);
         let out = expost_render::output::OutputDir::prepare(&dir.path().join("out")).unwrap();
         for o in &outputs {
             out.write(o).unwrap();

@@ -15,6 +15,7 @@ pub use load::{is_run_dir, read_run, FlowFiles, RunFiles, ServerOutput};
 pub use report::{ConfigReport, Report, RunReport, Spread};
 pub use study::FailoverStudy;
 
+use crate::campaign::configurations;
 use expost_formats::campaign::{Layout, RunDir};
 use expost_formats::iperf3_json::Protocol;
 use expost_model::{Diagnostic, Diagnostics, Params, Severity};
@@ -130,21 +131,10 @@ pub(crate) fn analyse_dir(dir: &RunDir, layout: &Layout, options: &Options) -> R
 
 /// Groups analysed runs into configurations and computes their bands.
 pub fn group_configs(runs: &[RunResult]) -> Vec<ConfigResult> {
-    let mut groups: BTreeMap<Vec<(String, SortKey)>, Vec<usize>> = BTreeMap::new();
-    for (index, run) in runs.iter().enumerate().filter(|(_, r)| r.ok) {
-        let key = run
-            .params
-            .iter()
-            .map(|(k, v)| (k.clone(), SortKey::of(v)))
-            .collect();
-        groups.entry(key).or_default().push(index);
-    }
-    groups
-        .into_values()
-        .map(|mut members| {
-            members.sort_by(|&a, &b| SortKey::of(&runs[a].trial).cmp(&SortKey::of(&runs[b].trial)));
-            config_of(runs, members)
-        })
+    let analysed = runs.iter().enumerate().filter(|(_, r)| r.ok);
+    configurations(analysed.map(|(i, r)| (i, &r.params, r.trial.as_str())))
+        .into_iter()
+        .map(|members| config_of(runs, members))
         .collect()
 }
 
@@ -176,45 +166,6 @@ fn config_of(runs: &[RunResult], members: Vec<usize>) -> ConfigResult {
     }
 }
 
-/// Orders parameter values numerically when both are numbers ("020" < "100"),
-/// else as text.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum SortKey {
-    Number(f64, String),
-    Text(String),
-}
-
-impl Eq for SortKey {}
-
-impl PartialOrd for SortKey {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for SortKey {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        use std::cmp::Ordering;
-        match (self, other) {
-            (SortKey::Number(a, sa), SortKey::Number(b, sb)) => {
-                a.total_cmp(b).then_with(|| sa.cmp(sb))
-            }
-            (SortKey::Number(..), SortKey::Text(_)) => Ordering::Less,
-            (SortKey::Text(_), SortKey::Number(..)) => Ordering::Greater,
-            (SortKey::Text(a), SortKey::Text(b)) => a.cmp(b),
-        }
-    }
-}
-
-impl SortKey {
-    pub(crate) fn of(value: &str) -> SortKey {
-        match value.parse::<f64>() {
-            Ok(n) if n.is_finite() => SortKey::Number(n, value.to_string()),
-            _ => SortKey::Text(value.to_string()),
-        }
-    }
-}
-
 impl Spread {
     /// Median, min and max of `values`; `None` when empty.
     pub fn of(values: &[f64]) -> Option<Spread> {
@@ -224,28 +175,5 @@ impl Spread {
             min,
             max,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numeric_params_sort_numerically() {
-        let mut keys = vec![
-            SortKey::of("100"),
-            SortKey::of("020"),
-            SortKey::of("abc"),
-            SortKey::of("5"),
-        ];
-        keys.sort();
-        let texts: Vec<String> = keys
-            .into_iter()
-            .map(|k| match k {
-                SortKey::Number(_, s) | SortKey::Text(s) => s,
-            })
-            .collect();
-        assert_eq!(texts, ["5", "020", "100", "abc"]);
     }
 }

@@ -1,7 +1,7 @@
 //! The failover study as a [`Study`]: run folders are its units.
 
 use super::{figures, tables, terminal, Campaign, Options, Report, RunResult};
-use crate::study::{Context, Discovered, Provenance, Study, StudyError, UnitDiagnostic};
+use crate::study::{tagged, Context, Discovered, Provenance, Study, StudyError, UnitDiagnostic};
 use expost_formats::campaign::{Layout, RunDir};
 use expost_model::Diagnostic;
 use expost_render::figure::PaperSize;
@@ -69,17 +69,11 @@ impl Study for FailoverStudy {
     }
 
     fn diagnostics<'a>(&self, campaign: &'a Campaign) -> Vec<UnitDiagnostic<'a>> {
-        campaign
-            .diagnostics
-            .iter()
-            .map(|d| ("", d))
-            .chain(campaign.runs.iter().flat_map(|r| {
-                r.diagnostics
-                    .items()
-                    .iter()
-                    .map(move |d| (r.rel.as_str(), d))
-            }))
-            .collect()
+        let runs = campaign.runs.iter();
+        tagged(
+            &campaign.diagnostics,
+            runs.map(|r| (r.rel.as_str(), r.diagnostics.items())),
+        )
     }
 
     fn failed_units(&self, campaign: &Campaign) -> usize {

@@ -23,7 +23,7 @@ mod study;
 
 pub use study::Iperf3Study;
 
-use crate::failover::SortKey;
+use crate::campaign::configurations;
 use expost_formats::campaign::{self, Layout, PathParams, RunDir};
 use expost_formats::iperf3_json::Protocol;
 use expost_formats::iperf3_text::TextOptions;
@@ -289,17 +289,9 @@ pub fn find_runs(root: &Path, layout: &Layout) -> (Vec<RunUnit>, Vec<Diagnostic>
 
 /// Groups the analysed runs into configurations, with their spreads and bands.
 pub fn group_configs(runs: &[RunResult]) -> Vec<ConfigResult> {
-    let mut groups: BTreeMap<Vec<(String, SortKey)>, Vec<usize>> = BTreeMap::new();
-    for (index, run) in runs.iter().enumerate().filter(|(_, r)| r.ok) {
-        let key = run
-            .params
-            .iter()
-            .map(|(k, v)| (k.clone(), SortKey::of(v)))
-            .collect();
-        groups.entry(key).or_default().push(index);
-    }
-    let configs = groups.into_values().map(|mut members| {
-        members.sort_by_key(|&i| SortKey::of(&runs[i].trial));
+    let analysed = runs.iter().enumerate().filter(|(_, r)| r.ok);
+    let groups = configurations(analysed.map(|(i, r)| (i, &r.params, r.trial.as_str())));
+    let configs = groups.into_iter().map(|members| {
         let stats = std::array::from_fn(|m| {
             let values: Vec<f64> = members.iter().filter_map(|&i| runs[i].total[m]).collect();
             BandPoint::of(&values)

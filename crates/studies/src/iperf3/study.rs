@@ -5,7 +5,9 @@ use super::{
     Campaign, ConfigResult, Flow, Options, RunResult, RunUnit, Summary, METRICS, RECEIVED,
     RETRANSMITS, SENT,
 };
-use crate::study::{count, Context, Discovered, Provenance, Study, StudyError, UnitDiagnostic};
+use crate::study::{
+    count, tagged, Context, Discovered, Provenance, Study, StudyError, UnitDiagnostic,
+};
 use expost_formats::campaign::Layout;
 use expost_formats::iperf3_json::Protocol;
 use expost_model::{Diagnostic, Severity};
@@ -194,18 +196,11 @@ impl Study for Iperf3Study {
     }
 
     fn diagnostics<'a>(&self, campaign: &'a Campaign) -> Vec<UnitDiagnostic<'a>> {
-        let runs = campaign.runs.iter().flat_map(|r| {
-            r.diagnostics
-                .items()
-                .iter()
-                .map(move |d| (r.rel.as_str(), d))
-        });
-        campaign
-            .diagnostics
-            .iter()
-            .map(|d| ("", d))
-            .chain(runs)
-            .collect()
+        let runs = campaign.runs.iter();
+        tagged(
+            &campaign.diagnostics,
+            runs.map(|r| (r.rel.as_str(), r.diagnostics.items())),
+        )
     }
 
     fn failed_units(&self, campaign: &Campaign) -> usize {

@@ -6,7 +6,7 @@ use super::{
     analyse_run, find_campaign, outputs, Campaign, CampaignRun, Report, RunResult,
     TelemetryOptions, TelemetrySource,
 };
-use crate::study::{Context, Discovered, Provenance, Study, StudyError, UnitDiagnostic};
+use crate::study::{tagged, Context, Discovered, Provenance, Study, StudyError, UnitDiagnostic};
 use expost_model::Diagnostic;
 use expost_render::bars::render_bars_at;
 use expost_render::figure::PaperSize;
@@ -100,17 +100,11 @@ impl Study for OmbtStudy {
     }
 
     fn diagnostics<'a>(&self, campaign: &'a Campaign) -> Vec<UnitDiagnostic<'a>> {
-        campaign
-            .diagnostics
-            .iter()
-            .map(|d| ("", d))
-            .chain(campaign.runs.iter().flat_map(|r| {
-                r.diagnostics
-                    .items()
-                    .iter()
-                    .map(move |d| (r.run.name.as_str(), d))
-            }))
-            .collect()
+        let runs = campaign.runs.iter();
+        tagged(
+            &campaign.diagnostics,
+            runs.map(|r| (r.run.name.as_str(), r.diagnostics.items())),
+        )
     }
 
     fn failed_units(&self, campaign: &Campaign) -> usize {

@@ -176,6 +176,10 @@ impl Study for ProvisionStudy {
 
     fn outputs<'a>(&'a self, p: &'a Provision, _: &'a Provenance) -> Vec<Output<'a>> {
         vec![
+            Output::table("phases", "Phases (s)", false, move || tables::phases(p)),
+            Output::table("stragglers", "Stragglers", false, move || {
+                tables::stragglers(p)
+            }),
             Output::table("nodes", "Nodes", true, move || tables::nodes(p)),
             Output::table("images", "Images per node", false, move || {
                 tables::images(p)

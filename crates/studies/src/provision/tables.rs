@@ -11,6 +11,49 @@ fn floats(values: impl Iterator<Item = Option<f64>>) -> ColumnData {
     ColumnData::Float(values.collect())
 }
 
+/// One row per phase: its count and percentiles across nodes, seconds.
+pub fn phases(p: &Provision) -> Table {
+    let mut names = DictBuilder::default();
+    let mut count = Vec::new();
+    let mut columns: [Vec<Option<f64>>; 5] = Default::default();
+    for (phase, stats) in &p.summary.phases {
+        names.push(phase);
+        count.push(Some(stats.count as i64));
+        let values = [stats.mean, stats.p50, stats.p90, stats.p99, stats.max];
+        for (column, v) in columns.iter_mut().zip(values) {
+            column.push(Some(v));
+        }
+    }
+    let mut t = Table::default();
+    t.push("phase", names.finish());
+    t.push("count", ColumnData::Int(count));
+    for (name, column) in ["mean", "p50", "p90", "p99", "max"]
+        .into_iter()
+        .zip(columns)
+    {
+        t.push_with_unit(name, ColumnData::Float(column), "s");
+    }
+    t
+}
+
+/// The stragglers, slowest first: time to ready and MADs above the median.
+pub fn stragglers(p: &Provision) -> Table {
+    let nodes = &p.summary.stragglers.nodes;
+    let mut ids = DictBuilder::default();
+    for n in nodes {
+        ids.push(&n.node_id);
+    }
+    let mut t = Table::default();
+    t.push("node_id", ids.finish());
+    t.push_with_unit(
+        "time_to_ready_s",
+        floats(nodes.iter().map(|n| Some(n.time_to_ready_s))),
+        "s",
+    );
+    t.push("mads", floats(nodes.iter().map(|n| Some(n.mads))));
+    t
+}
+
 /// One row per node, in node prep start order.
 pub fn nodes(p: &Provision) -> Table {
     let stragglers: HashSet<&str> = p

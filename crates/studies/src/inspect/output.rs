@@ -119,7 +119,7 @@ pub fn study_output(dir: &Path) -> Finding {
         "`expost {}` output: {}; diagnostics: {}",
         manifest.study,
         kind_counts_in_words(&counts),
-        expost_studies::study::counts_in_words(manifest.diagnostics)
+        crate::study::counts_in_words(manifest.diagnostics)
     );
     let mut finding = Finding::new(dir, KIND, summary);
     finding.diagnostics = missing;

@@ -5,12 +5,12 @@
 //! work; this is the wording.
 
 use super::Finding;
+use crate::ombt::{self, RunResult};
 use expost_formats::detect::LineProtocolSummary;
 use expost_formats::ombt_controller::{self, ControllerResults};
 use expost_formats::ParseError;
 use expost_model::Diagnostics;
 use expost_remote::influx_meta::MetaSnapshot;
-use expost_studies::ombt::{self, RunResult};
 use std::collections::BTreeSet;
 use std::path::Path;
 
