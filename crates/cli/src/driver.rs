@@ -34,6 +34,38 @@ pub struct Common {
     pub save_study: Option<Option<PathBuf>>,
 }
 
+/// `StudyCommand::common` for `Args` that hold the common options under
+/// their usual names (`output`, `json`, `quiet`, `save_study`).
+macro_rules! common_options {
+    () => {
+        fn common(&self) -> $crate::driver::Common {
+            $crate::driver::Common {
+                output: self.output.clone(),
+                json: self.json,
+                quiet: self.quiet,
+                save_study: self.save_study.clone(),
+            }
+        }
+    };
+}
+pub(crate) use common_options;
+
+/// `SavedArgs::set_output_flags` and `SavedArgs::run` for a study command
+/// whose `Args` hold `json` and `quiet`.
+macro_rules! saved_flags_and_run {
+    () => {
+        fn set_output_flags(&mut self, json: bool, quiet: bool) {
+            self.json = json;
+            self.quiet = quiet;
+        }
+
+        fn run(self) -> anyhow::Result<std::process::ExitCode> {
+            $crate::driver::run(self)
+        }
+    };
+}
+pub(crate) use saved_flags_and_run;
+
 /// A study command's arguments: what the driver needs of them.
 pub trait StudyCommand: Clone + Serialize {
     /// The command's name (`failover`), for usage errors.

@@ -8,7 +8,7 @@
 //! across trials (median with min–max, or mean with 95 % CI).
 
 use super::run::SavedStudy;
-use crate::driver::{Common, StudyCommand};
+use crate::driver::StudyCommand;
 use clap::ValueEnum;
 use expost_formats::campaign::{Layout, PathPattern};
 use expost_formats::iperf3_text::TextOptions;
@@ -241,14 +241,7 @@ impl StudyCommand for Args {
     const NAME: &'static str = "failover";
     type Study = FailoverStudy;
 
-    fn common(&self) -> Common {
-        Common {
-            output: self.output.clone(),
-            json: self.json,
-            quiet: self.quiet,
-            save_study: self.save_study.clone(),
-        }
-    }
+    crate::driver::common_options!();
 
     fn study(&self) -> Result<FailoverStudy, String> {
         Ok(FailoverStudy {
@@ -276,12 +269,5 @@ impl super::run::SavedArgs for Args {
         super::run::visit_opt(&mut self.output, visit);
     }
 
-    fn set_output_flags(&mut self, json: bool, quiet: bool) {
-        self.json = json;
-        self.quiet = quiet;
-    }
-
-    fn run(self) -> anyhow::Result<ExitCode> {
-        run(self)
-    }
+    crate::driver::saved_flags_and_run!();
 }

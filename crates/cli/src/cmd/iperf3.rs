@@ -6,7 +6,7 @@
 
 use super::failover::{BandArg, SizeArg};
 use super::run::SavedStudy;
-use crate::driver::{Common, StudyCommand};
+use crate::driver::StudyCommand;
 use expost_formats::campaign::{Layout, PathPattern};
 use expost_formats::iperf3_text::TextOptions;
 use expost_ops::band::BandKind;
@@ -115,14 +115,7 @@ impl StudyCommand for Args {
     const NAME: &'static str = "iperf3";
     type Study = Iperf3Study;
 
-    fn common(&self) -> Common {
-        Common {
-            output: self.output.clone(),
-            json: self.json,
-            quiet: self.quiet,
-            save_study: self.save_study.clone(),
-        }
-    }
+    crate::driver::common_options!();
 
     fn study(&self) -> Result<Iperf3Study, String> {
         let grid = EpochGrid::new(self.bin)
@@ -180,12 +173,5 @@ impl super::run::SavedArgs for Args {
         super::run::visit_opt(&mut self.output, visit);
     }
 
-    fn set_output_flags(&mut self, json: bool, quiet: bool) {
-        self.json = json;
-        self.quiet = quiet;
-    }
-
-    fn run(self) -> anyhow::Result<ExitCode> {
-        run(self)
-    }
+    crate::driver::saved_flags_and_run!();
 }

@@ -6,7 +6,7 @@
 
 use super::failover::SizeArg;
 use super::run::SavedStudy;
-use crate::driver::{Common, StudyCommand};
+use crate::driver::StudyCommand;
 use expost_studies::ombt::{
     parse_query, LineProtocolFile, OmbtStudy, TelemetryFrom, TelemetryOptions,
 };
@@ -239,14 +239,7 @@ impl StudyCommand for Args {
     const NAME: &'static str = "ombt";
     type Study = OmbtStudy;
 
-    fn common(&self) -> Common {
-        Common {
-            output: self.output.clone(),
-            json: self.json,
-            quiet: self.quiet,
-            save_study: self.save_study.clone(),
-        }
-    }
+    crate::driver::common_options!();
 
     fn study(&self) -> Result<OmbtStudy, String> {
         Ok(OmbtStudy::new(
@@ -273,12 +266,5 @@ impl super::run::SavedArgs for Args {
         super::run::visit_opt(&mut self.lp, visit);
     }
 
-    fn set_output_flags(&mut self, json: bool, quiet: bool) {
-        self.json = json;
-        self.quiet = quiet;
-    }
-
-    fn run(self) -> anyhow::Result<ExitCode> {
-        run(self)
-    }
+    crate::driver::saved_flags_and_run!();
 }

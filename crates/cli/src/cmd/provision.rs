@@ -6,7 +6,7 @@
 
 use super::failover::SizeArg;
 use super::run::SavedStudy;
-use crate::driver::{usage_error, Common, StudyCommand};
+use crate::driver::{usage_error, StudyCommand};
 use crate::progress;
 use anyhow::Result;
 use expost_remote::azure_table::{ClientOptions, Scheme};
@@ -240,14 +240,7 @@ impl StudyCommand for Args {
     const NAME: &'static str = "provision";
     type Study = ProvisionStudy;
 
-    fn common(&self) -> Common {
-        Common {
-            output: self.output.clone(),
-            json: self.json,
-            quiet: self.quiet,
-            save_study: self.save_study.clone(),
-        }
-    }
+    crate::driver::common_options!();
 
     fn study(&self) -> Result<ProvisionStudy, String> {
         let options = self.options()?;
@@ -365,12 +358,5 @@ impl super::run::SavedArgs for Args {
         }
     }
 
-    fn set_output_flags(&mut self, json: bool, quiet: bool) {
-        self.json = json;
-        self.quiet = quiet;
-    }
-
-    fn run(self) -> Result<ExitCode> {
-        run(self)
-    }
+    crate::driver::saved_flags_and_run!();
 }

@@ -2,7 +2,7 @@
 //! study is `expost_studies::simulate`).
 
 use super::run::{visit_opt, SavedArgs, SavedStudy};
-use crate::driver::{Common, StudyCommand};
+use crate::driver::StudyCommand;
 use clap::ValueEnum;
 use expost_sim::engine::Strategy;
 use expost_studies::simulate::{ModelKind, SimSettings, SimulateStudy};
@@ -259,14 +259,7 @@ impl StudyCommand for Args {
     const NAME: &'static str = "simulate";
     type Study = SimulateStudy;
 
-    fn common(&self) -> Common {
-        Common {
-            output: self.output.clone(),
-            json: self.json,
-            quiet: self.quiet,
-            save_study: self.save_study.clone(),
-        }
-    }
+    crate::driver::common_options!();
 
     fn study(&self) -> Result<SimulateStudy, String> {
         let study = SimulateStudy {
@@ -308,12 +301,5 @@ impl SavedArgs for Args {
         visit_opt(&mut self.output, visit);
     }
 
-    fn set_output_flags(&mut self, json: bool, quiet: bool) {
-        self.json = json;
-        self.quiet = quiet;
-    }
-
-    fn run(self) -> anyhow::Result<ExitCode> {
-        run(self)
-    }
+    crate::driver::saved_flags_and_run!();
 }

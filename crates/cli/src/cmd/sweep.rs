@@ -220,14 +220,7 @@ impl StudyCommand for RunArgs {
     const NAME: &'static str = "sweep";
     type Study = SweepStudy;
 
-    fn common(&self) -> Common {
-        Common {
-            output: self.output.clone(),
-            json: self.json,
-            quiet: self.quiet,
-            save_study: self.save_study.clone(),
-        }
-    }
+    crate::driver::common_options!();
 
     fn study(&self) -> Result<SweepStudy, String> {
         let settings: SimSettings = self.sim_settings()?;
@@ -270,14 +263,7 @@ impl SavedArgs for RunArgs {
         visit_opt(&mut self.output, visit);
     }
 
-    fn set_output_flags(&mut self, json: bool, quiet: bool) {
-        self.json = json;
-        self.quiet = quiet;
-    }
-
-    fn run(self) -> Result<ExitCode> {
-        crate::driver::run(self)
-    }
+    crate::driver::saved_flags_and_run!();
 }
 
 /// `expost sweep merge`: reads each shard's spec and records, checks that

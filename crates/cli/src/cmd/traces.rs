@@ -2,7 +2,7 @@
 //! is `expost_studies::traces`).
 
 use super::run::{visit_opt, SavedArgs, SavedStudy};
-use crate::driver::{Common, StudyCommand};
+use crate::driver::StudyCommand;
 use expost_formats::spot_trace::{OffsetUnit, ReadOptions};
 use expost_studies::traces::TracesStudy;
 use serde::{Deserialize, Serialize};
@@ -66,14 +66,7 @@ impl StudyCommand for Args {
     const NAME: &'static str = "traces";
     type Study = TracesStudy;
 
-    fn common(&self) -> Common {
-        Common {
-            output: self.output.clone(),
-            json: self.json,
-            quiet: self.quiet,
-            save_study: self.save_study.clone(),
-        }
-    }
+    crate::driver::common_options!();
 
     fn study(&self) -> Result<TracesStudy, String> {
         if self.files.is_empty() {
@@ -116,12 +109,5 @@ impl SavedArgs for Args {
         visit_opt(&mut self.output, visit);
     }
 
-    fn set_output_flags(&mut self, json: bool, quiet: bool) {
-        self.json = json;
-        self.quiet = quiet;
-    }
-
-    fn run(self) -> anyhow::Result<ExitCode> {
-        run(self)
-    }
+    crate::driver::saved_flags_and_run!();
 }
