@@ -460,3 +460,32 @@ fn bad_input_corpus() {
         "the summary counts every diagnostic"
     );
 }
+
+/// A campaign of real runs, one with an unreadable client file: the other
+/// runs are analysed, the error names the file, and the exit code is 1 (it
+/// was 0 while only the diagnostics said "1 error").
+#[test]
+fn an_unreadable_file_in_one_run_fails_the_exit_code_and_the_rest_goes_on() {
+    use expost_testkit::campaign::TempCampaign;
+    let real = example().join("fec_udp_failover_020");
+    let campaign = TempCampaign::new()
+        .copy(&real.join("fec_udp_failover_020_1"), "x_1/x_1_1")
+        .copy(&real.join("fec_udp_failover_020_2"), "x_1/x_1_2")
+        .file("x_1/x_1_2/iperf/client_1.json", "not iperf3 at all");
+    let out = expost(&["failover", &campaign.arg(), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = json_of(&out);
+    assert_eq!(report["summary"]["runs"], 2);
+    assert_eq!(report["runs"][0]["ok"], true);
+    let errors: Vec<&Value> = report["runs"][1]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .collect();
+    assert!(!errors.is_empty(), "{}", report["runs"][1]);
+    assert!(errors.iter().all(|d| d["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("x_1/x_1_2/iperf/client_1.json")));
+}
