@@ -28,42 +28,29 @@ pub struct Summary {
     pub max: f64,
 }
 
-/// Quantile `q` in [0, 1] of sorted values, interpolating linearly (numpy's default).
-pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let pos = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = pos.ceil() as usize;
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
-}
-
 impl Summary {
-    /// Summarises `values`; `None` when empty or when a value is not finite.
+    /// Summarises `values` with the model's one summary statistic;
+    /// `None` when empty or when a value is not finite.
     pub fn of(values: &[f64]) -> Option<Summary> {
-        if values.is_empty() || values.iter().any(|v| !v.is_finite()) {
+        if values.iter().any(|v| !v.is_finite()) {
             return None;
         }
-        let mut sorted = values.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        let n = sorted.len();
-        let mean = sorted.iter().sum::<f64>() / n as f64;
-        let var = if n > 1 {
-            sorted.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64
-        } else {
-            0.0
-        };
-        Some(Summary {
-            n,
-            mean,
-            std: var.sqrt(),
-            min: sorted[0],
-            p5: quantile_sorted(&sorted, 0.05),
-            median: quantile_sorted(&sorted, 0.5),
-            p95: quantile_sorted(&sorted, 0.95),
-            max: sorted[n - 1],
-        })
+        expost_model::Summary::of(values).map(Summary::from)
+    }
+}
+
+impl From<expost_model::Summary> for Summary {
+    fn from(s: expost_model::Summary) -> Summary {
+        Summary {
+            n: s.count,
+            mean: s.mean,
+            std: s.std,
+            min: s.min,
+            p5: s.p5,
+            median: s.median,
+            p95: s.p95,
+            max: s.max,
+        }
     }
 }
 
