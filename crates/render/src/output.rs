@@ -172,6 +172,24 @@ impl<'a> Output<'a> {
         }
     }
 
+    /// `figures.json`: the specs behind `figures` (by file name), which
+    /// `expost report` draws as interactive charts.
+    pub fn figure_specs(figures: &[(String, Figure)]) -> Output<'a> {
+        let specs = crate::report::specs_json(figures);
+        Output::json(
+            "figures",
+            "Figure specs (interactive charts)",
+            Kind::Json,
+            move || match &specs {
+                Ok(bytes) => Ok(bytes.clone()),
+                Err(e) => Err(OutputError::Json {
+                    name: "figures".into(),
+                    source: serde_json::Error::io(std::io::Error::other(e.to_string())),
+                }),
+            },
+        )
+    }
+
     /// The file names it is written to.
     pub fn file_names(&self) -> Vec<String> {
         self.formats

@@ -27,12 +27,6 @@ pub fn figures(campaign: &Campaign, options: &Options, anchor: &str) -> Vec<(Str
         .collect()
 }
 
-/// The specs behind the figures, for `expost report`'s interactive charts
-/// (`figures.json`).
-pub fn specs_json(figures: &[(String, Figure)]) -> serde_json::Result<Vec<u8>> {
-    expost_render::report::specs_json(figures)
-}
-
 /// A title for a figure named `stem` (`loss_zoom` → `loss (zoom)`).
 pub fn title_of(stem: &str) -> String {
     let base = stem.strip_suffix("_zoom");

@@ -5,7 +5,7 @@ use crate::study::{tagged, Context, Discovered, Provenance, Study, StudyError, U
 use expost_formats::campaign::{Layout, RunDir};
 use expost_model::Diagnostic;
 use expost_render::figure::PaperSize;
-use expost_render::output::{Kind, Output, OutputError};
+use expost_render::output::Output;
 use expost_render::table::Table;
 use std::io;
 use std::path::PathBuf;
@@ -126,21 +126,7 @@ impl Study for FailoverStudy {
             }),
         ];
         let figures = figures::figures(campaign, &self.options, &self.options.anchor);
-        let specs = figures::specs_json(&figures);
-        outputs.push(Output::json(
-            "figures",
-            "Figure specs (interactive charts)",
-            Kind::Json,
-            move || {
-                specs
-                    .as_ref()
-                    .map(Clone::clone)
-                    .map_err(|e| OutputError::Json {
-                        name: "figures".into(),
-                        source: serde_json::Error::io(io::Error::other(e.to_string())),
-                    })
-            },
-        ));
+        outputs.push(Output::figure_specs(&figures));
         outputs.extend(figures.into_iter().map(|(stem, figure)| {
             Output::figure(&stem, &figures::title_of(&stem), self.size, figure)
         }));

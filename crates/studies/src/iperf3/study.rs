@@ -248,6 +248,11 @@ impl Study for Iperf3Study {
             ),
         ];
         let figures = outputs::figures(campaign, &self.options);
+        let specs: Vec<_> = figures
+            .iter()
+            .map(|(name, _, f)| (name.clone(), f.clone()))
+            .collect();
+        list.push(Output::figure_specs(&specs));
         list.extend(
             figures
                 .into_iter()

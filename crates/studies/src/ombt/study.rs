@@ -10,7 +10,7 @@ use crate::study::{tagged, Context, Discovered, Provenance, Study, StudyError, U
 use expost_model::Diagnostic;
 use expost_render::bars::render_bars_at;
 use expost_render::figure::PaperSize;
-use expost_render::output::{Kind, Output, OutputError};
+use expost_render::output::Output;
 use expost_render::table::Table;
 use expost_render::text_table::{render, Align};
 use std::io;
@@ -147,21 +147,7 @@ impl Study for OmbtStudy {
             }),
         ];
         let figures = outputs::client_figures(campaign);
-        let specs = crate::failover::figures::specs_json(&figures);
-        outputs.push(Output::json(
-            "figures",
-            "Figure specs (interactive charts)",
-            Kind::Json,
-            move || {
-                specs
-                    .as_ref()
-                    .map(Clone::clone)
-                    .map_err(|e| OutputError::Json {
-                        name: "figures".into(),
-                        source: serde_json::Error::io(io::Error::other(e.to_string())),
-                    })
-            },
-        ));
+        outputs.push(Output::figure_specs(&figures));
         outputs.extend(figures.into_iter().map(|(stem, figure)| {
             let title = figure.title.clone().unwrap_or_else(|| stem.clone());
             Output::figure(&stem, &title, self.size, figure)
