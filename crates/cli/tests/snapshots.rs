@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{expost, repo};
+use common::repo;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::fmt::Write;
@@ -72,10 +72,13 @@ fn describe(dir: &Path, repo: &str) -> String {
                 let _ = writeln!(text, "{}", serde_json::to_string_pretty(&value).unwrap());
             }
             Some("csv") => {
-                let csv = String::from_utf8(bytes.clone()).unwrap();
+                let csv = String::from_utf8(bytes.clone())
+                    .unwrap()
+                    .replace(&out, "[out]")
+                    .replace(repo, "[repo]");
                 let lines: Vec<&str> = csv.lines().collect();
                 if lines.len() <= WHOLE_CSV_LINES {
-                    text.push_str(&csv.replace(&out, "[out]").replace(repo, "[repo]"));
+                    text.push_str(&csv);
                 } else {
                     for line in &lines[..HEAD_LINES] {
                         let _ = writeln!(text, "{line}");
@@ -91,13 +94,20 @@ fn describe(dir: &Path, repo: &str) -> String {
     text
 }
 
-/// Runs `expost ARGS -o DIR` and describes DIR.
+/// Runs `expost ARGS -o DIR` from the repository's root (inputs are given
+/// relative to it, so no output holds where the repository is) and
+/// describes DIR.
 fn outputs_of(args: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["-o", out.to_str().unwrap(), "--quiet"]);
-    let result = expost(&all);
+    let result = std::process::Command::new(env!("CARGO_BIN_EXE_expost"))
+        .args(&all)
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
     assert!(
         result.status.code().is_some_and(|c| c <= 1),
         "{args:?}: {}",
@@ -107,13 +117,10 @@ fn outputs_of(args: &[&str]) -> String {
     describe(&out, &repo.to_string_lossy())
 }
 
+/// A bundled input, relative to the repository's root.
 fn example(path: &str) -> String {
-    repo()
-        .canonicalize()
-        .unwrap()
-        .join(path)
-        .to_string_lossy()
-        .into_owned()
+    assert!(repo().join(path).exists(), "{path}");
+    path.to_string()
 }
 
 #[test]
