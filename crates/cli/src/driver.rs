@@ -12,6 +12,7 @@ use crate::progress;
 use anyhow::{Context as _, Result};
 use expost_model::Severity;
 use expost_render::output::{Kind, Manifest, Output, OutputDir, Written};
+use expost_render::printable::printable;
 use expost_render::table::Csv;
 use expost_studies::study::{self, Context, Provenance, Study, StudyError};
 use rayon::prelude::*;
@@ -95,6 +96,7 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// A usage error: printed the way clap prints its own, exit 2.
 pub fn usage_error(command: &str, message: &str) -> ExitCode {
+    let message = printable(message);
     eprintln!("error: {message}\n\nFor more information, try 'expost {command} --help'.");
     ExitCode::from(2)
 }
@@ -208,7 +210,7 @@ pub fn finish<S: Study>(
     } else if common.json {
         print_json(study, combined, provenance)
     } else if !common.quiet {
-        print_stdout(study.terminal(combined).as_bytes())
+        print_stdout(printable(&study.terminal(combined)).as_bytes())
     } else {
         Ok(())
     };
@@ -231,7 +233,7 @@ pub fn finish<S: Study>(
     );
     eprintln!(
         "{}; diagnostics: {}",
-        study.headline(combined),
+        printable(&study.headline(combined)),
         study::counts_in_words(study::count(&diagnostics))
     );
     let any_error = diagnostics
@@ -276,7 +278,7 @@ fn write_outputs<S: Study>(
             Ok(w) => written.push(w),
             Err(e) => {
                 failed = true;
-                eprintln!("error: {e}");
+                eprintln!("error: {}", printable(&e.to_string()));
             }
         }
     }
@@ -293,12 +295,13 @@ fn write_outputs<S: Study>(
     match manifest.write(dir.path()) {
         Ok(_) => {
             if !quiet {
-                eprintln!("wrote {} files to {}", files + 1, dir.path().display());
+                let dir = dir.path().display().to_string();
+                eprintln!("wrote {} files to {}", files + 1, printable(&dir));
             }
         }
         Err(e) => {
             failed = true;
-            eprintln!("error: {e}");
+            eprintln!("error: {}", printable(&e.to_string()));
         }
     }
     failed
@@ -329,7 +332,8 @@ fn print_json<S: Study>(
     out.flush()
 }
 
-/// Writes `bytes` on stdout; a closed pipe is an `Err` the caller ignores.
+/// Writes `bytes` on stdout (text for a terminal goes through
+/// [`printable`] first); a closed pipe is an `Err` the caller ignores.
 pub fn print_stdout(bytes: &[u8]) -> io::Result<()> {
     let mut out = io::stdout().lock();
     out.write_all(bytes)?;
@@ -345,7 +349,7 @@ fn print_serious(diagnostics: &[study::UnitDiagnostic<'_>], all_in: &str) {
         .filter(|(_, d)| d.severity >= Severity::Warning)
         .collect();
     for (_, d) in serious.iter().take(SHOWN) {
-        eprintln!("{d}");
+        eprintln!("{}", printable(&d.to_string()));
     }
     if serious.len() > SHOWN {
         eprintln!("… and {} more (all in {all_in})", serious.len() - SHOWN);

@@ -9,6 +9,7 @@ mod driver;
 mod progress;
 
 use clap::Parser;
+use expost_render::printable::printable;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -16,9 +17,9 @@ fn main() -> ExitCode {
     match cmd::run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", printable(&error.to_string()));
             for cause in error.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                eprintln!("  caused by: {}", printable(&cause.to_string()));
             }
             ExitCode::from(1)
         }

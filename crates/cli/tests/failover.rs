@@ -489,3 +489,44 @@ fn an_unreadable_file_in_one_run_fails_the_exit_code_and_the_rest_goes_on() {
         .unwrap()
         .ends_with("x_1/x_1_2/iperf/client_1.json")));
 }
+
+/// A campaign whose folder names hold an ESC sequence and a bell: the
+/// figures are drawn (SVG cannot hold control characters, so they are
+/// shown as escapes), and nothing raw reaches the terminal.
+#[test]
+fn control_characters_in_names_neither_break_figures_nor_reach_the_terminal() {
+    use expost_testkit::campaign::TempCampaign;
+    let real = example().join("fec_udp_failover_020");
+    let name = "a\u{1b}[31mb\u{7}";
+    let campaign = TempCampaign::new()
+        .copy(
+            &real.join("fec_udp_failover_020_1"),
+            &format!("{name}_020/{name}_020_1"),
+        )
+        .copy(
+            &real.join("fec_udp_failover_020_2"),
+            &format!("{name}_020/{name}_020_2"),
+        );
+    let out = tempfile::tempdir().unwrap();
+    let result = expost(&[
+        "failover",
+        &campaign.arg(),
+        "-o",
+        out.path().to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&result.stdout),
+        String::from_utf8_lossy(&result.stderr),
+    );
+    assert_eq!(result.status.code(), Some(0), "{stderr}");
+    for text in [&stdout, &stderr] {
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text}"
+        );
+    }
+    assert!(stdout.contains("a\\u{1b}[31mb\\u{7}"), "{stdout}");
+    let svg = std::fs::read_to_string(out.path().join("loss.svg")).unwrap();
+    assert!(svg.contains("a\\u{1b}[31mb\\u{7}"));
+    assert!(out.path().join("loss.png").is_file());
+}

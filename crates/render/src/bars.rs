@@ -110,7 +110,8 @@ fn labelled_ticks(
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
+    crate::printable::printable(text)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")

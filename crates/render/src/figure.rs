@@ -184,6 +184,37 @@ pub enum FigureError {
     },
 }
 
+/// `fig` with control characters in its texts written as visible escapes
+/// (SVG cannot hold them); `None` when it has none.
+fn printable_labels(fig: &Figure) -> Option<Figure> {
+    use crate::printable::printable;
+    use std::borrow::Cow;
+    let changes = |t: &str| matches!(printable(t), Cow::Owned(_));
+    let any = fig.title.as_deref().is_some_and(changes)
+        || changes(&fig.x_label)
+        || changes(&fig.y_label)
+        || fig.lines.iter().any(|l| changes(&l.label))
+        || fig
+            .markers
+            .iter()
+            .any(|m| m.label.as_deref().is_some_and(changes));
+    if !any {
+        return None;
+    }
+    let fix = |t: &str| printable(t).into_owned();
+    let mut clean = fig.clone();
+    clean.title = fig.title.as_deref().map(fix);
+    clean.x_label = fix(&fig.x_label);
+    clean.y_label = fix(&fig.y_label);
+    for line in &mut clean.lines {
+        line.label = fix(&line.label);
+    }
+    for marker in &mut clean.markers {
+        marker.label = marker.label.as_deref().map(fix);
+    }
+    Some(clean)
+}
+
 /// Sizes, in points, for one [`PaperSize`]: the theme every drawing
 /// (line figures, bar and Gantt charts) shares.
 pub(crate) struct Style {
@@ -672,6 +703,8 @@ struct LegendItem<'a> {
 /// [`FigureError::InvalidRange`] for a non-finite or empty axis range,
 /// [`FigureError::TooCrowded`] when the legend leaves no room for the plot.
 pub fn render_svg(fig: &Figure, size: PaperSize) -> Result<String, FigureError> {
+    let printable = printable_labels(fig);
+    let fig = printable.as_ref().unwrap_or(fig);
     let st = Style::new(size);
     let rect = data_rect(fig)?;
     let k = st.k;

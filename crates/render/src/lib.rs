@@ -6,6 +6,7 @@ pub mod atomic;
 pub mod bars;
 pub mod figure;
 pub mod output;
+pub mod printable;
 pub mod report;
 pub mod table;
 pub mod text_table;

@@ -9,8 +9,18 @@ pub enum Align {
     Right,
 }
 
-/// Renders `rows` under `header`, columns separated by two spaces.
+/// Renders `rows` under `header`, columns separated by two spaces; control
+/// characters in cells are shown as escapes (see [`crate::printable`]).
 pub fn render(header: &[(&str, Align)], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|cell| crate::printable::printable(cell).into_owned())
+                .collect()
+        })
+        .collect();
+    let rows = rows.as_slice();
     let mut widths: Vec<usize> = header.iter().map(|(h, _)| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

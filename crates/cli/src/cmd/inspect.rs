@@ -3,6 +3,7 @@
 //! `expost_studies::inspect`.
 
 use anyhow::{Context, Result};
+use expost_render::printable::printable;
 use expost_studies::inspect::{describe, inspect, Finding};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,7 +45,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             text.push_str(&serde_json::to_string(finding)?);
             text.push('\n');
         } else {
-            text.push_str(&describe(finding));
+            text.push_str(&printable(&describe(finding)));
         }
     }
     match crate::driver::print_stdout(text.as_bytes()) {
