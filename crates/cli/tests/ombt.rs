@@ -552,3 +552,23 @@ fn a_sharded_runs_controller_results_are_merged() {
         "{failed}"
     );
 }
+
+/// `--help` allows a params.json as ROOT: the bundled campaign's
+/// `test_case_1/params.json` names its runs relative to the campaign
+/// folder above it, and they are found there (they failed before).
+#[test]
+fn a_params_json_as_root_finds_runs_named_from_the_campaign_folder() {
+    let params = campaign().join("test_case_1/params.json");
+    let by_file = expost(&["ombt", params.to_str().unwrap(), "--json"]);
+    assert_eq!(
+        by_file.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&by_file.stderr)
+    );
+    let by_folder = expost(&["ombt", campaign().to_str().unwrap(), "--json"]);
+    let (a, b) = (json_of(&by_file), json_of(&by_folder));
+    assert_eq!(a["summary"], b["summary"]);
+    assert_eq!(a["summary"]["ok"], 8);
+    assert_eq!(a["runs"].as_array().unwrap().len(), 8);
+}

@@ -117,17 +117,22 @@ fn locate(file: &Path, folder: &Path, base: &Path, entry: RunEntry) -> CampaignR
     let dir = match &entry.backup_dir {
         None => None,
         Some(b) => {
-            let candidates = [folder.join(b), base.join(b)];
-            let found = candidates.iter().find(|c| c.is_dir()).cloned();
+            // The campaign's folder may also be the one above the
+            // params.json's (`expost ombt campaign/test_case_1/params.json`).
+            let mut places: Vec<&Path> = vec![folder, base];
+            places.extend(folder.parent().filter(|p| !p.as_os_str().is_empty()));
+            places.dedup();
+            let found = places.iter().map(|p| p.join(b)).find(|c| c.is_dir());
             if found.is_none() {
+                let looked: Vec<String> =
+                    places.iter().map(|p| format!("'{}'", display(p))).collect();
                 problems.error(
                     None,
                     format!(
-                        "run {}: its backup_dir '{}' is not a folder (looked in '{}' and '{}')",
+                        "run {}: its backup_dir '{}' is not a folder (looked in {})",
                         entry.index,
                         b,
-                        display(folder),
-                        display(base)
+                        looked.join(", ")
                     ),
                 );
             }
