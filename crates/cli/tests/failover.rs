@@ -530,3 +530,70 @@ fn control_characters_in_names_neither_break_figures_nor_reach_the_terminal() {
     assert!(svg.contains("a\\u{1b}[31mb\\u{7}"));
     assert!(out.path().join("loss.png").is_file());
 }
+
+/// Inputs that are not files: a folder named `event_log.json`, a FIFO and
+/// a link to `/dev/zero` named like client files. Each is said for what it
+/// is, nothing hangs or reads without end, and the rest is analysed.
+#[cfg(unix)]
+#[test]
+fn inputs_that_are_not_files_are_named_for_what_they_are() {
+    use expost_testkit::campaign::TempCampaign;
+    use std::time::{Duration, Instant};
+    let real = example().join("fec_udp_failover_020");
+    let campaign = TempCampaign::new()
+        .copy(&real.join("fec_udp_failover_020_1"), "x_1/x_1_1")
+        .copy(&real.join("fec_udp_failover_020_2"), "x_1/x_1_2")
+        .remove("x_1/x_1_2/event_log.json")
+        .file("x_1/x_1_2/event_log.json/inside", "");
+    let iperf = campaign.path().join("x_1/x_1_1/iperf");
+    let fifo_made = std::process::Command::new("mkfifo")
+        .arg(iperf.join("client_7.json"))
+        .status()
+        .unwrap();
+    assert!(fifo_made.success());
+    std::os::unix::fs::symlink("/dev/zero", iperf.join("client_8.json")).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_expost"))
+        .args(["failover", &campaign.arg(), "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("expost hangs on a FIFO or a device");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let report = json_of(&out);
+    let messages: Vec<String> = report["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["diagnostics"].as_array().unwrap().clone())
+        .map(|d| {
+            format!(
+                "{}: {}",
+                d["file"].as_str().unwrap(),
+                d["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let said = |file: &str, what: &str| {
+        messages
+            .iter()
+            .any(|m| m.contains(file) && m.contains(what))
+    };
+    assert!(said("client_7.json", "a FIFO"), "{messages:#?}");
+    assert!(said("client_8.json", "a device"), "{messages:#?}");
+    assert!(said("x_1_2/event_log.json", "a folder"), "{messages:#?}");
+    assert_eq!(report["runs"][0]["ok"], true, "the first run is analysed");
+    assert_eq!(report["runs"][0]["flows"], 2);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the second run cannot be aligned"
+    );
+}

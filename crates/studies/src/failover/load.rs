@@ -59,13 +59,16 @@ pub fn read_run(dir: &Path, text_options: &TextOptions, diags: &mut Diagnostics)
     let mut run = RunFiles::default();
     let log_path = dir.join("event_log.json");
     diags.set_file(display(&log_path));
-    if log_path.is_file() {
-        run.events = read_with(&log_path, diags, shremote::parse);
-    } else {
-        diags.error(
+    match not_a_regular_file(&log_path) {
+        None => run.events = read_with(&log_path, diags, shremote::parse),
+        Some(NotRegular::Missing) => diags.error(
             None,
             "no event_log.json in the run folder: the run cannot be aligned",
-        );
+        ),
+        Some(other) => diags.error(
+            None,
+            format!("event_log.json is {other}, not a file: the run cannot be aligned"),
+        ),
     }
     let iperf_dir = dir.join("iperf");
     diags.set_file(display(&iperf_dir));
@@ -81,10 +84,23 @@ pub fn read_run(dir: &Path, text_options: &TextOptions, diags: &mut Diagnostics)
     };
     let mut names: Vec<String> = entries
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| !e.file_type().is_ok_and(|t| t.is_dir()))
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
+    // Only regular files (or links to one) are read: a FIFO would hang the
+    // read, a device never end it.
+    names.retain(|name| {
+        let path = iperf_dir.join(name);
+        match not_a_regular_file(&path) {
+            None => true,
+            Some(kind) => {
+                diags.set_file(display(&path));
+                diags.warn(None, format!("{kind}, not a file; left out"));
+                false
+            }
+        }
+    });
     let mut flows: BTreeMap<u32, FlowFiles> = BTreeMap::new();
     for name in names {
         let path = iperf_dir.join(&name);
@@ -128,6 +144,59 @@ pub fn read_run(dir: &Path, text_options: &TextOptions, diags: &mut Diagnostics)
     }
     run.flows = flows.into_values().collect();
     run
+}
+
+/// What a path is when it is not a regular file (links followed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NotRegular {
+    Missing,
+    Folder,
+    Fifo,
+    Device,
+    Socket,
+    Other,
+}
+
+impl std::fmt::Display for NotRegular {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NotRegular::Missing => "missing (or a broken link)",
+            NotRegular::Folder => "a folder",
+            NotRegular::Fifo => "a FIFO",
+            NotRegular::Device => "a device",
+            NotRegular::Socket => "a socket",
+            NotRegular::Other => "neither a file nor a folder",
+        })
+    }
+}
+
+/// `None` when `path` is a regular file, or a link to one; else what it is.
+fn not_a_regular_file(path: &Path) -> Option<NotRegular> {
+    let Ok(meta) = fs::metadata(path) else {
+        return Some(NotRegular::Missing);
+    };
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return Some(NotRegular::Fifo);
+        }
+        if kind.is_block_device() || kind.is_char_device() {
+            return Some(NotRegular::Device);
+        }
+        if kind.is_socket() {
+            return Some(NotRegular::Socket);
+        }
+    }
+    Some(if kind.is_dir() {
+        NotRegular::Folder
+    } else {
+        NotRegular::Other
+    })
 }
 
 enum Side {
