@@ -597,3 +597,36 @@ fn inputs_that_are_not_files_are_named_for_what_they_are() {
         "the second run cannot be aligned"
     );
 }
+
+/// An event log 30 years away from its iperf3 files: the run is still
+/// analysed, with a warning naming each flow and how far it is.
+#[test]
+fn an_anchor_decades_away_from_the_flows_is_a_warning() {
+    use expost_testkit::campaign::TempCampaign;
+    let run = example().join("fec_udp_failover_020/fec_udp_failover_020_1");
+    let mut log: Value =
+        serde_json::from_slice(&std::fs::read(run.join("event_log.json")).unwrap()).unwrap();
+    for event in log.as_array_mut().unwrap() {
+        for key in ["time_", "stop_time_"] {
+            if let Some(t) = event.get(key).and_then(Value::as_f64) {
+                event[key] = serde_json::json!(t - 30.0 * 365.25 * 86400.0);
+            }
+        }
+    }
+    let campaign = TempCampaign::new().copy(&run, "x_1/x_1_1").file(
+        "x_1/x_1_1/event_log.json",
+        serde_json::to_vec(&log).unwrap(),
+    );
+    let out = expost(&["failover", &campaign.arg(), "--json"]);
+    let report = json_of(&out);
+    let warnings: Vec<&str> = report["runs"][0]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] == "warning")
+        .filter_map(|d| d["message"].as_str())
+        .filter(|m| m.contains("days) after the \"iperf_client\" event"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "one per flow: {}", report["runs"][0]);
+    assert!(warnings[0].contains("10957.5 days"), "{warnings:?}");
+}

@@ -212,6 +212,7 @@ pub fn analyse_run(
         diags.error(None, "no flow could be placed on the run's clock");
         return run;
     }
+    warn_far_from_anchor(&prepared, &options.anchor, run_dir, diags);
     let protos: Vec<Protocol> = prepared.iter().map(|p| p.proto).collect();
     run.proto = Some(protos[0]);
     if protos.iter().any(|p| *p != protos[0]) {
@@ -234,6 +235,36 @@ pub fn analyse_run(
     finish_run(&mut run, prepared, window, run_dir, options);
     run.ok = true;
     run
+}
+
+/// Flows start seconds after the anchor event; more than this apart, the
+/// event log and the iperf3 files likely come from different runs or clocks.
+const FAR_FROM_ANCHOR_S: f64 = 3600.0;
+
+/// Warns about every flow that starts further than [`FAR_FROM_ANCHOR_S`]
+/// from the anchor (the results are kept: only the user can tell).
+fn warn_far_from_anchor(
+    prepared: &[PreparedFlow],
+    anchor: &str,
+    run_dir: &str,
+    diags: &mut Diagnostics,
+) {
+    for p in prepared
+        .iter()
+        .filter(|p| p.offset.abs() > FAR_FROM_ANCHOR_S)
+    {
+        diags.set_file(format!("{run_dir}/iperf"));
+        diags.warn(
+            None,
+            format!(
+                "flow {} starts {:.0} s ({:.1} days) {} the {anchor:?} event: the event log and the iperf3 files may come from different runs, or a clock was wrong",
+                p.number,
+                p.offset.abs(),
+                p.offset.abs() / 86400.0,
+                if p.offset > 0.0 { "after" } else { "before" },
+            ),
+        );
+    }
 }
 
 fn finish_run(
