@@ -575,3 +575,26 @@ fn a_saved_provision_study_reruns_to_the_same_outputs() {
     }
     assert_eq!(again["summary"]["stragglers"]["k"], 2.5);
 }
+
+/// A campaign folder whose name is not UTF-8 cannot go into a study file:
+/// `--save-study` says which path and why, before any work.
+#[cfg(unix)]
+#[test]
+fn save_study_names_a_path_that_is_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let campaign = dir.path().join(std::ffi::OsStr::from_bytes(b"x\xff_020"));
+    std::fs::create_dir_all(&campaign).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_expost"))
+        .arg("failover")
+        .arg(&campaign)
+        .arg("-o")
+        .arg(dir.path().join("out"))
+        .arg("--save-study")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is not valid UTF-8"), "{stderr}");
+    assert!(stderr.contains("x\u{fffd}_020"), "names the path: {stderr}");
+}

@@ -203,6 +203,12 @@ pub fn save(path: &Path, study: &SavedStudy) -> Result<()> {
     let mut study = study.clone();
     let mut failed = None;
     study.visit_paths(&mut |p| match relative_to(p, &base) {
+        Ok(relative) if relative.to_str().is_none() => {
+            failed = Some(anyhow::anyhow!(
+                "cannot save the study: the path '{}' is not valid UTF-8, which a study file (TOML) cannot hold; rename it, or run without --save-study",
+                p.display()
+            ))
+        }
         Ok(relative) => *p = relative,
         Err(e) => failed = Some(e),
     });
