@@ -338,7 +338,10 @@ mod tests {
         let err = Credentials::from_connection_string(&strings[2])
             .unwrap_err()
             .to_string();
-        assert!(err.contains("part 2") && err.contains("AccountName"), "{err}");
+        assert!(
+            err.contains("part 2") && err.contains("AccountName"),
+            "{err}"
+        );
         // Settings of other services are accepted and ignored.
         Credentials::from_connection_string(&format!(
             "AccountName=acct;AccountKey={key};BlobEndpoint=https://acct.blob.core.windows.net"
