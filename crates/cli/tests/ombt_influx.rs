@@ -727,11 +727,11 @@ impl Recording {
 }
 
 /// Answers the requests of one keep-alive connection until it closes or
-/// stays idle for 2 s.
+/// stays idle for 10 s.
 fn serve(mut stream: TcpStream, log: &std::sync::Mutex<Vec<Option<String>>>) {
     stream.set_nonblocking(false).unwrap();
     stream
-        .set_read_timeout(Some(Duration::from_secs(2)))
+        .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     let mut data = Vec::new();
     let mut buf = [0u8; 8192];

@@ -93,9 +93,9 @@ impl Epoch {
 #[derive(Clone)]
 pub struct InfluxClient {
     /// The URL requests go to, without user information.
-    base: String,
+    endpoint: String,
     /// The URL as shown: the password as `***`.
-    shown: String,
+    base: String,
     /// The user name the URL gave, if any.
     user: Option<String>,
     /// Whether the URL gave a password.
@@ -108,7 +108,7 @@ pub struct InfluxClient {
 impl std::fmt::Debug for InfluxClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InfluxClient")
-            .field("base", &self.shown)
+            .field("base", &self.base)
             .field(
                 "authorization",
                 &self.authorization.as_ref().map(|_| "<hidden>"),
@@ -125,8 +125,8 @@ impl InfluxClient {
     pub fn new(base: &str, timeout: Duration) -> InfluxClient {
         let parts = redact::split_url(base.trim_end_matches('/'));
         let mut client = InfluxClient {
-            base: parts.bare.clone(),
-            shown: parts.shown.clone(),
+            endpoint: parts.bare.clone(),
+            base: parts.shown.clone(),
             user: parts.user.clone(),
             has_password: parts.password.is_some(),
             authorization: None,
@@ -162,7 +162,7 @@ impl InfluxClient {
 
     /// The server's address as it may be shown (a password as `***`).
     pub fn base(&self) -> &str {
-        &self.shown
+        &self.base
     }
 
     fn authorized(&self, request: ureq::Request) -> ureq::Request {
@@ -209,7 +209,7 @@ impl InfluxClient {
     /// # Errors
     /// [`InfluxError::Unreachable`] or [`InfluxError::Status`].
     pub fn ping(&self) -> Result<(), InfluxError> {
-        self.call(self.agent.get(&format!("{}/ping", self.base)), None)
+        self.call(self.agent.get(&format!("{}/ping", self.endpoint)), None)
             .map(|_| ())
     }
 
@@ -220,7 +220,7 @@ impl InfluxClient {
     pub fn write(&self, database: &str, lines: &str) -> Result<(), InfluxError> {
         let request = self
             .agent
-            .post(&format!("{}/write", self.base))
+            .post(&format!("{}/write", self.endpoint))
             .query("db", database)
             .query("precision", "ns");
         self.call(request, Some(lines)).map(|_| ())
@@ -241,7 +241,7 @@ impl InfluxClient {
     ) -> Result<Vec<StatementResult>, InfluxError> {
         let request = self
             .agent
-            .post(&format!("{}/query", self.base))
+            .post(&format!("{}/query", self.endpoint))
             .query("db", database)
             .query("epoch", epoch.as_str())
             .query("chunked", "true")

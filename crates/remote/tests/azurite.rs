@@ -362,13 +362,28 @@ fn a_page_cut_mid_body_is_retried_then_reported() {
     assert!(err.to_string().contains("cut"), "{err}");
 }
 
+/// A client of the fake service at `port`: two attempts, and timeouts
+/// long enough for a loaded machine (they only bound the test).
+fn patient(port: u16) -> TableClient {
+    let options = ClientOptions {
+        connect_timeout: Duration::from_secs(10),
+        read_timeout: Duration::from_secs(10),
+        attempts: 2,
+        backoff: Duration::from_millis(10),
+        ..ClientOptions::default()
+    };
+    let endpoint = format!("http://127.0.0.1:{port}/devstoreaccount1");
+    TableClient::new(Credentials::development(Some(&endpoint)), options).unwrap()
+}
+
+/// One canned answer of [`fake_service`], written on the connection.
+type Answer = Box<dyn FnOnce(&mut TcpStream) + Send>;
+
 /// A fake Table service on 127.0.0.1 answering at most `answers.len()`
 /// requests, one per connection, each with the next canned answer (written
 /// by the closure, which may stream), and giving up after 20 s of waiting.
 /// Returns the port and a handle yielding the request lines received.
-fn fake_service(
-    answers: Vec<Box<dyn FnOnce(&mut TcpStream) + Send>>,
-) -> (u16, std::thread::JoinHandle<Vec<String>>) {
+fn fake_service(answers: Vec<Answer>) -> (u16, std::thread::JoinHandle<Vec<String>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     listener.set_nonblocking(true).unwrap();
@@ -404,10 +419,7 @@ fn fake_service(
     (port, handle)
 }
 
-fn page_with_continuation(
-    pk: &'static str,
-    rk: &'static str,
-) -> Box<dyn FnOnce(&mut TcpStream) + Send> {
+fn page_with_continuation(pk: &'static str, rk: &'static str) -> Answer {
     Box::new(move |conn| {
         let body = format!(r#"{{"value":[{{"PartitionKey":"a$b","RowKey":"{rk}"}}]}}"#);
         let head = format!(
@@ -430,7 +442,7 @@ fn a_repeated_continuation_token_stops_the_query_with_an_error() {
         answers.push(page_with_continuation("1!8!YSRi", "1!12!MTcwMDAwMDAwMQ--"));
     }
     let (port, server) = fake_service(answers);
-    let err = quick(&format!("http://127.0.0.1:{port}/devstoreaccount1"))
+    let err = patient(port)
         .query_partition("t", "a$b", &|_| {})
         .unwrap_err();
     assert!(
@@ -462,7 +474,7 @@ fn a_repeated_continuation_token_stops_the_query_with_an_error() {
 fn a_huge_response_body_is_read_up_to_the_limit_then_refused() {
     assert_eq!(ClientOptions::default().max_body, 256 << 20);
     // A page that never ends (bounded at 64 MiB here), read with a 1 MiB limit.
-    let stream: Box<dyn FnOnce(&mut TcpStream) + Send> = Box::new(|conn| {
+    let stream: Answer = Box::new(|conn| {
         let _ = conn.write_all(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"value\":[",
         );
@@ -479,7 +491,7 @@ fn a_huge_response_body_is_read_up_to_the_limit_then_refused() {
     let options = ClientOptions {
         attempts: 1,
         max_body: 1 << 20,
-        read_timeout: Duration::from_secs(5),
+        read_timeout: Duration::from_secs(10),
         ..ClientOptions::default()
     };
     let client = TableClient::new(
@@ -499,7 +511,7 @@ fn a_huge_response_body_is_read_up_to_the_limit_then_refused() {
 
 #[test]
 fn an_html_server_error_shows_its_status_and_a_short_escaped_excerpt() {
-    let html = || -> Box<dyn FnOnce(&mut TcpStream) + Send> {
+    let html = || -> Answer {
         Box::new(|conn| {
             let body = format!(
                 "<html><head><title>502 \x1b[31mBad Gateway</title></head>\r\n<body>{}TAIL-NOT-SHOWN</body></html>",
@@ -514,7 +526,7 @@ fn an_html_server_error_shows_its_status_and_a_short_escaped_excerpt() {
         })
     };
     let (port, server) = fake_service(vec![html(), html()]);
-    let err = quick(&format!("http://127.0.0.1:{port}/devstoreaccount1"))
+    let err = patient(port)
         .query_partition("t", "a$b", &|_| {})
         .unwrap_err();
     assert_eq!(server.join().unwrap().len(), 2, "retried once");
