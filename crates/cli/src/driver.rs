@@ -173,6 +173,8 @@ pub fn run<C: StudyCommand>(command: C) -> Result<ExitCode> {
     ))
 }
 
+use expost_remote::redact::redact_urls;
+
 /// What made this study's outputs: this process's command line and `options`.
 ///
 /// # Errors
@@ -181,7 +183,7 @@ pub fn provenance(options: &impl Serialize) -> Result<Provenance> {
     Ok(Provenance {
         version: env!("CARGO_PKG_VERSION").into(),
         command: std::env::args_os()
-            .map(|a| a.to_string_lossy().into_owned())
+            .map(|a| redact_urls(&a.to_string_lossy()))
             .collect(),
         command_line: command_line(),
         options: serde_json::to_value(options).context("could not record the options")?,
@@ -375,7 +377,8 @@ fn install_interrupt_handler(cleans_up: bool) {
     }
 }
 
-/// The command line this process was started with, quoted for a POSIX shell.
+/// The command line this process was started with, quoted for a POSIX
+/// shell, the password of any URL in it as `***`.
 pub fn command_line() -> String {
     let quote = |arg: String| {
         let plain = !arg.is_empty()
@@ -388,7 +391,7 @@ pub fn command_line() -> String {
             format!("'{}'", arg.replace('\'', "'\\''"))
         }
     };
-    let mut args = std::env::args();
+    let mut args = std::env::args().map(|a| redact_urls(&a));
     let program = args.next().map(|p| {
         Path::new(&p)
             .file_name()

@@ -676,3 +676,224 @@ fn the_fixture_runs_tarballs_hold_their_telemetry() {
     let want = cpu_counts(&points_of(&run.join("telemetry.lp")));
     assert_eq!(counts_by_role(&server.client()), want);
 }
+
+/// A fake InfluxDB on 127.0.0.1 that answers `/ping` and every `/query`
+/// with one empty result per statement, and records each request's
+/// `Authorization` header; one thread per connection (at most 64),
+/// stopped when dropped or after 60 s.
+struct Recording {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    seen: Arc<std::sync::Mutex<Vec<Option<String>>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Recording {
+    fn start() -> Recording {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (flag, log) = (Arc::clone(&stop), Arc::clone(&seen));
+        let thread = std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let mut connections = Vec::new();
+            while !flag.load(Ordering::Relaxed) && Instant::now() < deadline {
+                match listener.accept() {
+                    Ok((stream, _)) if connections.len() < 64 => {
+                        let log = Arc::clone(&log);
+                        connections.push(std::thread::spawn(move || serve(stream, &log)));
+                    }
+                    Ok(_) => {}
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+            for c in connections {
+                let _ = c.join();
+            }
+        });
+        Recording {
+            port,
+            stop,
+            seen,
+            thread: Some(thread),
+        }
+    }
+
+    fn authorizations(&self) -> Vec<Option<String>> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// Answers the requests of one keep-alive connection until it closes or
+/// stays idle for 10 s.
+fn serve(mut stream: TcpStream, log: &std::sync::Mutex<Vec<Option<String>>>) {
+    stream.set_nonblocking(false).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut data = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") else {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => data.extend_from_slice(&buf[..n]),
+            }
+            continue;
+        };
+        let head = String::from_utf8_lossy(&data[..end]).into_owned();
+        let header = |name: &str| {
+            head.lines().find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.trim()
+                    .eq_ignore_ascii_case(name)
+                    .then(|| v.trim().to_string())
+            })
+        };
+        let length: usize = header("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        while data.len() < end + 4 + length {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => data.extend_from_slice(&buf[..n]),
+            }
+        }
+        let body = String::from_utf8_lossy(&data[end + 4..end + 4 + length]).into_owned();
+        data.drain(..end + 4 + length);
+        log.lock().unwrap().push(header("authorization"));
+        let answer = if head.starts_with("GET /ping") {
+            "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n".to_string()
+        } else {
+            let statements = body.matches("%3B%0A").count() + 1;
+            let results: Vec<String> = (0..statements)
+                .map(|i| format!(r#"{{"statement_id":{i}}}"#))
+                .collect();
+            let json = format!(r#"{{"results":[{}]}}"#, results.join(","));
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
+                json.len()
+            )
+        };
+        if stream.write_all(answer.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn influx_url_credentials_are_sent_as_basic_auth_and_never_shown() {
+    let server = Recording::start();
+    let url = format!("http://u:secretpw@127.0.0.1:{}/", server.port);
+    let client = InfluxClient::new(&url, Duration::from_secs(5));
+    client.ping().unwrap();
+    client.query("telegraf", "SELECT 1", Epoch::Ns).unwrap();
+    assert_eq!(
+        server.authorizations(),
+        vec![Some("Basic dTpzZWNyZXRwdw==".to_string()); 2]
+    );
+    assert_eq!(
+        client.base(),
+        format!("http://u:***@127.0.0.1:{}", server.port)
+    );
+    assert!(!format!("{client:?}").contains("secretpw"));
+    // Unreachable: the error names the server without the password.
+    let down = InfluxClient::new(
+        &format!("http://u:secretpw@127.0.0.1:{}", free_port()),
+        Duration::from_secs(2),
+    );
+    let err = down.query("telegraf", "SELECT 1", Epoch::Ns).unwrap_err();
+    assert!(!format!("{err} {err:?}").contains("secretpw"), "{err:?}");
+}
+
+/// Every file under `dir`, as (path, text).
+fn files_under(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            out.push((path, String::from_utf8_lossy(&bytes).into_owned()));
+        }
+    }
+    out
+}
+
+#[test]
+fn an_influx_password_appears_in_no_output_and_a_rerun_takes_it_from_the_environment() {
+    let server = Recording::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let url = format!("http://u:secretpw@127.0.0.1:{}", server.port);
+    let out = Command::new(env!("CARGO_BIN_EXE_expost"))
+        .args(["ombt", campaign().to_str().unwrap(), "--influx", &url])
+        .args(["-o", out_dir.to_str().unwrap(), "--save-study"])
+        .env("NO_COLOR", "1")
+        .env_remove("INFLUX_USERNAME")
+        .env_remove("INFLUX_PASSWORD")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        !stdout.contains("secretpw") && !stderr.contains("secretpw"),
+        "{stdout}\n{stderr}"
+    );
+    let sent = server.authorizations();
+    assert!(!sent.is_empty(), "{stderr}");
+    assert!(
+        sent.iter()
+            .all(|a| a.as_deref() == Some("Basic dTpzZWNyZXRwdw==")),
+        "{sent:?}"
+    );
+    let files = files_under(&out_dir);
+    assert!(files.len() > 3, "{files:?}");
+    for (path, text) in &files {
+        assert!(!text.contains("secretpw"), "{}", path.display());
+    }
+    let ombt: Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("ombt.json")).unwrap()).unwrap();
+    let shown = format!("http://u:***@127.0.0.1:{}", server.port);
+    assert!(ombt.to_string().contains(&shown), "{ombt}");
+    let study = std::fs::read_to_string(out_dir.join("expost.toml")).unwrap();
+    assert!(
+        study.contains(&format!("http://u@127.0.0.1:{}", server.port)),
+        "{study}"
+    );
+
+    // A rerun of the saved study takes the password from INFLUX_PASSWORD.
+    let before = server.authorizations().len();
+    let rerun = Command::new(env!("CARGO_BIN_EXE_expost"))
+        .args(["run", out_dir.join("expost.toml").to_str().unwrap(), "-q"])
+        .env("NO_COLOR", "1")
+        .env_remove("INFLUX_USERNAME")
+        .env("INFLUX_PASSWORD", "otherpw")
+        .output()
+        .unwrap();
+    let rerun_err = String::from_utf8_lossy(&rerun.stderr);
+    assert!(!rerun_err.contains("otherpw"), "{rerun_err}");
+    let sent = server.authorizations();
+    assert!(sent.len() > before, "{rerun_err}");
+    // base64("u:otherpw")
+    assert!(
+        sent[before..]
+            .iter()
+            .all(|a| a.as_deref() == Some("Basic dTpvdGhlcnB3")),
+        "{sent:?}"
+    );
+}

@@ -4,6 +4,7 @@
 //! A statement's own `error` is returned with its result, not as a failure
 //! of the whole request; HTTP errors carry the server's message.
 
+use crate::redact;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -89,25 +90,86 @@ impl Epoch {
 }
 
 /// A client of one InfluxDB 1.x server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct InfluxClient {
+    /// The URL requests go to, without user information.
+    endpoint: String,
+    /// The URL as shown: the password as `***`.
     base: String,
+    /// The user name the URL gave, if any.
+    user: Option<String>,
+    /// Whether the URL gave a password.
+    has_password: bool,
+    /// The `Authorization` header sent, if credentials were given.
+    authorization: Option<String>,
     agent: ureq::Agent,
+}
+
+impl std::fmt::Debug for InfluxClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InfluxClient")
+            .field("base", &self.base)
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "<hidden>"),
+            )
+            .finish()
+    }
 }
 
 impl InfluxClient {
     /// A client of the server at `base` (e.g. `http://127.0.0.1:8086`),
-    /// giving up on any request after `timeout`.
+    /// giving up on any request after `timeout`. User information in the
+    /// URL (`http://user:password@host:8086`) is sent as HTTP basic
+    /// authentication, and never shown: [`InfluxClient::base`] hides the password.
     pub fn new(base: &str, timeout: Duration) -> InfluxClient {
-        InfluxClient {
-            base: base.trim_end_matches('/').to_string(),
+        let parts = redact::split_url(base.trim_end_matches('/'));
+        let mut client = InfluxClient {
+            endpoint: parts.bare.clone(),
+            base: parts.shown.clone(),
+            user: parts.user.clone(),
+            has_password: parts.password.is_some(),
+            authorization: None,
             agent: ureq::AgentBuilder::new().timeout(timeout).build(),
+        };
+        if let Some(user) = &parts.user {
+            client.set_credentials(user, parts.password.as_deref().unwrap_or(""));
         }
+        client
     }
 
-    /// The server's address.
+    /// Completes the credentials from the environment: the password from
+    /// `INFLUX_PASSWORD` when the URL gave none, the user name from
+    /// `INFLUX_USERNAME` when the URL gave no user information.
+    pub fn with_env_credentials(mut self) -> InfluxClient {
+        if self.has_password {
+            return self;
+        }
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let user = self.user.clone().or_else(|| env("INFLUX_USERNAME"));
+        let password = env("INFLUX_PASSWORD");
+        if let Some(user) = user {
+            self.set_credentials(&user, password.as_deref().unwrap_or(""));
+        }
+        self
+    }
+
+    fn set_credentials(&mut self, user: &str, password: &str) {
+        use base64::Engine as _;
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        self.authorization = Some(format!("Basic {token}"));
+    }
+
+    /// The server's address as it may be shown (a password as `***`).
     pub fn base(&self) -> &str {
         &self.base
+    }
+
+    fn authorized(&self, request: ureq::Request) -> ureq::Request {
+        match &self.authorization {
+            Some(a) => request.set("Authorization", a),
+            None => request,
+        }
     }
 
     fn call(
@@ -115,12 +177,8 @@ impl InfluxClient {
         request: ureq::Request,
         body: Option<&str>,
     ) -> Result<ureq::Response, InfluxError> {
-        let url = request
-            .url()
-            .split('?')
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let request = self.authorized(request);
+        let url = redact::redact_urls(request.url().split('?').next().unwrap_or_default());
         let result = match body {
             Some(b) => request.send_string(b),
             None => request.call(),
@@ -140,7 +198,7 @@ impl InfluxClient {
             }
             Err(ureq::Error::Transport(t)) => Err(InfluxError::Unreachable {
                 url,
-                message: t.to_string(),
+                message: redact::redact_urls(&t.to_string()),
                 query: None,
             }),
         }
@@ -151,7 +209,7 @@ impl InfluxClient {
     /// # Errors
     /// [`InfluxError::Unreachable`] or [`InfluxError::Status`].
     pub fn ping(&self) -> Result<(), InfluxError> {
-        self.call(self.agent.get(&format!("{}/ping", self.base)), None)
+        self.call(self.agent.get(&format!("{}/ping", self.endpoint)), None)
             .map(|_| ())
     }
 
@@ -162,7 +220,7 @@ impl InfluxClient {
     pub fn write(&self, database: &str, lines: &str) -> Result<(), InfluxError> {
         let request = self
             .agent
-            .post(&format!("{}/write", self.base))
+            .post(&format!("{}/write", self.endpoint))
             .query("db", database)
             .query("precision", "ns");
         self.call(request, Some(lines)).map(|_| ())
@@ -183,7 +241,7 @@ impl InfluxClient {
     ) -> Result<Vec<StatementResult>, InfluxError> {
         let request = self
             .agent
-            .post(&format!("{}/query", self.base))
+            .post(&format!("{}/query", self.endpoint))
             .query("db", database)
             .query("epoch", epoch.as_str())
             .query("chunked", "true")

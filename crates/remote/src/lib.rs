@@ -10,6 +10,8 @@
 //!   (cluster id, shard groups), to tell snapshots of one server apart.
 //! - [`influxd`]: a private local `influxd` over a data folder (or a restored
 //!   tarball of one), stopped by pid when dropped.
+//! - [`redact`]: credentials in URLs, split off for sending and hidden
+//!   wherever a URL is shown or saved.
 //! - [`snapshot_servers`]: local `influxd` servers over data tarballs, one
 //!   shared by the snapshots of one InfluxDB that a later one still holds.
 
@@ -17,4 +19,5 @@ pub mod azure_table;
 pub mod influx;
 pub mod influx_meta;
 pub mod influxd;
+pub mod redact;
 pub mod snapshot_servers;

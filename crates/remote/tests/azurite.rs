@@ -2,7 +2,8 @@
 //! `scripts/test.sh` into `tests/azurite/`), started on a free port of
 //! 127.0.0.1 for each test and stopped at its end, with the development
 //! account and real SharedKey signing; and against tiny local servers that
-//! refuse, hang, or cut a page short.
+//! refuse, hang, cut a page short, repeat a continuation, send a body without
+//! end or an HTML error page.
 
 use expost_formats::shipyard::{entity_from_json, PerfEntity};
 use expost_remote::azure_table::{
@@ -359,4 +360,192 @@ fn a_page_cut_mid_body_is_retried_then_reported() {
         "{err:?}"
     );
     assert!(err.to_string().contains("cut"), "{err}");
+}
+
+/// A client of the fake service at `port`: two attempts, and timeouts
+/// long enough for a loaded machine (they only bound the test).
+fn patient(port: u16) -> TableClient {
+    let options = ClientOptions {
+        connect_timeout: Duration::from_secs(10),
+        read_timeout: Duration::from_secs(10),
+        attempts: 2,
+        backoff: Duration::from_millis(10),
+        ..ClientOptions::default()
+    };
+    let endpoint = format!("http://127.0.0.1:{port}/devstoreaccount1");
+    TableClient::new(Credentials::development(Some(&endpoint)), options).unwrap()
+}
+
+/// One canned answer of [`fake_service`], written on the connection.
+type Answer = Box<dyn FnOnce(&mut TcpStream) + Send>;
+
+/// A fake Table service on 127.0.0.1 answering at most `answers.len()`
+/// requests, one per connection, each with the next canned answer (written
+/// by the closure, which may stream), and giving up after 20 s of waiting.
+/// Returns the port and a handle yielding the request lines received.
+fn fake_service(answers: Vec<Answer>) -> (u16, std::thread::JoinHandle<Vec<String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let handle = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut requests = Vec::new();
+        for answer in answers {
+            let mut conn = loop {
+                match listener.accept() {
+                    Ok((conn, _)) => break conn,
+                    Err(_) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(5))
+                    }
+                    Err(_) => return requests,
+                }
+            };
+            conn.set_nonblocking(false).unwrap();
+            conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut head = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let text = String::from_utf8_lossy(&head);
+            requests.push(text.lines().next().unwrap_or_default().to_string());
+            answer(&mut conn);
+        }
+        requests
+    });
+    (port, handle)
+}
+
+fn page_with_continuation(pk: &'static str, rk: &'static str) -> Answer {
+    Box::new(move |conn| {
+        let body = format!(r#"{{"value":[{{"PartitionKey":"a$b","RowKey":"{rk}"}}]}}"#);
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nx-ms-continuation-NextPartitionKey: {pk}\r\nx-ms-continuation-NextRowKey: {rk}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let _ = conn.write_all(head.as_bytes());
+        let _ = conn.write_all(body.as_bytes());
+    })
+}
+
+#[test]
+fn a_repeated_continuation_token_stops_the_query_with_an_error() {
+    // Pages 1, 2, then page 1's token again; the server would go on for ever.
+    let mut answers = vec![
+        page_with_continuation("1!8!YSRi", "1!12!MTcwMDAwMDAwMQ--"),
+        page_with_continuation("1!8!YSRi", "1!12!MTcwMDAwMDAwMg--"),
+    ];
+    for _ in 0..8 {
+        answers.push(page_with_continuation("1!8!YSRi", "1!12!MTcwMDAwMDAwMQ--"));
+    }
+    let (port, server) = fake_service(answers);
+    let err = patient(port)
+        .query_partition("t", "a$b", &|_| {})
+        .unwrap_err();
+    assert!(
+        matches!(err, TableError::RepeatedContinuation { .. }),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("1!8!YSRi") && message.contains("1!12!MTcwMDAwMDAwMQ--"),
+        "{message}"
+    );
+    // Stopped after the first repeat: three requests, not ten. The server
+    // waits for its seven other connections; give them to it.
+    for _ in 0..7 {
+        let _ = TcpStream::connect(("127.0.0.1", port)).map(|mut c| c.write_all(b"\r\n\r\n"));
+    }
+    let requests = server.join().unwrap();
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r.starts_with("GET /devstoreaccount1/t()"))
+            .count(),
+        3,
+        "{requests:?}"
+    );
+}
+
+#[test]
+fn a_huge_response_body_is_read_up_to_the_limit_then_refused() {
+    assert_eq!(ClientOptions::default().max_body, 256 << 20);
+    // A page that never ends (bounded at 64 MiB here), read with a 1 MiB limit.
+    let stream: Answer = Box::new(|conn| {
+        let _ = conn.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"value\":[",
+        );
+        let chunk = br#"{"PartitionKey":"a$b","RowKey":"1"},"#.repeat(1000);
+        let mut sent = 0;
+        while sent < 64 << 20 {
+            if conn.write_all(&chunk).is_err() {
+                break;
+            }
+            sent += chunk.len();
+        }
+    });
+    let (port, server) = fake_service(vec![stream]);
+    let options = ClientOptions {
+        attempts: 1,
+        max_body: 1 << 20,
+        read_timeout: Duration::from_secs(10),
+        ..ClientOptions::default()
+    };
+    let client = TableClient::new(
+        Credentials::development(Some(&format!("http://127.0.0.1:{port}/devstoreaccount1"))),
+        options,
+    )
+    .unwrap();
+    let err = client.query_partition("t", "a$b", &|_| {}).unwrap_err();
+    drop(client);
+    server.join().unwrap();
+    assert!(
+        matches!(err, TableError::TooLarge { limit: 1048576, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("1048576 bytes"), "{err}");
+}
+
+#[test]
+fn an_html_server_error_shows_its_status_and_a_short_escaped_excerpt() {
+    let html = || -> Answer {
+        Box::new(|conn| {
+            let body = format!(
+                "<html><head><title>502 \x1b[31mBad Gateway</title></head>\r\n<body>{}TAIL-NOT-SHOWN</body></html>",
+                "x".repeat(400)
+            );
+            let head = format!(
+                "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = conn.write_all(head.as_bytes());
+            let _ = conn.write_all(body.as_bytes());
+        })
+    };
+    let (port, server) = fake_service(vec![html(), html()]);
+    let err = patient(port)
+        .query_partition("t", "a$b", &|_| {})
+        .unwrap_err();
+    assert_eq!(server.join().unwrap().len(), 2, "retried once");
+    let message = err.to_string();
+    assert!(
+        matches!(err, TableError::Status { status: 500, .. }),
+        "{err:?}"
+    );
+    assert!(message.contains("HTTP 500"), "{message}");
+    assert!(
+        message.contains(
+            "<html><head><title>502 \\u{1b}[31mBad Gateway</title></head>\\r\\n<body>xxx"
+        ),
+        "{message}"
+    );
+    assert!(
+        !message.contains('\x1b') && !message.contains('\n'),
+        "{message:?}"
+    );
+    assert!(!message.contains("TAIL-NOT-SHOWN"), "{message}");
+    assert!(message.chars().count() < 400, "{message}");
 }

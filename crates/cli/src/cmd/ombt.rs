@@ -86,9 +86,9 @@ pub struct Args {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["influx", "no_telemetry", "telemetry"])]
     #[serde(default)]
     pub lp: Option<PathBuf>,
-    /// Query telemetry from this InfluxDB 1.x server (e.g. http://127.0.0.1:8086).
+    /// Query telemetry from this InfluxDB 1.x server (e.g. http://127.0.0.1:8086). Credentials: http://user:password@host:8086, or INFLUX_USERNAME and INFLUX_PASSWORD, sent as basic authentication. The password is never shown or saved (outputs show user:***); the study file keeps http://user@host, and a rerun takes the password from INFLUX_PASSWORD.
     #[arg(long, value_name = "URL", conflicts_with_all = ["no_telemetry", "telemetry"], group = "server")]
-    #[serde(default)]
+    #[serde(default, serialize_with = "shown_url")]
     pub influx: Option<String>,
     /// Where telemetry comes from: lp (each run's *.lp files, the default) or tarball (each run's influxdb-data.tar.gz, served by a local influxd).
     #[arg(
@@ -136,6 +136,13 @@ pub struct Args {
     #[arg(short, long)]
     #[serde(skip)]
     pub quiet: bool,
+}
+
+/// An InfluxDB URL as recorded in outputs: its password, if any, as `***`.
+fn shown_url<S: serde::Serializer>(url: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    url.as_deref()
+        .map(|u| expost_remote::redact::split_url(u).shown)
+        .serialize(s)
 }
 
 /// Study-file defaults: the command line's.
@@ -249,8 +256,14 @@ impl StudyCommand for Args {
         ))
     }
 
+    /// The options to save: the InfluxDB URL without its password (a
+    /// rerun takes it from `INFLUX_PASSWORD`).
     fn saved(&self) -> SavedStudy {
-        SavedStudy::Ombt(self.clone())
+        let mut args = self.clone();
+        args.influx = args
+            .influx
+            .map(|u| expost_remote::redact::split_url(&u).saved);
+        SavedStudy::Ombt(args)
     }
 }
 

@@ -86,20 +86,30 @@ impl Credentials {
     /// Parses a storage connection string: `UseDevelopmentStorage=true`, or
     /// `AccountName`, `AccountKey` and `TableEndpoint` or
     /// `DefaultEndpointsProtocol` + `EndpointSuffix`. Errors never quote
-    /// the key.
+    /// a part's text: a part that is not `Name=value` with a known name
+    /// (a key pasted without `AccountKey=`, `AccountKey:…`) is named by its
+    /// position only.
     pub fn from_connection_string(text: &str) -> Result<Credentials, ConfigError> {
         let mut parts = Map::new();
-        for part in text.split(';').filter(|p| !p.trim().is_empty()) {
+        for (i, part) in text.split(';').enumerate() {
+            if part.trim().is_empty() {
+                continue;
+            }
+            let position = i + 1;
             let Some((k, v)) = part.split_once('=') else {
                 return Err(ConfigError::ConnectionString(format!(
-                    "a part has no '=' (expected Name=value; parts: {})",
+                    "part {position} has no '=' (expected Name=value; recognised parts: {})",
                     names(text)
                 )));
             };
-            parts.insert(
-                k.trim().to_ascii_lowercase(),
-                Value::String(v.trim().to_string()),
-            );
+            let name = k.trim().to_ascii_lowercase();
+            if !KNOWN_NAMES.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+                return Err(ConfigError::ConnectionString(format!(
+                    "part {position} is not a known Name=value setting (recognised parts: {})",
+                    names(text)
+                )));
+            }
+            parts.insert(name, Value::String(v.trim().to_string()));
         }
         let get = |k: &str| parts.get(k).and_then(Value::as_str);
         if get("usedevelopmentstorage").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
@@ -124,10 +134,38 @@ impl Credentials {
     }
 }
 
-/// The names of a connection string's parts (never their values).
+/// The setting names a storage connection string may hold (others are
+/// refused, by position, without quoting them).
+const KNOWN_NAMES: &[&str] = &[
+    "DefaultEndpointsProtocol",
+    "AccountName",
+    "AccountKey",
+    "EndpointSuffix",
+    "TableEndpoint",
+    "BlobEndpoint",
+    "QueueEndpoint",
+    "FileEndpoint",
+    "SharedAccessSignature",
+    "UseDevelopmentStorage",
+    "DevelopmentStorageProxyUri",
+];
+
+/// The known names of a connection string's parts, as spelled in
+/// [`KNOWN_NAMES`] (never their values, never an unrecognised part's text:
+/// that is `part N`).
 fn names(text: &str) -> String {
     text.split(';')
-        .filter_map(|p| p.split_once('=').map(|(k, _)| k.trim()))
+        .enumerate()
+        .filter(|(_, p)| !p.trim().is_empty())
+        .map(|(i, p)| {
+            p.split_once('=')
+                .and_then(|(k, _)| {
+                    KNOWN_NAMES
+                        .iter()
+                        .find(|n| n.eq_ignore_ascii_case(k.trim()))
+                })
+                .map_or_else(|| format!("part {}", i + 1), |n| (*n).to_string())
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -256,6 +294,59 @@ mod tests {
             err.contains("no AccountName") && !err.contains("c2VjcmV0"),
             "{err}"
         );
+    }
+
+    /// Every substring of `len` characters of `secret` (and `secret` itself)
+    /// that occurs in `text`.
+    fn leaked(text: &str, secret: &str, len: usize) -> Option<String> {
+        let chars: Vec<char> = secret.chars().collect();
+        (0..chars.len().saturating_sub(len - 1))
+            .map(|i| chars[i..i + len].iter().collect::<String>())
+            .find(|piece| text.contains(piece.as_str()))
+    }
+
+    #[test]
+    fn malformed_connection_strings_never_echo_the_key() {
+        let key = "Zm9vYmFyLXNlY3JldC1rZXktdmFsdWUtMTIzNDU2Nzg5MA==";
+        let bare = key.trim_end_matches('=');
+        let strings = [
+            format!("AccountName=acct;{key}"),
+            format!("AccountName=acct;{bare}"),
+            format!("AccountName=acct;AccountKey:{key}"),
+            format!("AccountName=acct;AccountKey {key};EndpointSuffix=core.windows.net"),
+            format!("{key};AccountName=acct"),
+            format!("AccountName=acct;AccountKey=%{key}%"),
+            format!("AccountName=acct;Account-Key={key}"),
+            format!("AccountName=acct;\"AccountKey\"=\"{key}\""),
+            format!("AccountKey={key}"),
+            format!("AccountName=acct;AccountKey={key};{key}"),
+        ];
+        for s in &strings {
+            let err = Credentials::from_connection_string(s)
+                .unwrap_err()
+                .to_string();
+            assert_eq!(leaked(&err, key, 8), None, "{s} -> {err}");
+        }
+        let err = Credentials::from_connection_string(&strings[0])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("part 2"), "{err}");
+        let err = Credentials::from_connection_string(&strings[1])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("part 2 has no '='"), "{err}");
+        let err = Credentials::from_connection_string(&strings[2])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("part 2") && err.contains("AccountName"),
+            "{err}"
+        );
+        // Settings of other services are accepted and ignored.
+        Credentials::from_connection_string(&format!(
+            "AccountName=acct;AccountKey={key};BlobEndpoint=https://acct.blob.core.windows.net"
+        ))
+        .unwrap();
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub use credentials::{Credentials, ShipyardTarget};
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{Map, Value};
+use std::collections::HashSet;
 use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -114,6 +115,25 @@ pub enum TableError {
     /// A request that cannot be made (bad endpoint, too many entities…).
     #[error("{0}")]
     Invalid(String),
+    /// The service handed back a continuation it had already given: following
+    /// it would loop for ever.
+    #[error("{what}: the service repeated the continuation NextPartitionKey='{partition_key}'{}; stopped instead of looping", next_row_key.as_deref().map(|rk| format!(", NextRowKey='{rk}'")).unwrap_or_default())]
+    RepeatedContinuation {
+        /// The operation (names the table and page).
+        what: String,
+        /// The repeated `NextPartitionKey` (sanitised, shortened).
+        partition_key: String,
+        /// The repeated `NextRowKey`, if any (sanitised, shortened).
+        next_row_key: Option<String>,
+    },
+    /// A response body larger than [`ClientOptions::max_body`].
+    #[error("{what}: response body larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The operation.
+        what: String,
+        /// The limit, in bytes.
+        limit: u64,
+    },
 }
 
 /// Timeouts and retries.
@@ -129,7 +149,16 @@ pub struct ClientOptions {
     pub backoff: Duration,
     /// Signing scheme.
     pub scheme: Scheme,
+    /// The largest response body read, in bytes (default 256 MiB); a larger
+    /// one is [`TableError::TooLarge`].
+    pub max_body: u64,
 }
+
+/// The default of [`ClientOptions::max_body`]: 256 MiB.
+pub const DEFAULT_MAX_BODY: u64 = 256 << 20;
+
+/// The characters of an unexpected body quoted in an error.
+const EXCERPT_CHARS: usize = 200;
 
 impl Default for ClientOptions {
     fn default() -> Self {
@@ -139,6 +168,7 @@ impl Default for ClientOptions {
             attempts: 5,
             backoff: Duration::from_millis(250),
             scheme: Scheme::SharedKey,
+            max_body: DEFAULT_MAX_BODY,
         }
     }
 }
@@ -169,8 +199,18 @@ type RangeSlot = Mutex<Option<Result<Vec<Entity>, TableError>>>;
 
 /// One failed attempt, and whether to try again.
 enum Failure {
-    Retry(String, bool),
+    Retry(Retry),
     Final(TableError),
+}
+
+/// What a retried failure was, to report once the attempts run out.
+enum Retry {
+    /// No connection, or no answer in time.
+    Transport(String),
+    /// A body cut short or unreadable.
+    Body(String),
+    /// An error status worth retrying (408, 5xx): status, code, message.
+    Status(u16, String, String),
 }
 
 /// A request to make.
@@ -256,7 +296,9 @@ impl TableClient {
             Err(ureq::Error::Status(status, resp)) => {
                 return Err(self.status_failure(r, status, resp))
             }
-            Err(ureq::Error::Transport(t)) => return Err(Failure::Retry(t.to_string(), true)),
+            Err(ureq::Error::Transport(t)) => {
+                return Err(Failure::Retry(Retry::Transport(t.to_string())))
+            }
         };
         let status = response.status();
         let header = |name: &str| response.header(name).map(str::to_owned);
@@ -264,12 +306,23 @@ impl TableClient {
             header("x-ms-continuation-NextPartitionKey"),
             header("x-ms-continuation-NextRowKey"),
         );
+        let limit = self.options.max_body;
         let mut body = Vec::new();
-        if let Err(e) = response.into_reader().read_to_end(&mut body) {
-            return Err(Failure::Retry(
-                format!("body cut short after {} bytes: {e}", body.len()),
-                false,
-            ));
+        if let Err(e) = response
+            .into_reader()
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut body)
+        {
+            return Err(Failure::Retry(Retry::Body(format!(
+                "body cut short after {} bytes: {e}",
+                body.len()
+            ))));
+        }
+        if body.len() as u64 > limit {
+            return Err(Failure::Final(TableError::TooLarge {
+                what: r.what.to_string(),
+                limit,
+            }));
         }
         Ok(Answer {
             status,
@@ -280,8 +333,17 @@ impl TableClient {
     }
 
     fn status_failure(&self, r: &Request<'_>, status: u16, resp: ureq::Response) -> Failure {
-        let text = resp.into_string().unwrap_or_default();
-        let (code, message) = service_error(&text);
+        // An error body is short; only its start is read, whatever its size.
+        let mut bytes = Vec::new();
+        let _ = resp
+            .into_reader()
+            .take(self.options.max_body.min(1 << 20))
+            .read_to_end(&mut bytes);
+        let text = String::from_utf8_lossy(&bytes);
+        let (code, mut message) = service_error(&text);
+        if code.is_empty() && message.is_empty() {
+            message = excerpt(&text, EXCERPT_CHARS);
+        }
         match status {
             403 => Failure::Final(TableError::Denied {
                 account: self.creds.account.clone(),
@@ -302,7 +364,7 @@ impl TableClient {
                     message,
                 })
             }
-            408 | 500..=599 => Failure::Retry(format!("HTTP {status} {code}: {message}"), false),
+            408 | 500..=599 => Failure::Retry(Retry::Status(status, code, message)),
             _ => Failure::Final(TableError::Status {
                 what: r.what.to_string(),
                 status,
@@ -321,35 +383,40 @@ impl TableClient {
     ) -> Result<(Answer, T), TableError> {
         let attempts = self.options.attempts.max(1);
         let mut backoff = self.options.backoff;
-        let mut last = (String::new(), false);
+        let mut last = Retry::Body(String::new());
         for attempt in 1..=attempts {
             match self.attempt(r) {
                 Ok(answer) => match check(&answer) {
                     Ok(value) => return Ok((answer, value)),
-                    Err(message) => last = (message, false),
+                    Err(message) => last = Retry::Body(message),
                 },
                 Err(Failure::Final(e)) => return Err(e),
-                Err(Failure::Retry(message, transport)) => last = (message, transport),
+                Err(Failure::Retry(retry)) => last = retry,
             }
             if attempt < attempts {
                 std::thread::sleep(backoff);
                 backoff = (backoff * 2).min(Duration::from_secs(8));
             }
         }
-        let (message, transport) = last;
-        Err(if transport {
-            TableError::Unreachable {
-                what: r.what.to_string(),
+        let what = r.what.to_string();
+        Err(match last {
+            Retry::Transport(message) => TableError::Unreachable {
+                what,
                 endpoint: self.creds.endpoint.clone(),
                 attempts,
                 message,
-            }
-        } else {
-            TableError::Body {
-                what: r.what.to_string(),
+            },
+            Retry::Body(message) => TableError::Body {
+                what,
                 attempts,
                 message,
-            }
+            },
+            Retry::Status(status, code, message) => TableError::Status {
+                what: format!("{what} (after {attempts} attempts)"),
+                status,
+                code,
+                message,
+            },
         })
     }
 
@@ -386,6 +453,7 @@ impl TableClient {
     ) -> Result<Vec<Entity>, TableError> {
         let mut out = Vec::new();
         let mut next: Option<Continuation> = None;
+        let mut seen = HashSet::new();
         let mut pages = 0usize;
         loop {
             let mut query = format!("$filter={}", encode(filter));
@@ -404,7 +472,7 @@ impl TableClient {
             out.extend(entities);
             on_page(out.len());
             match continuation {
-                Some(c) => next = Some(c),
+                Some(c) => next = Some(fresh(&mut seen, c, &what)?),
                 None => return Ok(out),
             }
         }
@@ -423,6 +491,7 @@ impl TableClient {
     /// The first entity matching `filter`, if any (follows empty pages).
     fn first(&self, table: &str, filter: &str) -> Result<Option<Entity>, TableError> {
         let mut next: Option<Continuation> = None;
+        let mut seen = HashSet::new();
         loop {
             let mut query = format!("$filter={}&$top=1", encode(filter));
             if let Some((pk, rk)) = &next {
@@ -431,13 +500,13 @@ impl TableClient {
                     query.push_str(&format!("&NextRowKey={}", encode(rk)));
                 }
             }
-            let (mut entities, continuation) =
-                self.page(table, &query, &format!("probe of table '{table}'"))?;
+            let what = format!("probe of table '{table}'");
+            let (mut entities, continuation) = self.page(table, &query, &what)?;
             if !entities.is_empty() {
                 return Ok(Some(entities.swap_remove(0)));
             }
             match continuation {
-                Some(c) => next = Some(c),
+                Some(c) => next = Some(fresh(&mut seen, c, &what)?),
                 None => return Ok(None),
             }
         }
@@ -649,6 +718,41 @@ impl TableClient {
     }
 }
 
+/// `c`, checked to be a continuation not given before in this query.
+fn fresh(
+    seen: &mut HashSet<Continuation>,
+    c: Continuation,
+    what: &str,
+) -> Result<Continuation, TableError> {
+    if seen.insert(c.clone()) {
+        return Ok(c);
+    }
+    Err(TableError::RepeatedContinuation {
+        what: what.to_string(),
+        partition_key: excerpt(&c.0, EXCERPT_CHARS),
+        next_row_key: c.1.as_deref().map(|rk| excerpt(rk, EXCERPT_CHARS)),
+    })
+}
+
+/// At most `max` characters of `text`, control characters escaped (`\n`,
+/// `\u{1b}`), `…` when cut: safe to show on a terminal.
+fn excerpt(text: &str, max: usize) -> String {
+    let text = text.trim();
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A boundary suffix unique enough for one request (no randomness needed:
 /// the boundary only has to be absent from the body, which is JSON).
 fn fastrand_like(salt: usize) -> u64 {
@@ -847,6 +951,18 @@ mod tests {
             "<?xml?><Error><Code>AuthenticationFailed</Code><Message>m</Message></Error>",
         );
         assert_eq!(code, "AuthenticationFailed");
+    }
+
+    #[test]
+    fn excerpts_are_short_and_escape_control_characters() {
+        assert_eq!(
+            excerpt("  <h1>\x1b[31mboom\r\n</h1> ", 200),
+            "<h1>\\u{1b}[31mboom\\r\\n</h1>"
+        );
+        assert_eq!(
+            excerpt(&"é".repeat(300), 200),
+            format!("{}…", "é".repeat(200))
+        );
     }
 
     #[test]

@@ -55,6 +55,14 @@ impl InfluxSource {
         }
     }
 
+    /// Completes the server's credentials from `INFLUX_USERNAME` and
+    /// `INFLUX_PASSWORD` where its URL gives none (see
+    /// [`InfluxClient::with_env_credentials`]).
+    pub fn with_env_credentials(mut self) -> Self {
+        self.client = self.client.with_env_credentials();
+        self
+    }
+
     /// Fetches the samples of `measurements` (instead of the defaults).
     pub fn with_measurements(mut self, measurements: Vec<String>) -> Self {
         self.measurements = measurements;

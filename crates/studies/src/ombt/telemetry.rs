@@ -170,6 +170,7 @@ impl TelemetryOptions {
             }
             TelemetryFrom::Influx(url) => Box::new(
                 InfluxSource::new(url, &self.database, self.timeout, self.queries.clone())
+                    .with_env_credentials()
                     .with_measurements(measurements),
             ),
             TelemetryFrom::LineProtocol(path) => {
