@@ -186,14 +186,20 @@ impl InfluxClient {
         match result {
             Ok(r) => Ok(r),
             Err(ureq::Error::Status(status, resp)) => {
-                let text = resp.into_string().unwrap_or_default();
+                // An error page is read up to 1 MiB and shown as a short,
+                // escaped excerpt; InfluxDB's own errors are JSON.
+                let mut text = String::new();
+                let _ = std::io::Read::read_to_string(
+                    &mut std::io::Read::take(resp.into_reader(), 1 << 20),
+                    &mut text,
+                );
                 let message = serde_json::from_str::<Value>(&text)
                     .ok()
                     .and_then(|v| v.get("error").and_then(Value::as_str).map(String::from))
                     .unwrap_or(text);
                 Err(InfluxError::Status {
                     status,
-                    message: message.trim().to_string(),
+                    message: redact::redact_urls(&redact::excerpt(&message, 200)),
                 })
             }
             Err(ureq::Error::Transport(t)) => Err(InfluxError::Unreachable {
@@ -436,6 +442,37 @@ fn parse_series(value: &Value) -> Series {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server on 127.0.0.1 that answers one request with `response`.
+    fn answer_once(response: Vec<u8>) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            if let Ok((mut stream, _)) = listener.accept() {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let _ = stream.write_all(&response);
+            }
+        });
+        format!("http://{address}")
+    }
+
+    #[test]
+    fn an_html_error_page_is_a_short_escaped_excerpt() {
+        let page = format!("<html>\u{1b}[31m{}</html>", "x".repeat(100_000));
+        let response = format!(
+            "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+            page.len()
+        );
+        let client =
+            InfluxClient::new(&answer_once(response.into_bytes()), Duration::from_secs(10));
+        let error = client.ping().unwrap_err().to_string();
+        assert!(error.contains("HTTP 500"), "{error}");
+        assert!(error.len() < 400, "{} characters", error.len());
+        assert!(!error.contains('\u{1b}') && error.contains('…'), "{error}");
+    }
 
     #[test]
     fn chunks_of_one_series_are_merged_and_statement_errors_kept() {

@@ -97,6 +97,25 @@ pub fn redact_urls(text: &str) -> String {
     out
 }
 
+/// At most `max` characters of `text`, control characters escaped (`\n`,
+/// `\u{1b}`), `…` when cut: safe to show on a terminal.
+pub fn excerpt(text: &str, max: usize) -> String {
+    let text = text.trim();
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -342,7 +342,7 @@ impl TableClient {
         let text = String::from_utf8_lossy(&bytes);
         let (code, mut message) = service_error(&text);
         if code.is_empty() && message.is_empty() {
-            message = excerpt(&text, EXCERPT_CHARS);
+            message = crate::redact::excerpt(&text, EXCERPT_CHARS);
         }
         match status {
             403 => Failure::Final(TableError::Denied {
@@ -729,28 +729,12 @@ fn fresh(
     }
     Err(TableError::RepeatedContinuation {
         what: what.to_string(),
-        partition_key: excerpt(&c.0, EXCERPT_CHARS),
-        next_row_key: c.1.as_deref().map(|rk| excerpt(rk, EXCERPT_CHARS)),
+        partition_key: crate::redact::excerpt(&c.0, EXCERPT_CHARS),
+        next_row_key: c
+            .1
+            .as_deref()
+            .map(|rk| crate::redact::excerpt(rk, EXCERPT_CHARS)),
     })
-}
-
-/// At most `max` characters of `text`, control characters escaped (`\n`,
-/// `\u{1b}`), `…` when cut: safe to show on a terminal.
-fn excerpt(text: &str, max: usize) -> String {
-    let text = text.trim();
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i == max {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// A boundary suffix unique enough for one request (no randomness needed:
@@ -956,11 +940,11 @@ mod tests {
     #[test]
     fn excerpts_are_short_and_escape_control_characters() {
         assert_eq!(
-            excerpt("  <h1>\x1b[31mboom\r\n</h1> ", 200),
+            crate::redact::excerpt("  <h1>\x1b[31mboom\r\n</h1> ", 200),
             "<h1>\\u{1b}[31mboom\\r\\n</h1>"
         );
         assert_eq!(
-            excerpt(&"é".repeat(300), 200),
+            crate::redact::excerpt(&"é".repeat(300), 200),
             format!("{}…", "é".repeat(200))
         );
     }
