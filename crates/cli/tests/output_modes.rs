@@ -1,5 +1,6 @@
 //! Output files get the mode the umask gives, as any file a program creates
-//! (0666 less the umask), never a fixed mode.
+//! (0666 less the umask), never a fixed mode; a later run into the same
+//! folder removes the temporary files a killed run left there.
 
 #![cfg(unix)]
 
@@ -56,4 +57,46 @@ fn outputs_are_readable_by_all_under_umask_022() {
     for (name, mode) in modes_under_umask("022") {
         assert_eq!(mode, 0o644, "{name}: {mode:o}");
     }
+}
+
+#[test]
+fn a_killed_runs_temporary_files_are_removed_by_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    // A child that has exited and been reaped: its pid is dead.
+    let mut child = Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    if !std::path::Path::new("/proc/self").exists()
+        || std::path::Path::new(&format!("/proc/{dead}")).exists()
+    {
+        return; // no way to prove the writer dead here
+    }
+    let stale = dir.path().join(format!(".expost-{dead}-Ab12Cd.tmp"));
+    let not_ours = dir.path().join("notes.tmp");
+    std::fs::write(&stale, "half a file").unwrap();
+    std::fs::write(&not_ours, "kept").unwrap();
+    let trace = common::repo().join(
+        "tests/fixtures/preemption/bamboo-simulation/traces/trace--full-64-node-trace/full-64-terminate-trace.csv",
+    );
+    let out = common::expost(&[
+        "traces",
+        "-q",
+        "-o",
+        dir.path().to_str().unwrap(),
+        trace.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stale.exists(), "{stderr}");
+    assert!(not_ours.exists());
+    assert!(
+        stderr.contains("removed, a temporary file of a killed run"),
+        "{stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".expost-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
