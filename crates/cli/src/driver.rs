@@ -120,6 +120,12 @@ pub fn run<C: StudyCommand>(command: C) -> Result<ExitCode> {
         Some(dir) if !to_stdout => Some(OutputDir::prepare(dir)?),
         _ => None,
     };
+    for stale in output.iter().flat_map(OutputDir::removed_stale) {
+        eprintln!(
+            "note: {}: removed, a temporary file of a killed run",
+            stale.display()
+        );
+    }
     let quiet = common.quiet || common.json || to_stdout;
     if let Some(given) = &common.save_study {
         crate::cmd::run::save_to(

@@ -8,7 +8,7 @@
 //! 3.7), and, for `--json-stream`, a last record cut short.
 
 use crate::ParseError;
-use expost_model::Diagnostics;
+use expost_model::{Diagnostics, Severity};
 use serde::Deserialize;
 use std::io::BufRead;
 
@@ -355,7 +355,9 @@ fn skip_junk_lines<'a>(
                         "JSON is not an iperf3 result: expected an object at the top, found another JSON value",
                     ));
                 }
-                diags.warn(
+                diags.repeated(
+                    Severity::Warning,
+                    "lines before the JSON skipped",
                     Some(line_no + 1),
                     format!("line before the JSON skipped: {:?}", shorten(text, 120)),
                 );
@@ -559,7 +561,12 @@ impl IntervalBuilder {
         let sum = match raw.sum.or_else(|| sum_of_streams(&streams)) {
             Some(sum) => sum,
             None => {
-                diags.warn(None, format!("{what}: no \"sum\" and no streams; skipped"));
+                diags.repeated(
+                    Severity::Warning,
+                    "intervals without \"sum\" or streams skipped",
+                    None,
+                    format!("{what}: no \"sum\" and no streams; skipped"),
+                );
                 return;
             }
         };
@@ -573,7 +580,12 @@ impl IntervalBuilder {
             }
             Ok(interval) => interval,
             Err(problem) => {
-                diags.warn(None, format!("{what}: {problem}; skipped"));
+                diags.repeated(
+                    Severity::Warning,
+                    "unreadable intervals skipped",
+                    None,
+                    format!("{what}: {problem}; skipped"),
+                );
                 return;
             }
         };
@@ -586,14 +598,18 @@ impl IntervalBuilder {
             .find(|p| p.omitted == interval.omitted);
         if let Some(prev) = previous {
             if interval.start == prev.start && interval.end == prev.end {
-                diags.warn(
+                diags.repeated(
+                    Severity::Warning,
+                    "intervals repeating the one before skipped",
                     None,
                     format!("{what}: repeats the interval before it; skipped"),
                 );
                 return;
             }
             if interval.start < prev.end - 1e-3 {
-                diags.warn(
+                diags.repeated(
+                    Severity::Warning,
+                    "intervals going back in time skipped",
                     None,
                     format!(
                         "{what}: time goes backwards ({:.3}-{:.3} s after {:.3}-{:.3} s); skipped",
@@ -854,7 +870,9 @@ fn parse_json_stream(
                 continue;
             }
             Err(e) => {
-                diags.warn(
+                diags.repeated(
+                    Severity::Warning,
+                    "lines that are not JSON events skipped",
                     Some(line_no),
                     format!(
                         "not a JSON event: {}; skipped",
@@ -883,12 +901,19 @@ fn parse_json_stream(
                 Ok(())
             }
             other => {
-                diags.note(Some(line_no), format!("event {other:?} ignored"));
+                diags.repeated(
+                    Severity::Note,
+                    "events of unknown kinds ignored",
+                    Some(line_no),
+                    format!("event {other:?} ignored"),
+                );
                 Ok(())
             }
         };
         if let Err(e) = result {
-            diags.warn(
+            diags.repeated(
+                Severity::Warning,
+                "events of an unexpected shape skipped",
                 Some(line_no),
                 format!(
                     "{} event has an unexpected shape: {}; skipped",
@@ -922,6 +947,26 @@ mod tests {
         let mut diags = Diagnostics::for_file("t.json");
         let result = parse(text.as_bytes(), &mut diags);
         (result, diags)
+    }
+
+    #[test]
+    fn junk_lines_before_the_json_collapse_into_one_counted_diagnostic() {
+        let mut text = "junk before the JSON\n".repeat(200_000);
+        text.push_str(UDP_CLIENT);
+        let (result, diags) = parse_str(&text);
+        assert!(result.is_ok(), "{result:?}");
+        let junk: Vec<_> = diags
+            .items()
+            .iter()
+            .filter(|d| d.message.contains("before the JSON"))
+            .collect();
+        assert_eq!(junk.len(), 1, "{junk:?}");
+        assert_eq!(junk[0].line, Some(1));
+        assert_eq!(
+            junk[0].message,
+            "200000 lines before the JSON skipped (lines 1, 2, 3, 4, 5, …; \
+             first: line before the JSON skipped: \"junk before the JSON\")"
+        );
     }
 
     const UDP_CLIENT: &str = r#"{"start": {"version": "iperf 3.12", "timestamp": {"timesecs": 1721734492},

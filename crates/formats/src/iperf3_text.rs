@@ -12,7 +12,7 @@
 use crate::text_units;
 use crate::ParseError;
 use chrono::NaiveDateTime;
-use expost_model::Diagnostics;
+use expost_model::{Diagnostics, Severity};
 use std::io::BufRead;
 
 /// How to read calendar time prefixes.
@@ -245,7 +245,9 @@ impl<'o> LineParser<'o> {
                 Some(line_no),
                 "file ends in the middle of this line; skipped",
             ),
-            Ok(false) => diags.warn(
+            Ok(false) => diags.repeated(
+                Severity::Warning,
+                "lines iperf3 does not write skipped",
                 Some(line_no),
                 format!(
                     "not a line iperf3 writes; skipped: {:?}",
@@ -256,7 +258,12 @@ impl<'o> LineParser<'o> {
                 Some(line_no),
                 "file ends in the middle of this line; skipped",
             ),
-            Err(problem) => diags.warn(Some(line_no), format!("{problem}; line skipped")),
+            Err(problem) => diags.repeated(
+                Severity::Warning,
+                "unreadable lines skipped",
+                Some(line_no),
+                format!("{problem}; line skipped"),
+            ),
         }
     }
 
@@ -590,7 +597,9 @@ fn drop_bad_intervals(test: &mut TextTest, diags: &mut Diagnostics) {
             .find(|k| k.stream == interval.stream && k.omitted == interval.omitted);
         if let Some(prev) = previous {
             if prev.start == interval.start && prev.end == interval.end {
-                diags.warn(
+                diags.repeated(
+                    Severity::Warning,
+                    "intervals printed twice skipped",
                     Some(interval.line),
                     format!(
                         "interval {:.2}-{:.2} s printed twice; the repeat is skipped",
@@ -600,7 +609,9 @@ fn drop_bad_intervals(test: &mut TextTest, diags: &mut Diagnostics) {
                 continue;
             }
             if interval.start < prev.end - 1e-3 {
-                diags.warn(
+                diags.repeated(
+                    Severity::Warning,
+                    "intervals going back in time skipped",
                     Some(interval.line),
                     format!(
                         "interval time goes backwards ({:.2}-{:.2} s after {:.2}-{:.2} s); skipped",
@@ -611,7 +622,9 @@ fn drop_bad_intervals(test: &mut TextTest, diags: &mut Diagnostics) {
             }
             if let (Some(a), Some(b)) = (prev.stamp, interval.stamp) {
                 if b < a - 1e-6 {
-                    diags.warn(
+                    diags.repeated(
+                        Severity::Warning,
+                        "lines whose time prefix goes backwards skipped",
                         Some(interval.line),
                         "time prefix goes backwards from the line before; skipped",
                     );

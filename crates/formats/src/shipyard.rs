@@ -13,7 +13,7 @@
 //! size strings lives here too, as they are part of the format.
 
 use crate::ParseError;
-use expost_model::Diagnostics;
+use expost_model::{Diagnostics, Severity};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -258,7 +258,12 @@ fn parse_block(
             *saw_text = true;
             match result {
                 Ok(entity) => out.push(entity.to_owned_entity()),
-                Err((line, message)) => diags.warn(Some(line), message),
+                Err((line, message)) => diags.repeated(
+                    Severity::Warning,
+                    "unreadable lines skipped",
+                    Some(line),
+                    message,
+                ),
             }
         }
     })
@@ -368,7 +373,12 @@ pub fn parse_jsonl_borrowed<'a>(
             saw_text = true;
             match result {
                 Ok(entity) => entities.push(entity),
-                Err((line, message)) => diags.warn(Some(line), message),
+                Err((line, message)) => diags.repeated(
+                    Severity::Warning,
+                    "unreadable lines skipped",
+                    Some(line),
+                    message,
+                ),
             }
         }
     });
@@ -577,7 +587,12 @@ pub fn parse_csv(
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map(|p| p.line());
-                diags.warn(line, format!("unreadable CSV record ({e}); skipped"));
+                diags.repeated(
+                    Severity::Warning,
+                    "unreadable CSV records skipped",
+                    line,
+                    format!("unreadable CSV record ({e}); skipped"),
+                );
                 continue;
             }
         };
@@ -588,7 +603,12 @@ pub fn parse_csv(
                 .map(str::to_owned)
         };
         let (Some(partition_key), Some(row_key)) = (field(Some(pk)), field(Some(rk))) else {
-            diags.warn(Some(line), "record without PartitionKey or RowKey; skipped");
+            diags.repeated(
+                Severity::Warning,
+                "records without PartitionKey or RowKey skipped",
+                Some(line),
+                "record without PartitionKey or RowKey; skipped",
+            );
             continue;
         };
         entities.push(PerfEntity {
@@ -796,9 +816,15 @@ mod tests {
         assert_eq!(entities[0].line, 1);
         assert_eq!(entities[1].node_id.as_deref(), Some("né"));
         assert_eq!(entities[1].event, None);
-        let lines: Vec<_> = d.items().iter().map(|i| i.line).collect();
-        assert_eq!(lines, vec![Some(3), Some(4), Some(6)]);
-        assert!(d.items()[2].message.contains("cut short"));
+        assert_eq!(d.len(), 1, "{:?}", d.items());
+        assert_eq!(d.items()[0].line, Some(3));
+        assert!(
+            d.items()[0]
+                .message
+                .starts_with("3 unreadable lines skipped (lines 3, 4, 6; first: "),
+            "{:?}",
+            d.items()
+        );
     }
 
     #[test]

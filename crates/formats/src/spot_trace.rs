@@ -8,7 +8,7 @@
 
 use chrono::NaiveDateTime;
 use expost_model::spot::{NodeEvent, Trace, TraceFormat};
-use expost_model::Diagnostics;
+use expost_model::{Diagnostics, Severity};
 use std::collections::HashMap;
 use std::io::BufRead;
 
@@ -374,7 +374,9 @@ fn drop_repeated_samples(rows: Vec<Row>, diags: &mut Diagnostics) -> Vec<Row> {
         let first_later = kept.partition_point(|k| k.1 < row.1);
         if first_later < kept.len() {
             let dropped = kept.len() - first_later;
-            diags.warn(
+            diags.repeated(
+                Severity::Warning,
+                "rows going back in time",
                 Some(row.0),
                 format!(
                     "time goes back {:.0} s to before line {}; the {dropped} earlier row(s) at or after it repeat a stale count and are replaced",
@@ -491,7 +493,9 @@ fn terminations(body: &[Line], diags: &mut Diagnostics) -> Result<Trace, TraceEr
         let prev = rows[i - 1];
         let row = &mut rows[i];
         if row.1 < prev.1 && row.1 + DAY_S >= prev.1 {
-            diags.warn(
+            diags.repeated(
+                Severity::Warning,
+                "rows dated a day early moved forward 24 h",
                 Some(row.0),
                 format!(
                     "dated a day early (before line {}); moved forward 24 h",
@@ -578,14 +582,18 @@ fn node_events(body: &[Line], diags: &mut Diagnostics) -> Result<Trace, TraceErr
         }
         let delta = match parts[1] {
             "add" if live[id as usize] => {
-                diags.warn(
+                diags.repeated(
+                    Severity::Warning,
+                    "adds of live nodes ignored",
                     Some(l.number),
                     format!("{} added while live; ignored", parts[2]),
                 );
                 continue;
             }
             "remove" if !live[id as usize] => {
-                diags.warn(
+                diags.repeated(
+                    Severity::Warning,
+                    "removes of nodes not live ignored",
                     Some(l.number),
                     format!("{} removed while not live; ignored", parts[2]),
                 );

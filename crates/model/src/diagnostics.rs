@@ -2,10 +2,14 @@
 //! with the file, the line and the reason. Nothing is dropped silently.
 
 use serde::Serialize;
+use std::collections::HashMap;
 use std::fmt;
 
+/// How many line numbers a collapsed diagnostic lists before `…`.
+pub const REPEAT_LINES: usize = 5;
+
 /// How serious a diagnostic is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Something was noticed and kept (e.g. an `--omit` interval flagged).
@@ -54,10 +58,48 @@ impl fmt::Display for Diagnostic {
 ///
 /// Parsers receive a `&mut Diagnostics` and report into it; the file name is
 /// set by whoever opened the file, so parsers never need to know it.
+///
+/// Problems that can recur once per line (junk lines, unreadable records)
+/// are reported with [`Diagnostics::repeated`]: all reports of one kind in
+/// one file collapse into a single diagnostic with a count and the first
+/// [`REPEAT_LINES`] line numbers, so memory stays bounded however many
+/// lines are bad.
 #[derive(Debug, Clone, Default)]
 pub struct Diagnostics {
     file: String,
     items: Vec<Diagnostic>,
+    repeats: HashMap<(Severity, &'static str), Vec<Repeat>>,
+}
+
+/// The state of one collapsed diagnostic: which item it is, how many
+/// reports it stands for and the first few of their lines.
+#[derive(Debug, Clone)]
+struct Repeat {
+    file: String,
+    item: usize,
+    count: u64,
+    lines: Vec<u64>,
+    first: String,
+}
+
+impl Repeat {
+    /// The collapsed message: `{count} {kind} (lines 1, 2, …; first: {first})`.
+    fn message(&self, kind: &str) -> String {
+        let mut lines: Vec<String> = self.lines.iter().map(u64::to_string).collect();
+        if self.count > self.lines.len() as u64 && !lines.is_empty() {
+            lines.push("…".to_string());
+        }
+        if lines.is_empty() {
+            format!("{} {kind} (first: {})", self.count, self.first)
+        } else {
+            format!(
+                "{} {kind} (lines {}; first: {})",
+                self.count,
+                lines.join(", "),
+                self.first
+            )
+        }
+    }
 }
 
 impl Diagnostics {
@@ -66,6 +108,7 @@ impl Diagnostics {
         Diagnostics {
             file: file.into(),
             items: Vec::new(),
+            repeats: HashMap::new(),
         }
     }
 
@@ -89,6 +132,44 @@ impl Diagnostics {
         });
     }
 
+    /// Reports a problem that may recur on many lines of one file.
+    ///
+    /// `kind` names the problem in the plural, as a count reads it
+    /// (`"lines before the JSON skipped"`); `message` is this occurrence's
+    /// own text. The first report of a kind in a file is kept as it is; from
+    /// the second on, it becomes one diagnostic reading
+    /// `{count} {kind} (lines a, b, c, d, e, …; first: {message})`, keeping
+    /// the first occurrence's text and line, and [`REPEAT_LINES`] line numbers.
+    pub fn repeated(
+        &mut self,
+        severity: Severity,
+        kind: &'static str,
+        line: Option<u64>,
+        message: impl Into<String>,
+    ) {
+        let entries = self.repeats.entry((severity, kind)).or_default();
+        if let Some(repeat) = entries.iter_mut().rev().find(|r| r.file == self.file) {
+            repeat.count += 1;
+            if let Some(line) = line {
+                if repeat.lines.len() < REPEAT_LINES {
+                    repeat.lines.push(line);
+                }
+            }
+            let message = repeat.message(kind);
+            self.items[repeat.item].message = message;
+            return;
+        }
+        let message = message.into();
+        entries.push(Repeat {
+            file: self.file.clone(),
+            item: self.items.len(),
+            count: 1,
+            lines: line.into_iter().collect(),
+            first: message.clone(),
+        });
+        self.push(severity, line, message);
+    }
+
     /// Reports a note (kept, but worth knowing).
     pub fn note(&mut self, line: Option<u64>, message: impl Into<String>) {
         self.push(Severity::Note, line, message);
@@ -105,6 +186,9 @@ impl Diagnostics {
     }
 
     /// Takes every diagnostic of `other`, keeping their file names.
+    ///
+    /// Reports already collapsed in `other` stay collapsed; later repeats
+    /// reported here start a count of their own.
     pub fn extend(&mut self, other: Diagnostics) {
         self.items.extend(other.items);
     }
@@ -159,5 +243,51 @@ mod tests {
         );
         assert_eq!(d.count_at_least(Severity::Warning), 2);
         assert_eq!(d.count_at_least(Severity::Error), 1);
+    }
+
+    #[test]
+    fn repeated_reports_collapse_into_one_with_count_and_first_lines() {
+        let mut d = Diagnostics::for_file("client_1.json");
+        let kind = "lines before the JSON skipped";
+        d.repeated(
+            Severity::Warning,
+            kind,
+            Some(1),
+            "line before the JSON skipped: \"a\"",
+        );
+        assert_eq!(d.items()[0].message, "line before the JSON skipped: \"a\"");
+        for line in 2..=200_000 {
+            d.repeated(Severity::Warning, kind, Some(line), format!("junk {line}"));
+        }
+        assert_eq!(d.len(), 1);
+        assert_eq!(d.items()[0].line, Some(1));
+        assert_eq!(
+            d.items()[0].message,
+            "200000 lines before the JSON skipped (lines 1, 2, 3, 4, 5, …; \
+             first: line before the JSON skipped: \"a\")"
+        );
+        assert_eq!(
+            d.repeats[&(Severity::Warning, kind)][0].lines.len(),
+            REPEAT_LINES
+        );
+    }
+
+    #[test]
+    fn repeated_reports_collapse_per_file_and_per_severity() {
+        let mut d = Diagnostics::for_file("a");
+        d.repeated(Severity::Warning, "bad lines", Some(3), "bad");
+        d.repeated(Severity::Warning, "bad lines", Some(4), "bad");
+        d.repeated(Severity::Note, "bad lines", Some(5), "bad");
+        d.set_file("b");
+        d.repeated(Severity::Warning, "bad lines", None, "bad");
+        let texts: Vec<String> = d.items().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            texts,
+            [
+                "warning: a:3: 2 bad lines (lines 3, 4; first: bad)",
+                "note: a:5: bad",
+                "warning: b: bad",
+            ]
+        );
     }
 }

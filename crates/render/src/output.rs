@@ -302,6 +302,7 @@ pub struct Written {
 #[derive(Debug, Clone)]
 pub struct OutputDir {
     dir: PathBuf,
+    removed: Vec<PathBuf>,
 }
 
 impl OutputDir {
@@ -316,8 +317,14 @@ impl OutputDir {
                 dir.display()
             ))
         })?;
+        let removed = crate::atomic::remove_stale_temps(dir).map_err(|e| {
+            OutputError::Folder(format!(
+                "could not clean output folder '{}' of a killed run's temporary files: {e}",
+                dir.display()
+            ))
+        })?;
         tempfile::Builder::new()
-            .prefix(".expost-probe-")
+            .prefix(&format!(".expost-probe-{}-", std::process::id()))
             .tempfile_in(dir)
             .map_err(|e| {
                 OutputError::Folder(format!(
@@ -327,7 +334,14 @@ impl OutputDir {
             })?;
         Ok(OutputDir {
             dir: dir.to_path_buf(),
+            removed,
         })
+    }
+
+    /// The temporary files of killed runs that [`OutputDir::prepare`]
+    /// removed from the folder (their writers were dead).
+    pub fn removed_stale(&self) -> &[PathBuf] {
+        &self.removed
     }
 
     /// The path of output file `name`.

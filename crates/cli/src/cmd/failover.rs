@@ -93,7 +93,7 @@ pub struct Args {
     #[serde(default = "defaults::anchor")]
     pub anchor: String,
     /// Epoch width in seconds (samples are binned by the epoch their interval ends in, rounding up).
-    #[arg(long, default_value_t = defaults::bin(), value_name = "SECONDS")]
+    #[arg(long, default_value_t = defaults::bin(), value_name = "SECONDS", allow_hyphen_values = true)]
     #[serde(default = "defaults::bin")]
     pub bin: f64,
     /// Keep only this time window, seconds after the anchor (e.g. 11:19), in series, bands and figures.
@@ -101,7 +101,7 @@ pub struct Args {
     #[serde(default, with = "window_text")]
     pub window: Option<TimeWindow>,
     /// Rolling window over each run's combined series, in epochs (loss over it is Σlost/Σpackets).
-    #[arg(long, default_value_t = defaults::rolling(), value_name = "EPOCHS")]
+    #[arg(long, default_value_t = defaults::rolling(), value_name = "EPOCHS", allow_hyphen_values = true)]
     #[serde(default = "defaults::rolling")]
     pub rolling: usize,
     /// Also write each flow's own rows in series.csv/.parquet (by default
@@ -114,7 +114,7 @@ pub struct Args {
     #[serde(default = "defaults::band")]
     pub band: BandArg,
     /// TCP outage: the span where summed throughput fell below this fraction of its median.
-    #[arg(long, default_value_t = defaults::tcp_threshold(), value_name = "FRACTION")]
+    #[arg(long, default_value_t = defaults::tcp_threshold(), value_name = "FRACTION", allow_hyphen_values = true)]
     #[serde(default = "defaults::tcp_threshold")]
     pub tcp_threshold: f64,
     /// Keep iperf3 --omit warm-up intervals (left out by default).
@@ -186,6 +186,25 @@ mod window_text {
 
 impl Args {
     fn options(&self) -> Result<Options, String> {
+        use super::check::{real, whole_usize};
+        real("--bin", self.bin, 0.001, false, 3600.0, "seconds")?;
+        real(
+            "--tcp-threshold",
+            self.tcp_threshold,
+            0.0,
+            true,
+            0.999,
+            "a fraction",
+        )?;
+        whole_usize("--rolling", self.rolling, 1, 100_000, "epochs")?;
+        real(
+            "--text-utc-offset",
+            self.text_utc_offset,
+            -24.0,
+            false,
+            24.0,
+            "hours",
+        )?;
         let grid = EpochGrid::new(self.bin)
             .ok_or_else(|| format!("--bin {} is not a positive number of seconds", self.bin))?;
         if !(self.tcp_threshold > 0.0 && self.tcp_threshold < 1.0) {

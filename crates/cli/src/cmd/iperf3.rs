@@ -76,7 +76,7 @@ pub struct Args {
     #[serde(default)]
     pub x: Option<String>,
     /// Epoch width in seconds of series and throughput over time.
-    #[arg(long, default_value_t = defaults::bin(), value_name = "SECONDS")]
+    #[arg(long, default_value_t = defaults::bin(), value_name = "SECONDS", allow_hyphen_values = true)]
     #[serde(default = "defaults::bin")]
     pub bin: f64,
     /// Band across trials.
@@ -118,6 +118,7 @@ impl StudyCommand for Args {
     crate::driver::common_options!();
 
     fn study(&self) -> Result<Iperf3Study, String> {
+        super::check::real("--bin", self.bin, 0.001, false, 3600.0, "seconds")?;
         let grid = EpochGrid::new(self.bin)
             .ok_or_else(|| format!("--bin {} is not a positive number of seconds", self.bin))?;
         if self

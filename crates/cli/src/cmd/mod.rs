@@ -1,5 +1,6 @@
 //! The subcommands, one file each.
 
+pub mod check;
 pub mod completions;
 pub mod failover;
 pub mod inspect;

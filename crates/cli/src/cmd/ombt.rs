@@ -109,7 +109,12 @@ pub struct Args {
     #[serde(default = "defaults::database")]
     pub database: String,
     /// Seconds before an InfluxDB request is given up.
-    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    #[arg(
+        long,
+        default_value_t = 30.0,
+        value_name = "SECONDS",
+        allow_hyphen_values = true
+    )]
     #[serde(default = "defaults::timeout")]
     pub timeout: f64,
     /// An extra InfluxQL query per run, NAME='SELECT …' ($start/$stop: the run's window, epoch ns); repeatable. Needs --influx or --telemetry tarball.
@@ -249,6 +254,7 @@ impl StudyCommand for Args {
     crate::driver::common_options!();
 
     fn study(&self) -> Result<OmbtStudy, String> {
+        super::check::real("--timeout", self.timeout, 0.0, true, 86_400.0, "seconds")?;
         Ok(OmbtStudy::new(
             self.root.clone(),
             self.telemetry()?,

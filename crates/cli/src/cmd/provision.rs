@@ -105,19 +105,39 @@ pub struct Args {
     #[serde(default)]
     pub shared_key_lite: bool,
     /// Concurrent queries over disjoint RowKey ranges (1: one query following its pages).
-    #[arg(long, default_value_t = 4, value_name = "N")]
+    #[arg(
+        long,
+        default_value_t = 4,
+        value_name = "N",
+        allow_hyphen_values = true
+    )]
     #[serde(default = "defaults::concurrency")]
     pub concurrency: usize,
     /// Seconds to wait for a connection and for each read.
-    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    #[arg(
+        long,
+        default_value_t = 30.0,
+        value_name = "SECONDS",
+        allow_hyphen_values = true
+    )]
     #[serde(default = "defaults::timeout")]
     pub timeout: f64,
     /// Attempts per request (retried with backoff on 5xx, timeouts and broken connections).
-    #[arg(long, default_value_t = 5, value_name = "N")]
+    #[arg(
+        long,
+        default_value_t = 5,
+        value_name = "N",
+        allow_hyphen_values = true
+    )]
     #[serde(default = "defaults::attempts")]
     pub attempts: u32,
     /// A straggler's time to ready exceeds the median by more than this many MADs.
-    #[arg(long, default_value_t = 3.0, value_name = "K")]
+    #[arg(
+        long,
+        default_value_t = 3.0,
+        value_name = "K",
+        allow_hyphen_values = true
+    )]
     #[serde(default = "defaults::straggler_mads")]
     pub straggler_mads: f64,
     /// Chart size (the timeline's width; the Gantt chart grows with the nodes).
@@ -169,6 +189,18 @@ mod defaults {
 impl Args {
     /// The analysis options, checked.
     fn options(&self) -> Result<Options, String> {
+        use super::check::{real, whole, whole_usize};
+        real(
+            "--straggler-mads",
+            self.straggler_mads,
+            0.0,
+            true,
+            1000.0,
+            "MADs",
+        )?;
+        real("--timeout", self.timeout, 0.0, true, 86_400.0, "seconds")?;
+        whole("--attempts", self.attempts, 1, 100, "attempts")?;
+        whole_usize("--concurrency", self.concurrency, 1, 1024, "requests")?;
         if !(self.straggler_mads.is_finite() && self.straggler_mads > 0.0) {
             return Err("--straggler-mads must be a positive number".into());
         }

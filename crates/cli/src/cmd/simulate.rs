@@ -127,39 +127,39 @@ macro_rules! with_sim_settings {
             #[arg(long, value_name = "DIR|FILE", required = true)]
             pub profile: Option<PathBuf>,
             /// Simulated hours.
-            #[arg(long, default_value_t = $crate::cmd::simulate::defaults::hours())]
+            #[arg(long, default_value_t = $crate::cmd::simulate::defaults::hours(), allow_hyphen_values = true)]
             #[serde(default = "crate::cmd::simulate::defaults::hours")]
             pub hours: f64,
             /// Nodes ready at the start.
-            #[arg(long, default_value_t = $crate::cmd::simulate::defaults::nodes())]
+            #[arg(long, default_value_t = $crate::cmd::simulate::defaults::nodes(), allow_hyphen_values = true)]
             #[serde(default = "crate::cmd::simulate::defaults::nodes")]
             pub nodes: u32,
             /// Most instances at once.
-            #[arg(long, default_value_t = $crate::cmd::simulate::defaults::max_instances())]
+            #[arg(long, default_value_t = $crate::cmd::simulate::defaults::max_instances(), allow_hyphen_values = true)]
             #[serde(default = "crate::cmd::simulate::defaults::max_instances")]
             pub max_instances: u32,
             /// Nodes per pipeline (default: the profile's, else 16).
-            #[arg(long)]
+            #[arg(long, allow_hyphen_values = true)]
             #[serde(default)]
             pub pipeline_depth: Option<u32>,
             /// Seconds a new node prepares.
-            #[arg(long, default_value_t = $crate::cmd::simulate::defaults::prep())]
+            #[arg(long, default_value_t = $crate::cmd::simulate::defaults::prep(), allow_hyphen_values = true)]
             #[serde(default = "crate::cmd::simulate::defaults::prep")]
             pub prep: f64,
             /// Redundant: iteration slowdown of redundant computation.
-            #[arg(long, default_value_t = $crate::cmd::simulate::defaults::redundancy_overhead())]
+            #[arg(long, default_value_t = $crate::cmd::simulate::defaults::redundancy_overhead(), allow_hyphen_values = true)]
             #[serde(default = "crate::cmd::simulate::defaults::redundancy_overhead")]
             pub redundancy_overhead: f64,
             /// Redundant: slowdown factor while a pipeline runs with a lost stage.
-            #[arg(long, default_value_t = $crate::cmd::simulate::defaults::degraded_slowdown())]
+            #[arg(long, default_value_t = $crate::cmd::simulate::defaults::degraded_slowdown(), allow_hyphen_values = true)]
             #[serde(default = "crate::cmd::simulate::defaults::degraded_slowdown")]
             pub degraded_slowdown: f64,
             /// Spot price per node-hour, $.
-            #[arg(long, default_value_t = $crate::cmd::simulate::defaults::spot_price())]
+            #[arg(long, default_value_t = $crate::cmd::simulate::defaults::spot_price(), allow_hyphen_values = true)]
             #[serde(default = "crate::cmd::simulate::defaults::spot_price")]
             pub spot_price: f64,
             /// On-demand price per node-hour, $.
-            #[arg(long, default_value_t = $crate::cmd::simulate::defaults::on_demand_price())]
+            #[arg(long, default_value_t = $crate::cmd::simulate::defaults::on_demand_price(), allow_hyphen_values = true)]
             #[serde(default = "crate::cmd::simulate::defaults::on_demand_price")]
             pub on_demand_price: f64,
             /// Use the profile's times rounded to whole seconds, as the notebook does.
@@ -172,6 +172,18 @@ macro_rules! with_sim_settings {
         impl $name {
             /// The settings every simulation of the study shares.
             fn sim_settings(&self) -> Result<SimSettings, String> {
+                use $crate::cmd::check::{real, whole};
+                real("--hours", self.hours, 0.0, true, 100_000.0, "hours")?;
+                whole("--nodes", self.nodes, 0, 100_000, "nodes")?;
+                whole("--max-instances", self.max_instances, 1, 100_000, "instances")?;
+                if let Some(depth) = self.pipeline_depth {
+                    whole("--pipeline-depth", depth, 1, 100_000, "nodes")?;
+                }
+                real("--prep", self.prep, 0.0, false, 86_400.0, "seconds")?;
+                real("--redundancy-overhead", self.redundancy_overhead, 0.0, false, 100.0, "a slowdown")?;
+                real("--degraded-slowdown", self.degraded_slowdown, 0.0, true, 1000.0, "a factor")?;
+                real("--spot-price", self.spot_price, 0.0, false, 1e6, "$ per node-hour")?;
+                real("--on-demand-price", self.on_demand_price, 0.0, false, 1e6, "$ per node-hour")?;
                 Ok(SimSettings {
                     profile: self.profile.clone().ok_or("--profile is required")?,
                     hours: self.hours,
@@ -207,11 +219,11 @@ with_sim_settings! {
         #[serde(default = "defaults::strategy")]
         pub strategy: StrategyArg,
         /// Poisson: preemptions per node-hour.
-        #[arg(long, default_value_t = defaults::rate())]
+        #[arg(long, default_value_t = defaults::rate(), allow_hyphen_values = true)]
         #[serde(default = "defaults::rate")]
         pub rate: f64,
         /// Poisson: seconds before a preempted node's replacement arrives.
-        #[arg(long, default_value_t = 0.0)]
+        #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
         #[serde(default)]
         pub replace_delay: f64,
         /// Trace for replay, minute and tick.
@@ -219,19 +231,19 @@ with_sim_settings! {
         #[serde(default)]
         pub trace: Option<PathBuf>,
         /// Replay: start at this many seconds into the trace.
-        #[arg(long, default_value_t = 0.0)]
+        #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
         #[serde(default)]
         pub offset: f64,
         /// Replay: simulated time = trace time × this.
-        #[arg(long, default_value_t = defaults::time_scale())]
+        #[arg(long, default_value_t = defaults::time_scale(), allow_hyphen_values = true)]
         #[serde(default = "defaults::time_scale")]
         pub time_scale: f64,
         /// Compute seconds between checkpoints (0: back to back, asynchronous strategies).
-        #[arg(long, default_value_t = 0.0)]
+        #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
         #[serde(default)]
         pub checkpoint_interval: f64,
         /// Seed.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
         #[serde(default)]
         pub seed: u64,
         /// Write simulate.json (and tick-trace.csv) into this folder; `-o -`
@@ -262,6 +274,33 @@ impl StudyCommand for Args {
     crate::driver::common_options!();
 
     fn study(&self) -> Result<SimulateStudy, String> {
+        use super::check::real;
+        real(
+            "--rate",
+            self.rate,
+            0.0,
+            false,
+            100.0,
+            "preemptions per node-hour",
+        )?;
+        real(
+            "--replace-delay",
+            self.replace_delay,
+            0.0,
+            false,
+            86_400.0 * 365.0,
+            "seconds",
+        )?;
+        real("--offset", self.offset, 0.0, false, 1e9, "seconds")?;
+        real("--time-scale", self.time_scale, 0.0, true, 1e6, "a factor")?;
+        real(
+            "--checkpoint-interval",
+            self.checkpoint_interval,
+            0.0,
+            false,
+            1e7,
+            "seconds",
+        )?;
         let study = SimulateStudy {
             settings: self.sim_settings()?,
             model: self.model.into(),

@@ -173,7 +173,7 @@ with_sim_settings! {
         #[serde(default = "defaults::strategies")]
         pub strategies: Vec<StrategyArg>,
         /// Preemption rates per node-hour.
-        #[arg(long, value_delimiter = ',', default_values_t = defaults::rates())]
+        #[arg(long, value_delimiter = ',', default_values_t = defaults::rates(), allow_hyphen_values = true)]
         #[serde(default = "defaults::rates")]
         pub rates: Vec<f64>,
         /// Checkpoint intervals, compute seconds, or auto (back to back; Young/Daly for checkpoint-restart).
@@ -181,15 +181,15 @@ with_sim_settings! {
         #[serde(default = "defaults::intervals")]
         pub intervals: Vec<IntervalArg>,
         /// Seeds per grid point.
-        #[arg(long, default_value_t = defaults::seeds())]
+        #[arg(long, default_value_t = defaults::seeds(), allow_hyphen_values = true)]
         #[serde(default = "defaults::seeds")]
         pub seeds: u32,
         /// Base seed.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
         #[serde(default)]
         pub seed: u64,
         /// Seconds before a preempted node's replacement arrives.
-        #[arg(long, default_value_t = 0.0)]
+        #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
         #[serde(default)]
         pub replace_delay: f64,
         /// Run only shard i of n (1-based), e.g. 3/8.
@@ -223,6 +223,31 @@ impl StudyCommand for RunArgs {
     crate::driver::common_options!();
 
     fn study(&self) -> Result<SweepStudy, String> {
+        use super::check::{real, whole};
+        for rate in &self.rates {
+            real(
+                "--rates",
+                *rate,
+                0.0,
+                false,
+                100.0,
+                "preemptions per node-hour",
+            )?;
+        }
+        for interval in &self.intervals {
+            if let IntervalArg::Seconds(s) = interval {
+                real("--intervals", *s, 0.0, false, 1e7, "seconds")?;
+            }
+        }
+        whole("--seeds", self.seeds, 1, 100_000, "seeds")?;
+        real(
+            "--replace-delay",
+            self.replace_delay,
+            0.0,
+            false,
+            86_400.0 * 365.0,
+            "seconds",
+        )?;
         let settings: SimSettings = self.sim_settings()?;
         let grid = SweepGrid {
             strategies: self.strategies.iter().map(|s| (*s).into()).collect(),
