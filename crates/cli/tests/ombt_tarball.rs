@@ -317,6 +317,7 @@ fn incremental_campaign(at: &Path) -> PathBuf {
         program: expost_remote::influxd::program(),
         ready_timeout: Duration::from_secs(30),
         interrupted: None,
+        ..Options::default()
     };
     let mut runs: Vec<PathBuf> = std::fs::read_dir(root.join("test_case_1"))
         .unwrap()

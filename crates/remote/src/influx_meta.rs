@@ -12,8 +12,14 @@
 //! snapshot of the same server as another's that still holds all of its
 //! data ([`MetaSnapshot::holds`]), so one `influxd` can answer for both.
 
+use crate::tar_cmd::{open_regular, Tar};
+use std::ffi::OsStr;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+
+/// The most of a `meta/meta.db` read: 16 MiB (a real one is a few KB;
+/// tarballs' meta data are read in parallel, so each is bounded).
+pub const META_LIMIT: u64 = 16 << 20;
 use thiserror::Error;
 
 /// Why a snapshot's meta data could not be read.
@@ -26,6 +32,14 @@ pub enum MetaError {
         tarball: PathBuf,
         /// What `tar` said.
         message: String,
+    },
+    /// `meta/meta.db` is larger than [`META_LIMIT`] (a real one is a few KB).
+    #[error("cannot read meta/meta.db from {}: it is larger than {} MiB, so not InfluxDB's meta data", .tarball.display(), .limit >> 20)]
+    TooLarge {
+        /// The tarball.
+        tarball: PathBuf,
+        /// The limit, bytes.
+        limit: u64,
     },
     /// The bytes are not InfluxDB's meta data.
     #[error("meta.db of {what} is not InfluxDB 1.x meta data: {message}")]
@@ -116,27 +130,44 @@ impl MetaSnapshot {
             tarball: tarball.to_path_buf(),
             message,
         };
-        let output = Command::new("tar")
-            .args(["-xzOf"])
-            .arg(tarball)
-            .args([
+        let file = open_regular(tarball).map_err(|e| tar_error(e.to_string()))?;
+        let mut tar = Tar::spawn(
+            &[
+                "-xzOf",
+                "-",
                 "--occurrence=1",
                 "--wildcards",
                 "--no-anchored",
                 "meta/meta.db",
-            ])
-            .stdin(Stdio::null())
-            .output()
+            ]
+            .map(OsStr::new),
+            file,
+        )
+        .map_err(|e| tar_error(format!("cannot run tar: {e}")))?;
+        let mut bytes = Vec::new();
+        let read = match tar.stdout() {
+            Some(out) => out.take(META_LIMIT + 1).read_to_end(&mut bytes),
+            None => Ok(0),
+        };
+        if bytes.len() as u64 > META_LIMIT {
+            tar.kill();
+            return Err(MetaError::TooLarge {
+                tarball: tarball.to_path_buf(),
+                limit: META_LIMIT,
+            });
+        }
+        let (status, said) = tar
+            .wait()
             .map_err(|e| tar_error(format!("cannot run tar: {e}")))?;
-        if !output.status.success() {
-            let said = String::from_utf8_lossy(&output.stderr);
+        if !status.success() {
             return Err(tar_error(if said.contains("Not found in archive") {
                 "no meta/meta.db in it".into()
             } else {
-                said.trim().to_string()
+                said
             }));
         }
-        MetaSnapshot::decode(&output.stdout, &tarball.display().to_string())
+        read.map_err(|e| tar_error(format!("cannot read tar's output: {e}")))?;
+        MetaSnapshot::decode(&bytes, &tarball.display().to_string())
     }
 
     /// The database named `name`.
@@ -256,6 +287,7 @@ mod pb {
 mod tests {
     use super::*;
     use prost::Message;
+    use std::process::Command;
 
     fn group(id: u64, deleted_at: i64) -> pb::ShardGroup {
         pb::ShardGroup {
@@ -328,6 +360,48 @@ mod tests {
         assert_eq!(telegraf.retention_policies[0].duration_ns, 0);
         assert!(!telegraf.retention_policies[0].shard_groups.is_empty());
         assert!(meta.holds(&meta, "telegraf"));
+    }
+
+    #[test]
+    fn a_meta_db_over_the_limit_is_refused_without_reading_it_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = dir.path().join("x/meta");
+        std::fs::create_dir_all(&meta).unwrap();
+        // Sparse: tar stores it as zeros, gzip shrinks them.
+        std::fs::File::create(meta.join("meta.db"))
+            .unwrap()
+            .set_len(META_LIMIT + 4096)
+            .unwrap();
+        let tarball = dir.path().join("t.tar.gz");
+        let ok = Command::new("tar")
+            .arg("-C")
+            .arg(dir.path())
+            .arg("-czf")
+            .arg(&tarball)
+            .arg("x")
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        let err = MetaSnapshot::of_tarball(&tarball).unwrap_err();
+        assert!(matches!(err, MetaError::TooLarge { .. }), "{err:?}");
+        assert!(err.to_string().contains("larger than 16 MiB"), "{err}");
+    }
+
+    #[test]
+    fn a_fifo_named_like_a_tarball_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("t.tar.gz");
+        assert!(Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let err = MetaSnapshot::of_tarball(&fifo).unwrap_err();
+        assert!(
+            err.to_string().contains("not a regular file (a FIFO)"),
+            "{err}"
+        );
     }
 
     #[test]

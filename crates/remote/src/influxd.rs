@@ -9,7 +9,9 @@
 //! [`Influxd::start_over_tarball`] serves one.
 
 use crate::influx::InfluxClient;
-use std::ffi::OsString;
+use crate::tar_cmd::{kind_of, open_regular, Tar};
+use std::ffi::{OsStr, OsString};
+use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -86,7 +88,39 @@ pub enum InfluxdError {
         /// What it holds instead.
         found: String,
     },
+    /// The tarball holds an entry that is not a regular file or folder
+    /// (a link, a device, a FIFO, a socket): it could make the server use
+    /// files outside its temp folder, so nothing of it is served.
+    #[error("'{tarball}' holds {kind} '{entry}': only regular files and folders are served")]
+    NotPlain {
+        /// The tarball.
+        tarball: PathBuf,
+        /// The entry, as named in the tarball (or in the unpacked folder).
+        entry: String,
+        /// What it is.
+        kind: String,
+    },
+    /// The tarball would unpack to more than the limit.
+    #[error("'{tarball}' unpacks to more than {} GiB (the limit; reached at '{entry}')", gib(*.limit))]
+    TooLarge {
+        /// The tarball.
+        tarball: PathBuf,
+        /// The limit, bytes.
+        limit: u64,
+        /// The entry at which the limit was passed.
+        entry: String,
+    },
 }
+
+/// `bytes` in GiB, as short as exact enough.
+fn gib(bytes: u64) -> String {
+    let g = bytes as f64 / (1u64 << 30) as f64;
+    let s = format!("{g:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The most a tarball may unpack to unless told otherwise: 4 GiB.
+pub const DEFAULT_MAX_UNPACKED: u64 = 4 << 30;
 
 /// How to start `influxd`.
 #[derive(Debug, Clone)]
@@ -97,6 +131,8 @@ pub struct Options<'a> {
     pub ready_timeout: Duration,
     /// When set (e.g. by a Ctrl-C handler), waiting is given up.
     pub interrupted: Option<&'a AtomicBool>,
+    /// The most a tarball may unpack to, bytes (see [`unpack_data_dir`]).
+    pub max_unpacked: u64,
 }
 
 impl Default for Options<'_> {
@@ -105,6 +141,7 @@ impl Default for Options<'_> {
             program: program(),
             ready_timeout: Duration::from_secs(20),
             interrupted: None,
+            max_unpacked: DEFAULT_MAX_UNPACKED,
         }
     }
 }
@@ -215,7 +252,7 @@ impl Influxd {
             path: unpacked.clone(),
             source,
         })?;
-        let data = unpack_data_dir(tarball, &unpacked)?;
+        let data = unpack_data_dir(tarball, &unpacked, options.max_unpacked)?;
         if options
             .interrupted
             .is_some_and(|f| f.load(Ordering::SeqCst))
@@ -402,27 +439,48 @@ impl Drop for Influxd {
 /// the system `tar`, and returns the folder holding `meta/`, `data/` and
 /// `wal/`: `into` itself or its only subfolder (e.g. `influxdb-data/`).
 ///
+/// Nothing but regular files and folders is accepted: the tarball's
+/// listing is checked before anything is unpacked (no link, device, FIFO
+/// or socket; at most `max_unpacked` bytes in all), and the unpacked tree
+/// is walked again (links not followed) before it is handed out, so a
+/// server over it only ever uses files inside `into`. The tarball is given
+/// to `tar` on its stdin, so its path is never taken for a remote archive
+/// or an option.
+///
 /// # Errors
-/// [`InfluxdError::Unpack`] when `tar` fails, [`InfluxdError::NotADataDir`]
-/// when the folders are not there.
-pub fn unpack_data_dir(tarball: &Path, into: &Path) -> Result<PathBuf, InfluxdError> {
-    let output = Command::new("tar")
-        .arg("-C")
-        .arg(into)
-        .arg("-xzf")
-        .arg(tarball)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| InfluxdError::Unpack {
-            tarball: tarball.to_path_buf(),
-            message: format!("cannot run tar: {e}"),
-        })?;
-    if !output.status.success() {
-        return Err(InfluxdError::Unpack {
-            tarball: tarball.to_path_buf(),
-            message: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        });
+/// [`InfluxdError::Unpack`] when `tar` fails (or the tarball is not a
+/// regular file), [`InfluxdError::NotPlain`] for an entry that is not a
+/// regular file or folder, [`InfluxdError::TooLarge`] past `max_unpacked`,
+/// [`InfluxdError::NotADataDir`] when the folders are not there.
+pub fn unpack_data_dir(
+    tarball: &Path,
+    into: &Path,
+    max_unpacked: u64,
+) -> Result<PathBuf, InfluxdError> {
+    check_listing(tarball, max_unpacked)?;
+    let unpack_error = |message: String| InfluxdError::Unpack {
+        tarball: tarball.to_path_buf(),
+        message,
+    };
+    let file = open_regular(tarball).map_err(|e| unpack_error(e.to_string()))?;
+    let tar = Tar::spawn(
+        &[
+            OsStr::new("--no-same-owner"),
+            OsStr::new("-C"),
+            into.as_os_str(),
+            OsStr::new("-xzf"),
+            OsStr::new("-"),
+        ],
+        file,
+    )
+    .map_err(|e| unpack_error(format!("cannot run tar: {e}")))?;
+    let (status, said) = tar
+        .wait()
+        .map_err(|e| unpack_error(format!("cannot run tar: {e}")))?;
+    if !status.success() {
+        return Err(unpack_error(said));
     }
+    check_tree(tarball, into)?;
     let is_data_dir = |p: &Path| DATA_DIR_PARTS.iter().all(|s| p.join(s).is_dir());
     if is_data_dir(into) {
         return Ok(into.to_path_buf());
@@ -478,6 +536,154 @@ pub fn unpack_data_dir(tarball: &Path, into: &Path) -> Result<PathBuf, InfluxdEr
     })
 }
 
+/// Checks `tar -tv`'s listing of `tarball` (read as it comes, nothing
+/// unpacked): only regular files and folders, at most `max_unpacked`
+/// bytes in all.
+fn check_listing(tarball: &Path, max_unpacked: u64) -> Result<(), InfluxdError> {
+    let unpack_error = |message: String| InfluxdError::Unpack {
+        tarball: tarball.to_path_buf(),
+        message,
+    };
+    let file = open_regular(tarball).map_err(|e| unpack_error(e.to_string()))?;
+    let mut tar = Tar::spawn(
+        &[
+            OsStr::new("--numeric-owner"),
+            OsStr::new("-tvzf"),
+            OsStr::new("-"),
+        ],
+        file,
+    )
+    .map_err(|e| unpack_error(format!("cannot run tar: {e}")))?;
+    let Some(stdout) = tar.stdout() else {
+        return Err(unpack_error("cannot read tar's listing".into()));
+    };
+    let mut total: u64 = 0;
+    let mut refused = None;
+    for line in BufReader::new(stdout).split(b'\n') {
+        let Ok(line) = line else { break };
+        let line = String::from_utf8_lossy(&line);
+        let Some(entry) = ListedEntry::parse(&line) else {
+            continue;
+        };
+        let kind = match entry.kind {
+            '-' | 'd' => None,
+            'l' => Some("a symbolic link"),
+            'h' => Some("a hard link"),
+            'c' => Some("a character device"),
+            'b' => Some("a block device"),
+            'p' => Some("a FIFO"),
+            's' => Some("a socket"),
+            _ => Some("an entry of an unusual type"),
+        };
+        if let Some(kind) = kind {
+            refused = Some(InfluxdError::NotPlain {
+                tarball: tarball.to_path_buf(),
+                entry: entry.name.to_string(),
+                kind: kind.to_string(),
+            });
+            break;
+        }
+        total = total.saturating_add(entry.size);
+        if total > max_unpacked {
+            refused = Some(InfluxdError::TooLarge {
+                tarball: tarball.to_path_buf(),
+                limit: max_unpacked,
+                entry: entry.name.to_string(),
+            });
+            break;
+        }
+    }
+    if let Some(e) = refused {
+        tar.kill();
+        return Err(e);
+    }
+    let (status, said) = tar
+        .wait()
+        .map_err(|e| unpack_error(format!("cannot run tar: {e}")))?;
+    if !status.success() {
+        return Err(unpack_error(said));
+    }
+    Ok(())
+}
+
+/// One line of `tar -tv --numeric-owner`: `MODE UID/GID SIZE DATE TIME NAME[ -> TARGET| link to TARGET]`.
+struct ListedEntry<'a> {
+    kind: char,
+    size: u64,
+    name: &'a str,
+}
+
+impl<'a> ListedEntry<'a> {
+    fn parse(line: &'a str) -> Option<ListedEntry<'a>> {
+        let mut rest = line;
+        let mut fields = [""; 5];
+        for field in &mut fields {
+            rest = rest.trim_start_matches(' ');
+            let end = rest.find(' ')?;
+            *field = &rest[..end];
+            rest = &rest[end..];
+        }
+        let name = rest.strip_prefix(' ').unwrap_or(rest);
+        let kind = fields[0].chars().next()?;
+        let name = match kind {
+            'l' => name.split(" -> ").next().unwrap_or(name),
+            'h' => name.split(" link to ").next().unwrap_or(name),
+            _ => name,
+        };
+        Some(ListedEntry {
+            kind,
+            // A device's "MAJOR,MINOR" is no size (and is refused anyway).
+            size: fields[2].parse().unwrap_or(0),
+            name,
+        })
+    }
+}
+
+/// Walks the unpacked tree (links not followed): anything but folders and
+/// regular files with one name (no hard link) is refused.
+fn check_tree(tarball: &Path, into: &Path) -> Result<(), InfluxdError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| InfluxdError::Io {
+            what: "cannot read",
+            path,
+            source,
+        }
+    };
+    let mut folders = vec![into.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).map_err(io(&folder))? {
+            let entry = entry.map_err(io(&folder))?;
+            let path = entry.path();
+            let file_type = entry.file_type().map_err(io(&path))?;
+            let refuse = |kind: &str| InfluxdError::NotPlain {
+                tarball: tarball.to_path_buf(),
+                entry: path
+                    .strip_prefix(into)
+                    .unwrap_or(&path)
+                    .to_string_lossy()
+                    .into_owned(),
+                kind: kind.to_string(),
+            };
+            if file_type.is_dir() {
+                folders.push(path);
+            } else if file_type.is_file() {
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::MetadataExt;
+                    let meta = std::fs::symlink_metadata(&path).map_err(io(&path))?;
+                    if meta.nlink() > 1 {
+                        return Err(refuse("a hard link"));
+                    }
+                }
+            } else {
+                return Err(refuse(kind_of(file_type)));
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,7 +713,7 @@ mod tests {
         let t = tarball(work.path(), folders);
         let into = work.path().join("into");
         std::fs::create_dir(&into).unwrap();
-        let r = unpack_data_dir(&t, &into);
+        let r = unpack_data_dir(&t, &into, DEFAULT_MAX_UNPACKED);
         (work, r)
     }
 
@@ -538,12 +744,107 @@ mod tests {
         assert!(r.unwrap_err().to_string().contains("it is empty"));
     }
 
+    /// A tarball of `src` (laid out by the caller) made with the system `tar`.
+    fn tar_of(work: &Path, src: &Path) -> PathBuf {
+        let out = work.join("t.tar.gz");
+        let ok = Command::new("tar")
+            .arg("-C")
+            .arg(src)
+            .arg("-czf")
+            .arg(&out)
+            .arg(".")
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        out
+    }
+
+    #[test]
+    fn links_fifos_and_oversized_tarballs_are_refused_before_unpacking() {
+        let work = tempfile::tempdir().unwrap();
+        let outside = work.path().join("outside");
+        for part in DATA_DIR_PARTS {
+            std::fs::create_dir_all(outside.join(part)).unwrap();
+        }
+        type LayOut<'a> = &'a dyn Fn(&Path);
+        let cases: [(&str, LayOut); 3] = [
+            ("a symbolic link './influxdb-data'", &|src| {
+                std::os::unix::fs::symlink(&outside, src.join("influxdb-data")).unwrap()
+            }),
+            ("a hard link './meta/", &|src| {
+                for part in DATA_DIR_PARTS {
+                    std::fs::create_dir_all(src.join(part)).unwrap();
+                }
+                std::fs::write(src.join("meta/a"), "x").unwrap();
+                std::fs::hard_link(src.join("meta/a"), src.join("meta/b")).unwrap();
+            }),
+            ("a FIFO './meta/meta.db'", &|src| {
+                for part in DATA_DIR_PARTS {
+                    std::fs::create_dir_all(src.join(part)).unwrap();
+                }
+                let fifo = src.join("meta/meta.db");
+                assert!(Command::new("mkfifo")
+                    .arg(&fifo)
+                    .status()
+                    .unwrap()
+                    .success());
+            }),
+        ];
+        for (i, (said, lay_out)) in cases.iter().enumerate() {
+            let case = work.path().join(format!("case{i}"));
+            let src = case.join("src");
+            std::fs::create_dir_all(&src).unwrap();
+            lay_out(&src);
+            let t = tar_of(&case, &src);
+            let into = case.join("into");
+            std::fs::create_dir(&into).unwrap();
+            let e = unpack_data_dir(&t, &into, DEFAULT_MAX_UNPACKED).unwrap_err();
+            assert!(matches!(e, InfluxdError::NotPlain { .. }), "{e:?}");
+            assert!(e.to_string().contains(said), "{e}");
+            assert_eq!(std::fs::read_dir(&into).unwrap().count(), 0, "{said}");
+        }
+        let src = work.path().join("big/src");
+        for part in DATA_DIR_PARTS {
+            std::fs::create_dir_all(src.join(part)).unwrap();
+        }
+        std::fs::File::create(src.join("data/shard"))
+            .unwrap()
+            .set_len(3 << 20)
+            .unwrap();
+        let t = tar_of(&work.path().join("big"), &src);
+        let into = work.path().join("big/into");
+        std::fs::create_dir(&into).unwrap();
+        let e = unpack_data_dir(&t, &into, 2 << 20).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("unpacks to more than 0.002 GiB (the limit; reached at './data/shard')"),
+            "{e}"
+        );
+        assert_eq!(std::fs::read_dir(&into).unwrap().count(), 0);
+        assert!(unpack_data_dir(&t, &into, 4 << 20).is_ok());
+    }
+
+    #[test]
+    fn a_link_left_in_the_unpacked_tree_is_refused() {
+        let work = tempfile::tempdir().unwrap();
+        for part in DATA_DIR_PARTS {
+            std::fs::create_dir_all(work.path().join(part)).unwrap();
+        }
+        std::os::unix::fs::symlink("/", work.path().join("data/x")).unwrap();
+        let e = check_tree(Path::new("t.tar.gz"), work.path()).unwrap_err();
+        assert!(
+            e.to_string().contains("holds a symbolic link 'data/x'"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn a_file_that_is_not_a_tarball_is_an_unpack_error() {
         let work = tempfile::tempdir().unwrap();
         let t = work.path().join("t.tar.gz");
         std::fs::write(&t, "not gzip").unwrap();
-        let e = unpack_data_dir(&t, work.path()).unwrap_err();
+        let e = unpack_data_dir(&t, work.path(), DEFAULT_MAX_UNPACKED).unwrap_err();
         assert!(matches!(e, InfluxdError::Unpack { .. }), "{e:?}");
     }
 

@@ -21,3 +21,4 @@ pub mod influx_meta;
 pub mod influxd;
 pub mod redact;
 pub mod snapshot_servers;
+mod tar_cmd;

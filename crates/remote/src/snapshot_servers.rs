@@ -50,6 +50,8 @@ pub struct Sharing {
 pub struct SnapshotServers {
     program: OsString,
     ready_timeout: Duration,
+    /// The most a tarball may unpack to, bytes.
+    max_unpacked: u64,
     /// Tarball → the later snapshot serving it (absent: its own server).
     served_by: HashMap<PathBuf, PathBuf>,
     /// The servers shared by several users, by the tarball they serve.
@@ -80,9 +82,17 @@ impl SnapshotServers {
         SnapshotServers {
             program,
             ready_timeout,
+            max_unpacked: crate::influxd::DEFAULT_MAX_UNPACKED,
             served_by: HashMap::new(),
             shared: HashMap::new(),
         }
+    }
+
+    /// Refuses tarballs that unpack to more than `bytes` (default
+    /// [`crate::influxd::DEFAULT_MAX_UNPACKED`]).
+    pub fn with_max_unpacked(mut self, bytes: u64) -> SnapshotServers {
+        self.max_unpacked = bytes;
+        self
     }
 
     /// Decides which tarballs one server answers for, reading every
@@ -142,6 +152,7 @@ impl SnapshotServers {
             program: self.program.clone(),
             ready_timeout: self.ready_timeout,
             interrupted,
+            max_unpacked: self.max_unpacked,
         };
         if let Some((host, shared)) = self
             .served_by

@@ -46,7 +46,9 @@ over the latest snapshot answers for every run whose data it still holds
 (told by each tarball's meta/meta.db: same cluster id, later index, every
 shard group kept); --influxd-per-run turns that off (use it if runs' data
 folders were copied from one another and then grew apart: their meta data
-cannot tell). Always cut to the run's window
+cannot tell). A tarball is refused (an error for its run) if it holds
+anything but regular files and folders (links, devices, FIFOs) or unpacks to
+more than --max-unpacked GiB (default 4). Always cut to the run's window
 (latest start to latest stop of clients and servers). In --query, $start and
 $stop are replaced by the window's ends in epoch nanoseconds.
 
@@ -104,6 +106,10 @@ pub struct Args {
     #[arg(long)]
     #[serde(default)]
     pub influxd_per_run: bool,
+    /// With --telemetry tarball: refuse a tarball that unpacks to more than this many GiB (default 4; its run gets an error).
+    #[arg(long, value_name = "GIB")]
+    #[serde(default)]
+    pub max_unpacked: Option<f64>,
     /// The InfluxDB database.
     #[arg(long, default_value = "telegraf", value_name = "NAME")]
     #[serde(default = "defaults::database")]
@@ -203,6 +209,19 @@ impl Args {
         Ok(())
     }
 
+    /// `--max-unpacked` in bytes (default 4 GiB).
+    fn max_unpacked_bytes(&self) -> Result<u64, String> {
+        match self.max_unpacked {
+            None => Ok(expost_remote::influxd::DEFAULT_MAX_UNPACKED),
+            Some(gib) if gib > 0.0 && gib.is_finite() && gib < 1e9 => {
+                Ok((gib * (1u64 << 30) as f64) as u64)
+            }
+            Some(gib) => Err(format!(
+                "--max-unpacked {gib} must be a positive number of GiB"
+            )),
+        }
+    }
+
     /// Where telemetry comes from and what is asked of it.
     fn telemetry(&self) -> Result<TelemetryOptions, String> {
         self.check_exclusions()?;
@@ -221,6 +240,7 @@ impl Args {
             _ if self.no_telemetry => TelemetryFrom::Nothing,
             (_, true) => TelemetryFrom::Tarball {
                 share: !self.influxd_per_run,
+                max_unpacked: self.max_unpacked_bytes()?,
             },
             (Some(url), false) => TelemetryFrom::Influx(url.clone()),
             (None, false) => TelemetryFrom::LineProtocol(self.lp.clone()),

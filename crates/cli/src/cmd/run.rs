@@ -37,7 +37,7 @@ The file: `version = 1`, then one table named after the study, [failover],
 long options as keys: for failover root, output, pattern, anchor, bin,
 window, rolling, band, tcp_threshold, include_omitted, text_utc_offset,
 timestamp_format, size; for ombt root, output, lp, influx, telemetry,
-influxd_per_run, database, timeout, query (a list), measurement (a list),
+influxd_per_run, max_unpacked, database, timeout, query (a list), measurement (a list),
 no_telemetry, size; for provision from, configdir, credentials, config,
 pool, account, key_env, endpoint, table, partition, shared_key_lite,
 concurrency, timeout, attempts, straggler_mads, output (never a key: it

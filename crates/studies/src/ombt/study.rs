@@ -348,6 +348,10 @@ mod tests {
         assert!(
             matches!(elsewhere.discover(), Err(StudyError::Input(m)) if m.contains("nonexistent"))
         );
-        assert!(study(TelemetryFrom::Tarball { share: true }).cleans_up());
+        assert!(study(TelemetryFrom::Tarball {
+            share: true,
+            max_unpacked: 1 << 30,
+        })
+        .cleans_up());
     }
 }

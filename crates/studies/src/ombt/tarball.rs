@@ -18,7 +18,8 @@ use super::influx::InfluxSource;
 use super::{CampaignRun, Telemetry, TelemetrySource, Window};
 use crate::study::Context;
 use expost_model::{Diagnostic, Diagnostics};
-use expost_remote::snapshot_servers::SnapshotServers;
+use expost_remote::influxd::InfluxdError;
+use expost_remote::snapshot_servers::{ServeError, SnapshotServers};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -60,6 +61,13 @@ impl TarballSource {
             measurements,
             servers: SnapshotServers::new(program, READY_TIMEOUT),
         }
+    }
+
+    /// Refuses tarballs that unpack to more than `bytes` (their runs get
+    /// an error naming the limit and `--max-unpacked`).
+    pub fn with_max_unpacked(mut self, bytes: u64) -> Self {
+        self.servers = self.servers.with_max_unpacked(bytes);
+        self
     }
 
     /// An InfluxDB source querying the local server at `url`, its
@@ -151,9 +159,14 @@ impl TelemetrySource for TarballSource {
                 .source(lease.url(), host)
                 .fetch(run, window, context, diags),
             Err(e) => {
+                let hint = if matches!(e, ServeError::Start(InfluxdError::TooLarge { .. })) {
+                    " (--max-unpacked GIB raises it)"
+                } else {
+                    ""
+                };
                 diags.error(
                     None,
-                    format!("run {}: telemetry not read: {e}", run.label()),
+                    format!("run {}: telemetry not read: {e}{hint}", run.label()),
                 );
                 Telemetry::default()
             }

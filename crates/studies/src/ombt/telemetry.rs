@@ -118,6 +118,8 @@ pub enum TelemetryFrom {
     Tarball {
         /// Whether one server may answer for several snapshots.
         share: bool,
+        /// The most a tarball may unpack to, bytes.
+        max_unpacked: u64,
     },
 }
 
@@ -151,7 +153,10 @@ impl TelemetryOptions {
         let measurements = self.measurements.clone();
         Ok(Some(match &self.from {
             TelemetryFrom::Nothing => return Ok(None),
-            TelemetryFrom::Tarball { share } => {
+            TelemetryFrom::Tarball {
+                share,
+                max_unpacked,
+            } => {
                 let program = influxd::program();
                 if !influxd::available(&program) {
                     return Err(format!(
@@ -159,14 +164,17 @@ impl TelemetryOptions {
                         program.to_string_lossy()
                     ));
                 }
-                Box::new(TarballSource::new(
-                    program,
-                    &self.database,
-                    self.timeout,
-                    self.queries.clone(),
-                    *share,
-                    measurements,
-                ))
+                Box::new(
+                    TarballSource::new(
+                        program,
+                        &self.database,
+                        self.timeout,
+                        self.queries.clone(),
+                        *share,
+                        measurements,
+                    )
+                    .with_max_unpacked(*max_unpacked),
+                )
             }
             TelemetryFrom::Influx(url) => Box::new(
                 InfluxSource::new(url, &self.database, self.timeout, self.queries.clone())
