@@ -251,7 +251,11 @@ fn a_meta_db_bomb_is_refused_by_ombt_and_inspect() {
     );
     let (code, stderr) = work.ombt(&[]);
     assert_eq!(code, Some(1), "{stderr}");
-    line_of(&stderr, run);
+    let line = line_of(&stderr, run);
+    assert!(
+        line.contains(&format!("test_case_1/{run}/influxdb-data.tar.gz' holds 'influxdb-data/meta/meta.db' of 50331648 bytes, more than 16 MiB: not InfluxDB's meta data")),
+        "{line}"
+    );
     assert_eq!(stderr.matches("telemetry not read").count(), 1, "{stderr}");
     assert_nothing_left(&work.path("tmp"));
 }

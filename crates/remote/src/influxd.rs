@@ -100,6 +100,17 @@ pub enum InfluxdError {
         /// What it is.
         kind: String,
     },
+    /// The tarball's `meta/meta.db` is larger than
+    /// [`crate::influx_meta::META_LIMIT`] (a real one is a few KB).
+    #[error("'{tarball}' holds '{entry}' of {size} bytes, more than {} MiB: not InfluxDB's meta data", crate::influx_meta::META_LIMIT >> 20)]
+    MetaTooLarge {
+        /// The tarball.
+        tarball: PathBuf,
+        /// The entry.
+        entry: String,
+        /// Its size, bytes.
+        size: u64,
+    },
     /// The tarball would unpack to more than the limit.
     #[error("'{tarball}' unpacks to more than {} GiB (the limit; reached at '{entry}')", gib(*.limit))]
     TooLarge {
@@ -451,6 +462,7 @@ impl Drop for Influxd {
 /// [`InfluxdError::Unpack`] when `tar` fails (or the tarball is not a
 /// regular file), [`InfluxdError::NotPlain`] for an entry that is not a
 /// regular file or folder, [`InfluxdError::TooLarge`] past `max_unpacked`,
+/// [`InfluxdError::MetaTooLarge`] for a `meta/meta.db` no server wrote,
 /// [`InfluxdError::NotADataDir`] when the folders are not there.
 pub fn unpack_data_dir(
     tarball: &Path,
@@ -580,6 +592,17 @@ fn check_listing(tarball: &Path, max_unpacked: u64) -> Result<(), InfluxdError> 
                 tarball: tarball.to_path_buf(),
                 entry: entry.name.to_string(),
                 kind: kind.to_string(),
+            });
+            break;
+        }
+        if entry.kind == '-'
+            && (entry.name == "meta/meta.db" || entry.name.ends_with("/meta/meta.db"))
+            && entry.size > crate::influx_meta::META_LIMIT
+        {
+            refused = Some(InfluxdError::MetaTooLarge {
+                tarball: tarball.to_path_buf(),
+                entry: entry.name.to_string(),
+                size: entry.size,
             });
             break;
         }
@@ -812,9 +835,23 @@ mod tests {
             .unwrap()
             .set_len(3 << 20)
             .unwrap();
-        let t = tar_of(&work.path().join("big"), &src);
         let into = work.path().join("big/into");
         std::fs::create_dir(&into).unwrap();
+        let meta = src.join("meta/meta.db");
+        std::fs::File::create(&meta)
+            .unwrap()
+            .set_len(crate::influx_meta::META_LIMIT + 1)
+            .unwrap();
+        let big_meta = tar_of(&work.path().join("big"), &src);
+        let e = unpack_data_dir(&big_meta, &into, DEFAULT_MAX_UNPACKED).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("holds './meta/meta.db' of 16777217 bytes, more than 16 MiB"),
+            "{e}"
+        );
+        assert_eq!(std::fs::read_dir(&into).unwrap().count(), 0);
+        std::fs::remove_file(&meta).unwrap();
+        let t = tar_of(&work.path().join("big"), &src);
         let e = unpack_data_dir(&t, &into, 2 << 20).unwrap_err();
         assert!(
             e.to_string()
