@@ -142,6 +142,7 @@ impl MetaSnapshot {
             ]
             .map(OsStr::new),
             file,
+            None,
         )
         .map_err(|e| tar_error(format!("cannot run tar: {e}")))?;
         let mut bytes = Vec::new();

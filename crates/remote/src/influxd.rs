@@ -478,12 +478,11 @@ pub fn unpack_data_dir(
     let tar = Tar::spawn(
         &[
             OsStr::new("--no-same-owner"),
-            OsStr::new("-C"),
-            into.as_os_str(),
             OsStr::new("-xzf"),
             OsStr::new("-"),
         ],
         file,
+        Some(into),
     )
     .map_err(|e| unpack_error(format!("cannot run tar: {e}")))?;
     let (status, said) = tar
@@ -564,6 +563,7 @@ fn check_listing(tarball: &Path, max_unpacked: u64) -> Result<(), InfluxdError> 
             OsStr::new("-"),
         ],
         file,
+        None,
     )
     .map_err(|e| unpack_error(format!("cannot run tar: {e}")))?;
     let Some(stdout) = tar.stdout() else {

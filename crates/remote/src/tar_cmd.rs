@@ -76,9 +76,18 @@ pub(crate) struct Tar {
 impl Tar {
     /// Runs `tar --force-local ARGS` (`ARGS` ending with `-f -` or naming
     /// `-` as the archive) with `tarball`'s content on its stdin and its
-    /// stdout piped.
-    pub(crate) fn spawn(args: &[&std::ffi::OsStr], tarball: File) -> std::io::Result<Tar> {
-        let mut child = Command::new("tar")
+    /// stdout piped, in the folder `cwd` (if given: where it unpacks, so
+    /// its command line names no folder).
+    pub(crate) fn spawn(
+        args: &[&std::ffi::OsStr],
+        tarball: File,
+        cwd: Option<&Path>,
+    ) -> std::io::Result<Tar> {
+        let mut command = Command::new("tar");
+        if let Some(cwd) = cwd {
+            command.current_dir(cwd);
+        }
+        let mut child = command
             .arg("--force-local")
             .args(args)
             .stdin(Stdio::from(tarball))
