@@ -289,3 +289,83 @@ fn a_campaign_under_a_path_with_a_colon_is_read_as_local_files() {
     assert!(said.contains("InfluxDB data folder (tarball)"), "{said}");
     assert_nothing_left(&work.path("tmp"));
 }
+
+/// `expost ARGS` in `cwd`, killed (by pid) if it has not ended after
+/// 120 s, so a hang fails the test instead of stalling it.
+fn expost_guarded(args: &[&str], cwd: &Path) -> (Option<i32>, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_expost"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("expost {args:?} hung");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn mkfifo(path: &Path) {
+    assert!(Command::new("mkfifo").arg(path).status().unwrap().success());
+}
+
+#[test]
+fn fifos_and_device_links_named_like_inputs_are_skipped_with_a_diagnostic() {
+    let work = Work::new();
+    let run_dir = |run: &str| work.path("campaign/test_case_1").join(run);
+    mkfifo(&run_dir(RUNS[0]).join("extra_controller.log"));
+    std::os::unix::fs::symlink("/dev/zero", run_dir(RUNS[1]).join("zero_controller.log")).unwrap();
+    let lp = run_dir(RUNS[2]).join("telemetry.lp");
+    std::fs::remove_file(&lp).unwrap();
+    mkfifo(&lp);
+    let (code, _, stderr) = expost_guarded(&["ombt", "campaign", "-q"], work.dir.path());
+    assert_eq!(code, Some(1), "{stderr}");
+    for (run, file, what) in [
+        (RUNS[0], "extra_controller.log", "a FIFO"),
+        (RUNS[1], "zero_controller.log", "a character device"),
+    ] {
+        assert!(
+            stderr.contains(&format!(
+                "cannot read 'campaign/test_case_1/{run}/{file}': not a regular file ({what})"
+            )),
+            "{stderr}"
+        );
+    }
+    assert!(
+        stderr.contains(&format!(
+            "campaign/test_case_1/{}/telemetry.lp: cannot open the telemetry file: not a regular file (a FIFO)",
+            RUNS[2]
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("8 runs (8 analysed, 0 failed)"), "{stderr}");
+    for (path, what) in [
+        (run_dir(RUNS[0]).join("extra_controller.log"), "a FIFO"),
+        (
+            run_dir(RUNS[1]).join("zero_controller.log"),
+            "a character device",
+        ),
+    ] {
+        let (code, _, stderr) =
+            expost_guarded(&["inspect", path.to_str().unwrap()], work.dir.path());
+        assert_ne!(code, Some(0), "{stderr}");
+        assert!(
+            stderr.contains(&format!("not a regular file ({what})")),
+            "{stderr}"
+        );
+    }
+}

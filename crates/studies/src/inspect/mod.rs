@@ -238,7 +238,12 @@ fn inspect_campaign(
 
 /// Says what a file is, as [`detect::file`] recognises it by its content.
 fn inspect_file(path: &Path) -> Result<Finding, InspectError> {
-    let bytes = std::fs::read(path).map_err(|e| InspectError::new("read", path, e))?;
+    let read = |path: &Path| -> std::io::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut crate::ombt::open_regular(path)?, &mut bytes)?;
+        Ok(bytes)
+    };
+    let bytes = read(path).map_err(|e| InspectError::new("read", path, e))?;
     Ok(match detect::file(path, &bytes) {
         File::StudyManifest(_) => {
             output::study_output(path.parent().unwrap_or_else(|| Path::new(".")))

@@ -246,10 +246,56 @@ fn controller_logs(dir: &Path, diags: &mut Diagnostics) -> Option<Vec<PathBuf>> 
     }
 }
 
-/// Opens `path` and reads its first [`SNIFF_BYTES`] bytes (all of it when
-/// it is shorter).
+/// Opens `path` for reading if it is (or links to) a regular file: a FIFO
+/// named like an input would block, a link to a device never end.
+///
+/// # Errors
+/// The open's error, or an [`std::io::ErrorKind::InvalidInput`] one saying
+/// what the path is instead (e.g. "not a regular file (a FIFO)").
+pub(crate) fn open_regular(path: &Path) -> std::io::Result<File> {
+    let not_regular = |t: std::fs::FileType| {
+        let what = if t.is_dir() {
+            "a folder"
+        } else {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::FileTypeExt;
+                if t.is_fifo() {
+                    "a FIFO"
+                } else if t.is_char_device() {
+                    "a character device"
+                } else if t.is_block_device() {
+                    "a block device"
+                } else if t.is_socket() {
+                    "a socket"
+                } else {
+                    "of another kind"
+                }
+            }
+            #[cfg(not(unix))]
+            "of another kind"
+        };
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file ({what})"),
+        )
+    };
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(not_regular(meta.file_type()));
+    }
+    let file = File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular(meta.file_type()));
+    }
+    Ok(file)
+}
+
+/// Opens `path` (a regular file only: see [`open_regular`]) and reads its
+/// first [`SNIFF_BYTES`] bytes (all of it when it is shorter).
 fn read_head(path: &Path) -> std::io::Result<(File, Vec<u8>)> {
-    let mut file = File::open(path)?;
+    let mut file = open_regular(path)?;
     let mut head = Vec::with_capacity(SNIFF_BYTES as usize);
     (&mut file).take(SNIFF_BYTES).read_to_end(&mut head)?;
     Ok((file, head))
