@@ -430,3 +430,55 @@ fn snapshots_of_one_influxdb_are_served_by_one_influxd_with_the_same_figures() {
     assert_eq!(started.len(), 1, "one shared server, not one per run");
     assert_nothing_left(tmp.path());
 }
+
+/// SIGKILL gives expost no chance to stop its servers: they die with it
+/// (the kernel kills each when the thread that started it ends).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_killed_expost_leaves_no_influxd_running() {
+    if !available("a_killed_expost_leaves_no_influxd_running") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    for n in 1..=4 {
+        copy_dir(
+            &campaign().join("test_case_1"),
+            &work.path().join(format!("test_case_{n}")),
+        );
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_expost"))
+        .args([
+            "ombt",
+            work.path().to_str().unwrap(),
+            "--telemetry",
+            "tarball",
+            "-q",
+        ])
+        .env("TMPDIR", tmp.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while servers_in(tmp.path()).is_empty() {
+        assert!(Instant::now() < deadline, "no influxd started within 20 s");
+        assert!(child.try_wait().unwrap().is_none(), "expost ended first");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !servers_in(tmp.path()).is_empty() {
+        if Instant::now() >= deadline {
+            for pid in servers_in(tmp.path()) {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+            panic!("influxd still running 10 s after expost was killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -314,14 +314,15 @@ impl Influxd {
             Ok(l) => l,
             Err(e) => return Err((io("cannot create", &log_path)(e), None)),
         };
-        let child = match Command::new(&options.program)
+        let mut command = Command::new(&options.program);
+        command
             .arg("-config")
             .arg(&config)
             .stdin(Stdio::null())
             .stdout(log.0)
-            .stderr(log.1)
-            .spawn()
-        {
+            .stderr(log.1);
+        die_with_parent(&mut command);
+        let child = match command.spawn() {
             Ok(c) => c,
             Err(source) => {
                 return Err((
@@ -706,6 +707,29 @@ fn check_tree(tarball: &Path, into: &Path) -> Result<(), InfluxdError> {
     }
     Ok(())
 }
+
+/// Makes the child get SIGKILL when the thread that started it ends, so a
+/// killed expost (SIGKILL leaves no chance to stop servers) leaves no
+/// `influxd` behind. Servers are started from threads that live as long as
+/// the run (rayon's pool, or a test's own thread).
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the forked child before exec; it only
+    // calls prctl, which is async-signal-safe, and allocates nothing.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Elsewhere a killed expost can leave its server running.
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_: &mut Command) {}
 
 #[cfg(test)]
 mod tests {
