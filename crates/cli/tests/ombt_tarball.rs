@@ -26,8 +26,8 @@ fn expost(args: &[&str], tmp: &Path) -> Output {
         .expect("expost runs")
 }
 
-/// Pids of the processes whose command line mentions `tmp` (the servers
-/// `expost` started there: their config lives in it).
+/// Pids of the servers `expost` started under `tmp`: the processes run
+/// with a `-config` that lives there (not a `tar` unpacking there).
 fn servers_in(tmp: &Path) -> Vec<u32> {
     let needle = tmp.to_string_lossy().into_owned();
     std::fs::read_dir("/proc")
@@ -35,8 +35,11 @@ fn servers_in(tmp: &Path) -> Vec<u32> {
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&needle))
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                let args: Vec<&[u8]> = c.split(|b| *b == 0).collect();
+                args.windows(2)
+                    .any(|w| w[0] == b"-config" && String::from_utf8_lossy(w[1]).contains(&needle))
+            })
         })
         .collect()
 }
