@@ -26,6 +26,27 @@ pub struct Provenance {
     pub options: serde_json::Value,
 }
 
+impl Provenance {
+    /// Writes `summary` as pretty JSON with how it was made added to it:
+    /// `expost_version`, `command` (the quoted command line) and `options`.
+    ///
+    /// # Errors
+    /// Errors of `out`.
+    pub fn write_stamped(
+        &self,
+        mut summary: serde_json::Value,
+        out: &mut dyn io::Write,
+    ) -> io::Result<()> {
+        if let Some(object) = summary.as_object_mut() {
+            object.insert("expost_version".into(), self.version.clone().into());
+            object.insert("command".into(), self.command_line.clone().into());
+            object.insert("options".into(), self.options.clone());
+        }
+        serde_json::to_writer_pretty(out, &summary)?;
+        Ok(())
+    }
+}
+
 /// The units a study found, and what was wrong while looking.
 #[derive(Debug)]
 pub struct Discovered<U> {

@@ -6,12 +6,11 @@
 use super::run::{visit_opt, SavedArgs, SavedStudy};
 use super::simulate::{with_sim_settings, StrategyArg};
 use crate::driver::{Common, StudyCommand};
-use anyhow::{Context, Result};
-use expost_model::Diagnostics;
+use anyhow::Result;
 use expost_render::output::OutputDir;
-use expost_sim::sweep::{self, Shard, SweepSpec};
+use expost_sim::sweep::Shard;
 use expost_studies::simulate::SimSettings;
-use expost_studies::sweep::{SweepGrid, SweepResult, SweepStudy};
+use expost_studies::sweep::{SweepGrid, SweepStudy};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
@@ -295,30 +294,7 @@ impl SavedArgs for RunArgs {
 /// every simulation is there once, and writes what the whole sweep writes.
 fn merge(args: MergeArgs) -> Result<ExitCode> {
     let out = OutputDir::prepare(&args.output)?;
-    let mut diags = Diagnostics::default();
-    let profile = expost_formats::profile::read(&args.profile, &mut diags)?;
-    let mut specs = Vec::new();
-    let mut parts = Vec::new();
-    for dir in &args.shards {
-        let spec_path = dir.join("sweep-spec.json");
-        let text = std::fs::read_to_string(&spec_path)
-            .with_context(|| format!("could not read '{}'", spec_path.display()))?;
-        specs.push(
-            serde_json::from_str::<SweepSpec>(&text)
-                .with_context(|| format!("'{}' is not a sweep spec", spec_path.display()))?,
-        );
-        let csv_path = dir.join("sweep.csv");
-        let file = std::fs::File::open(&csv_path)
-            .with_context(|| format!("could not read '{}'", csv_path.display()))?;
-        parts.push(
-            sweep::read_csv(std::io::BufReader::new(file))
-                .map_err(|e| anyhow::anyhow!("{}:{e}", csv_path.display()))?,
-        );
-    }
-    let records = sweep::merge(&specs, parts, &profile)?;
-    let spec = specs.swap_remove(0);
-    let study = SweepStudy::merged(&spec, args.profile.clone());
-    let result = SweepResult::new(spec, profile, Shard::default(), records, diags.into_items());
+    let (study, result) = expost_studies::sweep::read_shards(&args.shards, &args.profile)?;
     let provenance = crate::driver::provenance(&args)?;
     let common = Common {
         output: Some(args.output.clone()),

@@ -88,14 +88,7 @@ impl Study for FailoverStudy {
         provenance: &Provenance,
         out: &mut dyn io::Write,
     ) -> io::Result<()> {
-        let mut value = serde_json::to_value(Report::of(campaign))?;
-        if let Some(object) = value.as_object_mut() {
-            object.insert("expost_version".into(), provenance.version.clone().into());
-            object.insert("command".into(), provenance.command_line.clone().into());
-            object.insert("options".into(), provenance.options.clone());
-        }
-        serde_json::to_writer_pretty(out, &value)?;
-        Ok(())
+        provenance.write_stamped(serde_json::to_value(Report::of(campaign))?, out)
     }
 
     fn summary(&self, campaign: &Campaign) -> serde_json::Value {

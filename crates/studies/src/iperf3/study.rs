@@ -213,12 +213,7 @@ impl Study for Iperf3Study {
         provenance: &Provenance,
         out: &mut dyn io::Write,
     ) -> io::Result<()> {
-        let mut value = self.report(campaign);
-        value["expost_version"] = json!(provenance.version);
-        value["command"] = json!(provenance.command_line);
-        value["options"] = provenance.options.clone();
-        serde_json::to_writer_pretty(out, &value)?;
-        Ok(())
+        provenance.write_stamped(self.report(campaign), out)
     }
 
     fn summary(&self, campaign: &Campaign) -> Value {

@@ -311,3 +311,71 @@ impl Study for SweepStudy {
 
 #[cfg(test)]
 mod tests;
+
+/// Why the shards of a sweep could not be merged.
+#[derive(Debug, thiserror::Error)]
+pub enum ShardsError {
+    /// A shard's file could not be read.
+    #[error("could not read '{path}': {source}")]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// A shard's file is not what `expost sweep -o` writes.
+    #[error("{path}: {message}")]
+    Format {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The profile could not be read.
+    #[error(transparent)]
+    Profile(#[from] expost_formats::profile::ProfileError),
+    /// The shards do not make one whole sweep.
+    #[error(transparent)]
+    Merge(#[from] sweep::MergeError),
+}
+
+/// Reads the shards written by `expost sweep --shard i/n -o DIR` (each
+/// folder's `sweep-spec.json` and `sweep.csv`) and the profile, checks that
+/// every simulation is there once, and gives the study and result the
+/// whole sweep would have given.
+///
+/// # Errors
+/// A shard that cannot be read, or shards that do not make one sweep.
+pub fn read_shards(
+    shards: &[std::path::PathBuf],
+    profile_path: &std::path::Path,
+) -> Result<(SweepStudy, SweepResult), ShardsError> {
+    let mut diags = Diagnostics::default();
+    let profile = expost_formats::profile::read(profile_path, &mut diags)?;
+    let read = |path: std::path::PathBuf| {
+        std::fs::read(&path)
+            .map(|bytes| (path.clone(), bytes))
+            .map_err(|source| ShardsError::Read { path, source })
+    };
+    let mut specs = Vec::new();
+    let mut parts = Vec::new();
+    for dir in shards {
+        let (path, bytes) = read(dir.join("sweep-spec.json"))?;
+        specs.push(serde_json::from_slice::<SweepSpec>(&bytes).map_err(|e| {
+            ShardsError::Format {
+                path,
+                message: format!("not a sweep spec: {e}"),
+            }
+        })?);
+        let (path, bytes) = read(dir.join("sweep.csv"))?;
+        parts.push(
+            sweep::read_csv(bytes.as_slice())
+                .map_err(|message| ShardsError::Format { path, message })?,
+        );
+    }
+    let records = sweep::merge(&specs, parts, &profile)?;
+    let spec = specs.swap_remove(0);
+    let study = SweepStudy::merged(&spec, profile_path.to_path_buf());
+    let result = SweepResult::new(spec, profile, Shard::default(), records, diags.into_items());
+    Ok((study, result))
+}
