@@ -231,6 +231,32 @@ fn a_tarball_that_is_not_a_data_dir_is_reported_and_the_other_runs_go_on() {
     assert_nothing_left(tmp.path());
 }
 
+/// Starts `expost ombt --telemetry tarball` on four copies of the campaign
+/// laid out in `work` (long enough to be interrupted), its temp folders
+/// under `tmp`, stderr piped.
+fn spawn_long_tarball_run(work: &Path, tmp: &Path) -> Child {
+    for n in 1..=4 {
+        copy_dir(
+            &campaign().join("test_case_1"),
+            &work.join(format!("test_case_{n}")),
+        );
+    }
+    Command::new(env!("CARGO_BIN_EXE_expost"))
+        .args([
+            "ombt",
+            work.to_str().unwrap(),
+            "--telemetry",
+            "tarball",
+            "-q",
+        ])
+        .env("TMPDIR", tmp)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Waits (up to 20 s) until `child` runs a server under `tmp`, sends it
 /// SIGINT and waits (up to 30 s) for it to end: its exit code, its stderr
 /// and the server pids seen running.
@@ -274,27 +300,7 @@ fn ctrl_c_stops_every_influxd_and_removes_the_temp_folders() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
-    // Four copies of the campaign: long enough to be interrupted.
-    for n in 1..=4 {
-        copy_dir(
-            &campaign().join("test_case_1"),
-            &work.path().join(format!("test_case_{n}")),
-        );
-    }
-    let child = Command::new(env!("CARGO_BIN_EXE_expost"))
-        .args([
-            "ombt",
-            work.path().to_str().unwrap(),
-            "--telemetry",
-            "tarball",
-            "-q",
-        ])
-        .env("TMPDIR", tmp.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_long_tarball_run(work.path(), tmp.path());
     let (code, stderr, started) = interrupt_once_serving(child, tmp.path());
     assert_eq!(code, Some(130), "{stderr}");
     assert!(
@@ -444,26 +450,7 @@ fn a_killed_expost_leaves_no_influxd_running() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
-    for n in 1..=4 {
-        copy_dir(
-            &campaign().join("test_case_1"),
-            &work.path().join(format!("test_case_{n}")),
-        );
-    }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_expost"))
-        .args([
-            "ombt",
-            work.path().to_str().unwrap(),
-            "--telemetry",
-            "tarball",
-            "-q",
-        ])
-        .env("TMPDIR", tmp.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_long_tarball_run(work.path(), tmp.path());
     let deadline = Instant::now() + Duration::from_secs(20);
     while servers_in(tmp.path()).is_empty() {
         assert!(Instant::now() < deadline, "no influxd started within 20 s");

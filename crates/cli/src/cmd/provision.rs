@@ -353,7 +353,7 @@ fn load(args: &Args, file: &Path) -> Result<ExitCode> {
     let table = source.connect().map_err(fail)?;
     let (entities, diags) = source::read_export(file).map_err(fail)?;
     for d in diags.items() {
-        eprintln!("{d}");
+        eprintln!("{}", expost_render::printable::printable(&d.to_string()));
     }
     let bar = progress::bar(entities.len() as u64, "entities", args.quiet);
     let created = table
