@@ -1,6 +1,7 @@
 //! Finding an ombt campaign's runs: its `params.json` files and, per run,
 //! the `backup_dir` folder and the controller's results file in it.
 
+use expost_formats::detect;
 use expost_formats::ombt_controller::{sniff, ControllerKind};
 use expost_formats::ombt_params::{self, RunEntry};
 use expost_model::{Diagnostic, Diagnostics, Severity};
@@ -51,24 +52,12 @@ pub fn display(path: &Path) -> String {
 }
 
 /// The `params.json` files of a campaign: `root` itself when it is a
-/// file, else `root/params.json`, else every `root/*/params.json`.
+/// file, else those [`detect::ombt_params_files`] finds in the folder.
 fn params_files(root: &Path) -> Vec<PathBuf> {
     if root.is_file() {
         return vec![root.to_path_buf()];
     }
-    let direct = root.join("params.json");
-    if direct.is_file() {
-        return vec![direct];
-    }
-    let mut found: Vec<PathBuf> = std::fs::read_dir(root)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path().join("params.json"))
-        .filter(|p| p.is_file())
-        .collect();
-    found.sort();
-    found
+    detect::ombt_params_files(root)
 }
 
 /// Every run of the campaign under `root`, and problems with the campaign
