@@ -369,3 +369,70 @@ fn fifos_and_device_links_named_like_inputs_are_skipped_with_a_diagnostic() {
         );
     }
 }
+
+#[test]
+fn a_controller_log_over_the_limit_is_refused_naming_it() {
+    let work = Work::new();
+    let log = work
+        .path("campaign/test_case_1")
+        .join(RUNS[0])
+        .join("ombt-controller.log");
+    // Its real first bytes (so it is taken for controller results), then
+    // 300 MiB of zeros, sparse on disk.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(300 << 20)
+        .unwrap();
+    let (code, _, stderr) = expost_guarded(&["ombt", "campaign", "-q"], work.dir.path());
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("larger than 256 MiB, the most read of an ombt controller log"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("8 runs (7 analysed, 1 failed)"), "{stderr}");
+}
+
+#[test]
+fn links_out_of_a_campaign_are_named_and_not_followed() {
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("campaign");
+    copy_dir(&repo().join("examples/failover"), &root);
+    let elsewhere = work.path().join("elsewhere");
+    copy_dir(
+        &root.join("hc_failover_020"),
+        &elsewhere.join("hc_failover_030"),
+    );
+    std::os::unix::fs::symlink(
+        elsewhere.join("hc_failover_030"),
+        root.join("hc_failover_030"),
+    )
+    .unwrap();
+    let (code, _, stderr) = expost_guarded(&["failover", "campaign", "-q"], work.path());
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("campaign/hc_failover_030: a symbolic link out of the folder being read"),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = expost_guarded(&["inspect", "campaign"], work.path());
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stdout.contains("campaign/hc_failover_030: a symbolic link out of the folder being read"),
+        "{stdout}"
+    );
+    // A folder that is no campaign: each file is inspected, a link out not.
+    let misc = work.path().join("misc");
+    std::fs::create_dir(&misc).unwrap();
+    std::fs::copy(
+        repo().join("examples/failover/README.md"),
+        misc.join("README.md"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", misc.join("notes.txt")).unwrap();
+    let (_, stdout, stderr) = expost_guarded(&["inspect", "misc"], work.path());
+    assert!(
+        stdout.contains("misc/notes.txt: unknown\n  a symbolic link out of the folder being read (to '/etc/hostname'): not followed"),
+        "{stdout}{stderr}"
+    );
+}

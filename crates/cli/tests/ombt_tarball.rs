@@ -471,4 +471,33 @@ fn a_killed_expost_leaves_no_influxd_running() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    // A SIGKILLed expost cannot remove its servers' temp folders; the next
+    // tarball run removes them, as it can prove their expost is gone, and
+    // says so.
+    let stale: Vec<PathBuf> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().contains("expost-influxd-"))
+        .collect();
+    assert!(!stale.is_empty(), "the killed run left no server folder");
+    let next = expost(
+        &[
+            "ombt",
+            campaign().join("test_case_1").to_str().unwrap(),
+            "--telemetry",
+            "tarball",
+            "--json",
+        ],
+        tmp.path(),
+    );
+    let stderr = String::from_utf8_lossy(&next.stderr);
+    assert_eq!(next.status.code(), Some(0), "{stderr}");
+    let said = String::from_utf8_lossy(&next.stdout);
+    for dir in &stale {
+        assert!(!dir.exists(), "{} left after the next run", dir.display());
+        let name = dir.file_name().unwrap().to_string_lossy();
+        assert!(said.contains(&*name), "no note names {name}: {said}");
+    }
+    assert_nothing_left(tmp.path());
 }

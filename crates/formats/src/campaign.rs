@@ -24,16 +24,40 @@ pub struct RunDir {
     pub name: String,
 }
 
-/// Finds run folders under `root`: folders for which `is_run` holds,
-/// without looking inside them. Sorted by relative path, so every listing
-/// of the same tree is the same. Unreadable folders are returned as errors
-/// beside the runs, never dropped.
-pub fn discover(
+/// Where the symbolic link `path` leads when that is outside the folder
+/// `inside` (given canonical): links within a campaign are followed, links
+/// out of it are not, since a campaign found under a folder must not
+/// read, or be changed by, what lies elsewhere. `None` for anything else.
+pub fn link_out_of(inside: &Path, path: &Path) -> Option<PathBuf> {
+    if !path.symlink_metadata().ok()?.file_type().is_symlink() {
+        return None;
+    }
+    match path.canonicalize() {
+        Ok(target) if target.starts_with(inside) => None,
+        Ok(target) => Some(target),
+        // A dangling link: the walk reports it as one.
+        Err(_) => None,
+    }
+}
+
+/// The message for a link [`link_out_of`] found.
+pub fn link_out_message(target: &Path) -> String {
+    format!(
+        "a symbolic link out of the folder being read (to '{}'): not followed; give its target to read it",
+        target.display()
+    )
+}
+
+/// A walk of `root` following the links that stay inside it; those that
+/// leave it are errors (see [`link_out_of`]), as are folders that cannot
+/// be listed. `on_entry` sees every other entry and says whether a
+/// folder is walked into.
+fn walk_inside(
     root: &Path,
-    is_run: impl Fn(&Path) -> bool,
-) -> (Vec<RunDir>, Vec<(PathBuf, String)>) {
-    let mut runs = Vec::new();
-    let mut errors = Vec::new();
+    errors: &mut Vec<FolderError>,
+    mut on_entry: impl FnMut(&walkdir::DirEntry) -> Walk,
+) {
+    let inside = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let mut walker = walkdir::WalkDir::new(root)
         .follow_links(true)
         .sort_by_file_name()
@@ -46,12 +70,52 @@ pub fn discover(
                     .path()
                     .map(Path::to_path_buf)
                     .unwrap_or_else(|| root.to_path_buf());
-                errors.push((path, e.to_string()));
+                let message = match std::fs::read_link(&path) {
+                    Ok(target) if !path.exists() => format!(
+                        "a symbolic link to '{}', which does not exist",
+                        target.display()
+                    ),
+                    _ => format!("could not list folder: {e}"),
+                };
+                errors.push((path, message));
                 continue;
             }
         };
+        if entry.depth() > 0 && entry.path_is_symlink() {
+            if let Some(target) = link_out_of(&inside, entry.path()) {
+                errors.push((entry.path().to_path_buf(), link_out_message(&target)));
+                if entry.file_type().is_dir() {
+                    walker.skip_current_dir();
+                }
+                continue;
+            }
+        }
+        if on_entry(&entry) == Walk::Skip && entry.file_type().is_dir() {
+            walker.skip_current_dir();
+        }
+    }
+}
+
+/// Whether a walk goes into a folder.
+#[derive(PartialEq)]
+enum Walk {
+    Into,
+    Skip,
+}
+
+/// Finds run folders under `root`: folders for which `is_run` holds,
+/// without looking inside them. Sorted by relative path, so every listing
+/// of the same tree is the same. Unreadable folders, and links out of
+/// `root`, are returned as errors beside the runs, never dropped.
+pub fn discover(
+    root: &Path,
+    is_run: impl Fn(&Path) -> bool,
+) -> (Vec<RunDir>, Vec<(PathBuf, String)>) {
+    let mut runs = Vec::new();
+    let mut errors = Vec::new();
+    walk_inside(root, &mut errors, |entry| {
         if !entry.file_type().is_dir() || !is_run(entry.path()) {
-            continue;
+            return Walk::Into;
         }
         let rel = entry
             .path()
@@ -67,8 +131,8 @@ pub fn discover(
             rel: if rel.is_empty() { ".".into() } else { rel },
             name,
         });
-        walker.skip_current_dir();
-    }
+        Walk::Skip
+    });
     runs.sort_by(|a, b| a.rel.cmp(&b.rel));
     (runs, errors)
 }
@@ -76,34 +140,32 @@ pub fn discover(
 /// A folder that could not be listed, and why.
 pub type FolderError = (PathBuf, String);
 
-/// Every file under `root` (following links, hidden entries left out) with
-/// its path relative to `root` (`/` separators), sorted by that path; a
-/// `root` that is a file is the one file, named by its file name.
-/// Unreadable folders are returned as errors beside the files.
+/// Every file under `root` (following the links that stay inside it,
+/// hidden entries left out) with its path relative to `root` (`/`
+/// separators), sorted by that path; a `root` that is a file is the one
+/// file, named by its file name. Unreadable folders, and links out of
+/// `root`, are returned as errors beside the files.
 pub fn files(root: &Path) -> (Vec<(PathBuf, String)>, Vec<FolderError>) {
     let (mut files, mut errors) = (Vec::new(), Vec::new());
     let hidden =
         |e: &walkdir::DirEntry| e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.');
-    let walker = walkdir::WalkDir::new(root)
-        .follow_links(true)
-        .sort_by_file_name();
-    for entry in walker.into_iter().filter_entry(|e| !hidden(e)) {
-        match entry {
-            Ok(e) if e.file_type().is_file() => {
-                let rel = match e.path().strip_prefix(root) {
-                    Ok(rel) if e.depth() > 0 => rel
-                        .components()
-                        .map(|c| c.as_os_str().to_string_lossy())
-                        .collect::<Vec<_>>()
-                        .join("/"),
-                    _ => e.file_name().to_string_lossy().into_owned(),
-                };
-                files.push((e.path().to_path_buf(), rel));
-            }
-            Ok(_) => {}
-            Err(e) => errors.push((e.path().unwrap_or(root).to_path_buf(), e.to_string())),
+    walk_inside(root, &mut errors, |e| {
+        if hidden(e) {
+            return Walk::Skip;
         }
-    }
+        if e.file_type().is_file() {
+            let rel = match e.path().strip_prefix(root) {
+                Ok(rel) if e.depth() > 0 => rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/"),
+                _ => e.file_name().to_string_lossy().into_owned(),
+            };
+            files.push((e.path().to_path_buf(), rel));
+        }
+        Walk::Into
+    });
     files.sort_by(|a, b| a.1.cmp(&b.1));
     (files, errors)
 }
@@ -419,5 +481,41 @@ mod tests {
         assert!(errors.is_empty());
         let rels: Vec<_> = runs.iter().map(|r| r.rel.as_str()).collect();
         assert_eq!(rels, ["x_1/x_1_1", "x_1/x_1_2", "x_2/x_2_1"]);
+    }
+
+    #[test]
+    fn links_inside_the_campaign_are_followed_and_links_out_of_it_are_errors() {
+        let work = tempfile::tempdir().unwrap();
+        let root = work.path().join("campaign");
+        let outside = work.path().join("elsewhere/x_001/x_001_1");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::create_dir_all(root.join("x_002/x_002_1")).unwrap();
+        std::fs::write(outside.join("event_log.json"), "[]").unwrap();
+        std::fs::write(root.join("x_002/x_002_1/event_log.json"), "[]").unwrap();
+        std::os::unix::fs::symlink(work.path().join("elsewhere/x_001"), root.join("x_001"))
+            .unwrap();
+        std::os::unix::fs::symlink("x_002", root.join("x_003")).unwrap();
+        std::os::unix::fs::symlink("/nowhere", root.join("dangling")).unwrap();
+        let is_run = |d: &Path| d.join("event_log.json").is_file();
+
+        let (runs, errors) = discover(&root, is_run);
+
+        let rels: Vec<&str> = runs.iter().map(|r| r.rel.as_str()).collect();
+        assert_eq!(rels, ["x_002/x_002_1", "x_003/x_002_1"]);
+        let named: Vec<String> = errors
+            .iter()
+            .map(|(p, m)| format!("{} {m}", p.file_name().unwrap().to_string_lossy()))
+            .collect();
+        assert_eq!(named.len(), 2, "{named:?}");
+        assert_eq!(
+            named[0],
+            "dangling a symbolic link to '/nowhere', which does not exist"
+        );
+        assert!(named[1].starts_with("x_001 a symbolic link out of the folder being read"));
+        assert!(named[1].contains("elsewhere"), "{named:?}");
+
+        let (files, errors) = files(&root);
+        assert_eq!(files.len(), 2, "{files:?}");
+        assert_eq!(errors.len(), 2, "{errors:?}");
     }
 }

@@ -121,11 +121,16 @@ impl MetaSnapshot {
     /// Reads `meta/meta.db` out of an `influxdb-data.tar.gz` (at any depth)
     /// with the system `tar`, without unpacking the rest (it stops at the
     /// first match, so a `meta/` stored before `data/` is read at once).
+    /// At most `max_stream` bytes of the tarball are decompressed while it
+    /// is looked for (a tarball with no meta data, or one stored after a
+    /// huge data file, costs no more).
     ///
     /// # Errors
-    /// [`MetaError::Tar`] when `tar` fails or the tarball has no
-    /// `meta/meta.db`; [`MetaError::Decode`] as [`MetaSnapshot::decode`].
-    pub fn of_tarball(tarball: &Path) -> Result<MetaSnapshot, MetaError> {
+    /// [`MetaError::Tar`] when `tar` fails, the tarball has no
+    /// `meta/meta.db` or it is not found within `max_stream` bytes;
+    /// [`MetaError::TooLarge`] when it is larger than [`META_LIMIT`];
+    /// [`MetaError::Decode`] as [`MetaSnapshot::decode`].
+    pub fn of_tarball(tarball: &Path, max_stream: u64) -> Result<MetaSnapshot, MetaError> {
         let tar_error = |message: String| MetaError::Tar {
             tarball: tarball.to_path_buf(),
             message,
@@ -133,8 +138,7 @@ impl MetaSnapshot {
         let file = open_regular(tarball).map_err(|e| tar_error(e.to_string()))?;
         let mut tar = Tar::spawn(
             &[
-                "-xzOf",
-                "-",
+                "-xO",
                 "--occurrence=1",
                 "--wildcards",
                 "--no-anchored",
@@ -143,6 +147,7 @@ impl MetaSnapshot {
             .map(OsStr::new),
             file,
             None,
+            max_stream,
         )
         .map_err(|e| tar_error(format!("cannot run tar: {e}")))?;
         let mut bytes = Vec::new();
@@ -157,14 +162,19 @@ impl MetaSnapshot {
                 limit: META_LIMIT,
             });
         }
-        let (status, said) = tar
+        let finished = tar
             .wait()
             .map_err(|e| tar_error(format!("cannot run tar: {e}")))?;
-        if !status.success() {
-            return Err(tar_error(if said.contains("Not found in archive") {
+        if finished.fed.over_limit {
+            return Err(tar_error(format!(
+                "not found in the first {max_stream} bytes it decompresses to (the limit)"
+            )));
+        }
+        if let Some(failure) = finished.failure(max_stream) {
+            return Err(tar_error(if failure.contains("Not found in archive") {
                 "no meta/meta.db in it".into()
             } else {
-                said
+                failure
             }));
         }
         read.map_err(|e| tar_error(format!("cannot read tar's output: {e}")))?;
@@ -354,7 +364,7 @@ mod tests {
         let tarball = Path::new(env!("CARGO_MANIFEST_DIR")).join(
             "../../tests/fixtures/ombt/campaign/test_case_1/run_1_rpc-call_1c_1s/influxdb-data.tar.gz",
         );
-        let meta = MetaSnapshot::of_tarball(&tarball).unwrap();
+        let meta = MetaSnapshot::of_tarball(&tarball, 1 << 30).unwrap();
         assert!(meta.index > 0);
         let telegraf = meta.database("telegraf").expect("telegraf database");
         assert_eq!(telegraf.retention_policies[0].name, "autogen");
@@ -384,7 +394,7 @@ mod tests {
             .unwrap()
             .success();
         assert!(ok);
-        let err = MetaSnapshot::of_tarball(&tarball).unwrap_err();
+        let err = MetaSnapshot::of_tarball(&tarball, 1 << 30).unwrap_err();
         assert!(matches!(err, MetaError::TooLarge { .. }), "{err:?}");
         assert!(err.to_string().contains("larger than 16 MiB"), "{err}");
     }
@@ -398,7 +408,7 @@ mod tests {
             .status()
             .unwrap()
             .success());
-        let err = MetaSnapshot::of_tarball(&fifo).unwrap_err();
+        let err = MetaSnapshot::of_tarball(&fifo, 1 << 30).unwrap_err();
         assert!(
             err.to_string().contains("not a regular file (a FIFO)"),
             "{err}"
@@ -420,11 +430,40 @@ mod tests {
             .unwrap()
             .success();
         assert!(ok);
-        let err = MetaSnapshot::of_tarball(&tarball).unwrap_err();
+        let err = MetaSnapshot::of_tarball(&tarball, 1 << 30).unwrap_err();
         let text = err.to_string();
         assert!(
             text.contains("t.tar.gz") && text.contains("no meta/meta.db"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn meta_data_stored_after_a_huge_file_is_looked_for_only_up_to_the_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("x/data");
+        std::fs::create_dir_all(&data).unwrap();
+        // Sparse: 64 MiB of zeros that gzip shrinks to 64 KB.
+        std::fs::File::create(data.join("huge"))
+            .unwrap()
+            .set_len(64 << 20)
+            .unwrap();
+        let tarball = dir.path().join("t.tar.gz");
+        let ok = Command::new("tar")
+            .arg("-C")
+            .arg(dir.path())
+            .arg("-czf")
+            .arg(&tarball)
+            .arg("x")
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        let err = MetaSnapshot::of_tarball(&tarball, 8 << 20).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("not found in the first 8388608 bytes it decompresses to (the limit)"),
+            "{err}"
         );
     }
 }

@@ -188,16 +188,93 @@ pub struct Influxd {
     dir: Option<tempfile::TempDir>,
 }
 
-/// A new temp folder for a server (prefix `expost-influxd-`).
+/// The name prefix of every server's temp folder.
+const TEMP_PREFIX: &str = "expost-influxd-";
+
+/// A new temp folder for a server, named `expost-influxd-{pid}-…` after
+/// this process, so that a later run can tell the folders of a killed
+/// expost (see [`remove_stale_dirs`]) from those of one still running.
 pub fn temp_dir() -> Result<tempfile::TempDir, InfluxdError> {
     tempfile::Builder::new()
-        .prefix("expost-influxd-")
+        .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
         .tempdir()
         .map_err(|source| InfluxdError::Io {
             what: "cannot create a temp folder in",
             path: std::env::temp_dir(),
             source,
         })
+}
+
+/// Removes the server temp folders that expost processes now dead left in
+/// the temp folder (a run killed with SIGKILL cannot remove its own; its
+/// servers died with it, see [`Influxd::start_in`]), and returns them.
+/// Only folders named after a process that `/proc` proves gone and owned
+/// by this user are removed; anything else is kept.
+///
+/// # Errors
+/// When a stale folder cannot be removed (the temp folder that cannot be
+/// listed holds nothing to remove).
+pub fn remove_stale_dirs() -> Result<Vec<PathBuf>, InfluxdError> {
+    remove_stale_dirs_in(&std::env::temp_dir())
+}
+
+fn remove_stale_dirs_in(temp: &Path) -> Result<Vec<PathBuf>, InfluxdError> {
+    let Ok(entries) = std::fs::read_dir(temp) else {
+        return Ok(Vec::new());
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(owner_pid) else {
+            continue;
+        };
+        let path = entry.path();
+        if pid == std::process::id() || !is_dead(pid) || !is_own_folder(&path) {
+            continue;
+        }
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => removed.push(path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(InfluxdError::Io {
+                    what: "cannot remove the stale server folder",
+                    path,
+                    source,
+                })
+            }
+        }
+    }
+    removed.sort();
+    Ok(removed)
+}
+
+/// The pid a server temp folder is named after (`expost-influxd-{pid}-…`).
+fn owner_pid(name: &str) -> Option<u32> {
+    let (pid, _) = name.strip_prefix(TEMP_PREFIX)?.split_once('-')?;
+    pid.parse().ok()
+}
+
+/// Whether process `pid` is provably gone: only where `/proc` lists the
+/// live processes; elsewhere nothing can be proved.
+fn is_dead(pid: u32) -> bool {
+    Path::new("/proc/self").exists() && !Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Whether `path` is a folder (not a link to one) of this user.
+fn is_own_folder(path: &Path) -> bool {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: getuid cannot fail.
+        meta.is_dir() && meta.uid() == unsafe { libc::getuid() }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        meta.is_dir()
+    }
 }
 
 fn log_tail(path: &Path) -> String {
@@ -477,20 +554,17 @@ pub fn unpack_data_dir(
     };
     let file = open_regular(tarball).map_err(|e| unpack_error(e.to_string()))?;
     let tar = Tar::spawn(
-        &[
-            OsStr::new("--no-same-owner"),
-            OsStr::new("-xzf"),
-            OsStr::new("-"),
-        ],
+        &[OsStr::new("--no-same-owner"), OsStr::new("-x")],
         file,
         Some(into),
+        stream_limit(max_unpacked),
     )
     .map_err(|e| unpack_error(format!("cannot run tar: {e}")))?;
-    let (status, said) = tar
+    let finished = tar
         .wait()
         .map_err(|e| unpack_error(format!("cannot run tar: {e}")))?;
-    if !status.success() {
-        return Err(unpack_error(said));
+    if let Some(failure) = finished.failure(stream_limit(max_unpacked)) {
+        return Err(unpack_error(failure));
     }
     check_tree(tarball, into)?;
     let is_data_dir = |p: &Path| DATA_DIR_PARTS.iter().all(|s| p.join(s).is_dir());
@@ -558,13 +632,10 @@ fn check_listing(tarball: &Path, max_unpacked: u64) -> Result<(), InfluxdError> 
     };
     let file = open_regular(tarball).map_err(|e| unpack_error(e.to_string()))?;
     let mut tar = Tar::spawn(
-        &[
-            OsStr::new("--numeric-owner"),
-            OsStr::new("-tvzf"),
-            OsStr::new("-"),
-        ],
+        &[OsStr::new("--numeric-owner"), OsStr::new("-tv")],
         file,
         None,
+        stream_limit(max_unpacked),
     )
     .map_err(|e| unpack_error(format!("cannot run tar: {e}")))?;
     let Some(stdout) = tar.stdout() else {
@@ -572,12 +643,14 @@ fn check_listing(tarball: &Path, max_unpacked: u64) -> Result<(), InfluxdError> 
     };
     let mut total: u64 = 0;
     let mut refused = None;
+    let mut last_entry = String::new();
     for line in BufReader::new(stdout).split(b'\n') {
         let Ok(line) = line else { break };
         let line = String::from_utf8_lossy(&line);
         let Some(entry) = ListedEntry::parse(&line) else {
             continue;
         };
+        entry.name.clone_into(&mut last_entry);
         let kind = match entry.kind {
             '-' | 'd' => None,
             'l' => Some("a symbolic link"),
@@ -621,13 +694,30 @@ fn check_listing(tarball: &Path, max_unpacked: u64) -> Result<(), InfluxdError> 
         tar.kill();
         return Err(e);
     }
-    let (status, said) = tar
+    let finished = tar
         .wait()
         .map_err(|e| unpack_error(format!("cannot run tar: {e}")))?;
-    if !status.success() {
-        return Err(unpack_error(said));
+    if finished.fed.over_limit {
+        // Many entries, or data the sizes do not declare: the stream itself.
+        return Err(InfluxdError::TooLarge {
+            tarball: tarball.to_path_buf(),
+            limit: max_unpacked,
+            entry: last_entry,
+        });
+    }
+    if let Some(failure) = finished.failure(stream_limit(max_unpacked)) {
+        return Err(unpack_error(failure));
     }
     Ok(())
+}
+
+/// The most of a tarball's tar stream decompressed when it may unpack to
+/// `max_unpacked` bytes: its files plus room for their headers and padding
+/// (an eighth more, and 1 MiB). It also bounds the number of entries.
+pub fn stream_limit(max_unpacked: u64) -> u64 {
+    max_unpacked
+        .saturating_add(max_unpacked / 8)
+        .saturating_add(1 << 20)
 }
 
 /// One line of `tar -tv --numeric-owner`: `MODE UID/GID SIZE DATE TIME NAME[ -> TARGET| link to TARGET]`.
@@ -920,5 +1010,56 @@ mod tests {
         let e = Influxd::start_in(dir, &path.join("data"), &options).unwrap_err();
         assert!(matches!(e, InfluxdError::Spawn { .. }), "{e:?}");
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn only_the_folders_of_dead_processes_are_removed() {
+        let temp = tempfile::tempdir().unwrap();
+        // A child that has ended and been reaped: its pid is provably gone.
+        let mut child = Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let stale = temp.path().join(format!("{TEMP_PREFIX}{dead}-Ab12"));
+        std::fs::create_dir_all(stale.join("influxdb-data/meta")).unwrap();
+        let live = temp
+            .path()
+            .join(format!("{TEMP_PREFIX}{}-Cd34", std::process::id()));
+        let parent = temp.path().join(format!("{TEMP_PREFIX}1-Ef56"));
+        let unnamed = temp.path().join(format!("{TEMP_PREFIX}Gh78"));
+        let linked = temp.path().join(format!("{TEMP_PREFIX}{dead}-link"));
+        for kept in [&live, &parent, &unnamed] {
+            std::fs::create_dir(kept).unwrap();
+        }
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), &linked).unwrap();
+
+        let removed = remove_stale_dirs_in(temp.path()).unwrap();
+
+        assert_eq!(removed, vec![stale.clone()]);
+        assert!(!stale.exists());
+        for kept in [&live, &parent, &unnamed, &linked] {
+            assert!(kept.symlink_metadata().is_ok(), "{}", kept.display());
+        }
+        assert!(outside.path().exists());
+    }
+
+    #[test]
+    fn a_tarball_of_many_empty_files_is_cut_at_the_stream_limit() {
+        let work = tempfile::tempdir().unwrap();
+        let src = work.path().join("src");
+        for part in DATA_DIR_PARTS {
+            std::fs::create_dir_all(src.join(part)).unwrap();
+        }
+        // 4,000 headers of 512 bytes: 2 MB of tar stream, no byte of data.
+        for n in 0..4000 {
+            std::fs::File::create(src.join(format!("data/{n}"))).unwrap();
+        }
+        let t = tar_of(work.path(), &src);
+        let into = work.path().join("into");
+        std::fs::create_dir(&into).unwrap();
+        let e = unpack_data_dir(&t, &into, 0).unwrap_err();
+        assert!(matches!(e, InfluxdError::TooLarge { .. }), "{e:?}");
+        assert_eq!(std::fs::read_dir(&into).unwrap().count(), 0);
+        assert!(unpack_data_dir(&t, &into, 4 << 20).is_ok());
     }
 }

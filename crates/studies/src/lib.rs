@@ -4,6 +4,7 @@
 
 pub mod campaign;
 pub mod failover;
+pub mod files;
 pub mod inspect;
 pub mod iperf3;
 pub mod ombt;

@@ -83,7 +83,7 @@ pub fn listing_diagnostics(unlisted: Vec<(PathBuf, String)>) -> Vec<Diagnostic> 
         .map(|(path, message)| Diagnostic {
             file: load::display(&path),
             line: None,
-            message: format!("could not list folder: {message}"),
+            message,
             severity: Severity::Error,
         })
         .collect()

@@ -209,7 +209,9 @@ fn capped(names: BTreeSet<String>) -> Vec<String> {
 /// `influxdb-data.tar.gz`), told by its `meta/meta.db`; a gzip file
 /// that holds no such meta data is no format expost reads.
 pub fn influxdb_tarball(path: &Path) -> Finding {
-    let meta = match MetaSnapshot::of_tarball(path) {
+    let max_stream =
+        expost_remote::influxd::stream_limit(expost_remote::influxd::DEFAULT_MAX_UNPACKED);
+    let meta = match MetaSnapshot::of_tarball(path, max_stream) {
         Ok(meta) => meta,
         Err(e) => {
             return Finding::new(

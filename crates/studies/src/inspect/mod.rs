@@ -7,7 +7,8 @@ mod output;
 mod pool;
 
 use crate::failover;
-use expost_formats::campaign::Layout;
+use crate::files::{open_regular, read_at_most};
+use expost_formats::campaign::{link_out_message, link_out_of, Layout};
 use expost_formats::detect::{self, File, Folder};
 use expost_formats::iperf3_json::{self, Role};
 use expost_formats::iperf3_text::{self, StampKind};
@@ -185,7 +186,14 @@ fn inspect_files(dir: &Path, files: &[PathBuf]) -> Result<Vec<Finding>, InspectE
             "an empty folder, or one holding only folders that are no runs".into(),
         )]);
     }
-    files.iter().map(|f| inspect_file(f)).collect()
+    let inside = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    files
+        .iter()
+        .map(|f| match link_out_of(&inside, f) {
+            Some(target) => Ok(Finding::new(f, "unknown", link_out_message(&target))),
+            None => inspect_file(f),
+        })
+        .collect()
 }
 
 fn inspect_campaign(
@@ -237,13 +245,18 @@ fn inspect_campaign(
 }
 
 /// Says what a file is, as [`detect::file`] recognises it by its content.
+/// The most of one file `inspect` reads: 256 MiB.
+const INSPECT_LIMIT: u64 = 256 << 20;
+
 fn inspect_file(path: &Path) -> Result<Finding, InspectError> {
-    let read = |path: &Path| -> std::io::Result<Vec<u8>> {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut crate::ombt::open_regular(path)?, &mut bytes)?;
-        Ok(bytes)
+    let file = open_regular(path).map_err(|e| InspectError::new("read", path, e))?;
+    let bytes = match read_at_most(file, Vec::new(), INSPECT_LIMIT, "a file inspect reads") {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            return Ok(Finding::new(path, "unknown", format!("not inspected: {e}")))
+        }
+        Err(e) => return Err(InspectError::new("read", path, e)),
     };
-    let bytes = read(path).map_err(|e| InspectError::new("read", path, e))?;
     Ok(match detect::file(path, &bytes) {
         File::StudyManifest(_) => {
             output::study_output(path.parent().unwrap_or_else(|| Path::new(".")))

@@ -215,7 +215,7 @@ fn note(path: &Path, severity: Severity, message: String) -> Diagnostic {
 pub fn find_runs(root: &Path, layout: &Layout) -> (Vec<RunUnit>, Vec<Diagnostic>) {
     let (files, errors) = campaign::files(root);
     let mut diagnostics: Vec<Diagnostic> = (errors.into_iter())
-        .map(|(p, e)| note(&p, Severity::Error, format!("could not list folder: {e}")))
+        .map(|(p, e)| note(&p, Severity::Error, e))
         .collect();
     let mut runs: BTreeMap<String, RunUnit> = BTreeMap::new();
     for (path, rel) in files {

@@ -1,6 +1,7 @@
 //! Finding an ombt campaign's runs: its `params.json` files and, per run,
 //! the `backup_dir` folder and the controller's results file in it.
 
+use crate::files::{open_regular, read_at_most};
 use expost_formats::detect;
 use expost_formats::ombt_controller::{sniff, ControllerKind};
 use expost_formats::ombt_params::{self, RunEntry};
@@ -235,52 +236,6 @@ fn controller_logs(dir: &Path, diags: &mut Diagnostics) -> Option<Vec<PathBuf>> 
     }
 }
 
-/// Opens `path` for reading if it is (or links to) a regular file: a FIFO
-/// named like an input would block, a link to a device never end.
-///
-/// # Errors
-/// The open's error, or an [`std::io::ErrorKind::InvalidInput`] one saying
-/// what the path is instead (e.g. "not a regular file (a FIFO)").
-pub(crate) fn open_regular(path: &Path) -> std::io::Result<File> {
-    let not_regular = |t: std::fs::FileType| {
-        let what = if t.is_dir() {
-            "a folder"
-        } else {
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::FileTypeExt;
-                if t.is_fifo() {
-                    "a FIFO"
-                } else if t.is_char_device() {
-                    "a character device"
-                } else if t.is_block_device() {
-                    "a block device"
-                } else if t.is_socket() {
-                    "a socket"
-                } else {
-                    "of another kind"
-                }
-            }
-            #[cfg(not(unix))]
-            "of another kind"
-        };
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("not a regular file ({what})"),
-        )
-    };
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(not_regular(meta.file_type()));
-    }
-    let file = File::open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(not_regular(meta.file_type()));
-    }
-    Ok(file)
-}
-
 /// Opens `path` (a regular file only: see [`open_regular`]) and reads its
 /// first [`SNIFF_BYTES`] bytes (all of it when it is shorter).
 fn read_head(path: &Path) -> std::io::Result<(File, Vec<u8>)> {
@@ -290,14 +245,19 @@ fn read_head(path: &Path) -> std::io::Result<(File, Vec<u8>)> {
     Ok((file, head))
 }
 
-/// The whole file, from its `head` as [`read_head`] read it and the rest.
-fn read_rest(mut file: File, mut head: Vec<u8>) -> std::io::Result<Vec<u8>> {
+/// The whole file, from its `head` as [`read_head`] read it and the rest,
+/// up to [`CONTROLLER_LIMIT`].
+fn read_rest(file: File, head: Vec<u8>) -> std::io::Result<Vec<u8>> {
     // A shorter head means the end of the file was reached.
-    if head.len() as u64 == SNIFF_BYTES {
-        file.read_to_end(&mut head)?;
+    if (head.len() as u64) < SNIFF_BYTES {
+        return Ok(head);
     }
-    Ok(head)
+    read_at_most(file, head, CONTROLLER_LIMIT, "an ombt controller log")
 }
+
+/// The most of a controller log read: 256 MiB (a real one holds a few
+/// lines per agent: kilobytes, megabytes for thousands of agents).
+const CONTROLLER_LIMIT: u64 = 256 << 20;
 
 #[cfg(test)]
 mod tests {

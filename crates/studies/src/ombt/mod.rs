@@ -17,7 +17,6 @@ mod tarball;
 mod telemetry;
 
 pub use influx::{default_queries, parse_query, samples_of, samples_query, InfluxSource};
-pub(crate) use load::open_regular;
 pub use load::{
     find_campaign, find_controller_log, read_controller_logs, CampaignRun, ControllerLog,
 };

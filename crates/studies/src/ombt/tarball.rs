@@ -79,6 +79,30 @@ impl TarballSource {
     }
 }
 
+/// Removes the server temp folders killed runs left (see
+/// [`expost_remote::influxd::remove_stale_dirs`]): a note for each, or a
+/// warning when one cannot be removed.
+fn remove_stale_server_dirs() -> Vec<Diagnostic> {
+    match expost_remote::influxd::remove_stale_dirs() {
+        Ok(removed) => removed
+            .iter()
+            .flat_map(|dir| {
+                let mut diags = Diagnostics::for_file(display(dir));
+                diags.note(
+                    None,
+                    "removed: the temp folder of a local influxd whose expost was killed",
+                );
+                diags.into_items()
+            })
+            .collect(),
+        Err(e) => {
+            let mut diags = Diagnostics::for_file(display(&std::env::temp_dir()));
+            diags.warn(None, format!("a killed run's server folder is left: {e}"));
+            diags.into_items()
+        }
+    }
+}
+
 /// The run folder's name of a run's tarball.
 fn run_name(tarball: &Path) -> String {
     tarball
@@ -96,15 +120,15 @@ impl TelemetrySource for TarballSource {
     /// Decides which runs one server can answer for (see the module's
     /// doc). Returns a note per shared server naming the runs it serves.
     fn plan(&mut self, runs: &[CampaignRun]) -> Vec<Diagnostic> {
+        let mut notes = remove_stale_server_dirs();
         if !self.share {
-            return Vec::new();
+            return notes;
         }
         let tarballs: Vec<PathBuf> = runs
             .iter()
             .filter_map(|r| r.dir.as_ref().map(|d| d.join(TARBALL)))
             .filter(|t| t.is_file())
             .collect();
-        let mut notes = Vec::new();
         for sharing in self.servers.share(&tarballs, &self.database) {
             let mut names: Vec<String> = sharing.served.iter().map(|t| run_name(t)).collect();
             names.sort();

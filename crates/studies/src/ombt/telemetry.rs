@@ -331,7 +331,7 @@ pub fn read_samples(
 ) -> Vec<Sample> {
     let mut out = Vec::new();
     diags.set_file(super::load::display(path));
-    let file = match super::load::open_regular(path) {
+    let file = match crate::files::open_regular(path) {
         Ok(f) => f,
         Err(e) => {
             diags.error(None, format!("cannot open the telemetry file: {e}"));
