@@ -4,14 +4,18 @@
 # RSS, wall time and exit code are written to bench-out/hostile-bench.md.
 # The target is under 200 MB for every case.
 #
-#   ./scripts/bench-hostile.sh            # junk lines 1,000,000; bombs of 1 GiB
-#   JUNK=200000 BOMB_GIB=2 ./scripts/bench-hostile.sh
+#   ./scripts/bench-hostile.sh            # junk lines 1,000,000; bombs of 1 GiB and 5 GiB
+#   JUNK=200000 BOMB_GIB=2 DATA_GIB=8 MANY=2000000 ./scripts/bench-hostile.sh
 #
 # Cases:
 #   junk      `expost failover` on a run whose client JSON has JUNK junk lines first
 #   meta-bomb `expost ombt --telemetry tarball` on the ombt fixture, every run's
 #             tarball holding a BOMB_GIB GiB meta/meta.db (zeros: a few MB compressed)
 #   inspect   `expost inspect` on one such tarball
+#   data-bomb `expost ombt --telemetry tarball` on the ombt fixture, every run's
+#             tarball holding a DATA_GIB GiB data file and no meta data at all
+#   many      `expost ombt --telemetry tarball`, every run's tarball holding
+#             MANY empty files (a tar stream of headers only)
 #
 # Uses target/release/expost (built if missing) and /usr/bin/time.
 set -euo pipefail
@@ -19,6 +23,8 @@ cd "$(dirname "$0")/.."
 
 JUNK=${JUNK:-1000000}
 BOMB_GIB=${BOMB_GIB:-1}
+DATA_GIB=${DATA_GIB:-5}
+MANY=${MANY:-1000000}
 OUT=bench-out
 REPORT=$OUT/hostile-bench.md
 BIN=${CARGO_TARGET_DIR:-target}/release/expost
@@ -68,6 +74,35 @@ for run in "$bomb"/test_case_*/run_*/; do
 done
 bomb_stats=$(measure ombt "$bomb" --telemetry tarball -q)
 inspect_stats=$(measure inspect "$work/bomb.tar.gz")
+rm -rf "$bomb" "$work/bomb.tar.gz"
+
+log "data-bomb: every run's tarball with a ${DATA_GIB} GiB data file and no meta.db"
+staging="$work/staging/influxdb-data"
+mkdir -p "$staging/data" "$staging/wal" "$staging/meta"
+truncate -s "${DATA_GIB}G" "$staging/data/huge"
+tar -C "$work/staging" -czf "$work/data-bomb.tar.gz" influxdb-data/data influxdb-data/wal
+rm -rf "$work/staging"
+data_bomb="$work/data-bomb"
+cp -r tests/fixtures/ombt/campaign "$data_bomb"
+for run in "$data_bomb"/test_case_*/run_*/; do
+    cp "$work/data-bomb.tar.gz" "$run/influxdb-data.tar.gz"
+done
+data_bomb_stats=$(measure ombt "$data_bomb" --telemetry tarball -q)
+rm -rf "$data_bomb" "$work/data-bomb.tar.gz"
+
+log "many: every run's tarball with $MANY empty files"
+staging="$work/staging/influxdb-data"
+mkdir -p "$staging/data" "$staging/wal" "$staging/meta"
+# One empty file named many times over in the archive: a stream of headers.
+touch "$staging/data/empty"
+(cd "$work/staging" && yes influxdb-data/data/empty | head -n "$MANY" | tar --hard-dereference -czf "$work/many.tar.gz" -T - influxdb-data/meta influxdb-data/wal)
+rm -rf "$work/staging"
+many="$work/many"
+cp -r tests/fixtures/ombt/campaign "$many"
+for run in "$many"/test_case_*/run_*/; do
+    cp "$work/many.tar.gz" "$run/influxdb-data.tar.gz"
+done
+many_stats=$(measure ombt "$many" --telemetry tarball -q --max-unpacked 0.01)
 
 {
     echo "# expost on hostile inputs: peak memory"
@@ -79,5 +114,7 @@ inspect_stats=$(measure inspect "$work/bomb.tar.gz")
     row junk "failover, $JUNK junk lines before a client JSON" "$junk_stats"
     row meta-bomb "ombt --telemetry tarball, 8 runs, ${BOMB_GIB} GiB meta.db each" "$bomb_stats"
     row inspect "inspect, one ${BOMB_GIB} GiB meta.db tarball" "$inspect_stats"
+    row data-bomb "ombt --telemetry tarball, 8 runs, a ${DATA_GIB} GiB data file and no meta.db each" "$data_bomb_stats"
+    row many "ombt --telemetry tarball --max-unpacked 0.01, 8 runs, $MANY empty files each" "$many_stats"
 } | tee "$REPORT"
 log "written to $REPORT"

@@ -12,9 +12,8 @@
 //! snapshot of the same server as another's that still holds all of its
 //! data ([`MetaSnapshot::holds`]), so one `influxd` can answer for both.
 
-use crate::tar_cmd::{open_regular, Tar};
-use std::ffi::OsStr;
-use std::io::Read;
+use crate::tar_cmd::open_regular;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// The most of a `meta/meta.db` read: 16 MiB (a real one is a few KB;
@@ -119,66 +118,59 @@ impl MetaSnapshot {
     }
 
     /// Reads `meta/meta.db` out of an `influxdb-data.tar.gz` (at any depth)
-    /// with the system `tar`, without unpacking the rest (it stops at the
-    /// first match, so a `meta/` stored before `data/` is read at once).
-    /// At most `max_stream` bytes of the tarball are decompressed while it
-    /// is looked for (a tarball with no meta data, or one stored after a
-    /// huge data file, costs no more).
+    /// in one pass that stops at it, without unpacking anything: a `meta/`
+    /// stored before `data/` is read at once. The look stops as soon as
+    /// the entries before it (their sizes and 512-byte headers) pass
+    /// `max_unpacked` bytes, so a tarball with no meta data behind a huge
+    /// file, or behind millions of empty ones, costs next to nothing.
     ///
     /// # Errors
-    /// [`MetaError::Tar`] when `tar` fails, the tarball has no
-    /// `meta/meta.db` or it is not found within `max_stream` bytes;
+    /// [`MetaError::Tar`] when the tarball cannot be read, has no
+    /// `meta/meta.db`, or passes `max_unpacked` before it;
     /// [`MetaError::TooLarge`] when it is larger than [`META_LIMIT`];
     /// [`MetaError::Decode`] as [`MetaSnapshot::decode`].
-    pub fn of_tarball(tarball: &Path, max_stream: u64) -> Result<MetaSnapshot, MetaError> {
+    pub fn of_tarball(tarball: &Path, max_unpacked: u64) -> Result<MetaSnapshot, MetaError> {
         let tar_error = |message: String| MetaError::Tar {
             tarball: tarball.to_path_buf(),
             message,
         };
         let file = open_regular(tarball).map_err(|e| tar_error(e.to_string()))?;
-        let mut tar = Tar::spawn(
-            &[
-                "-xO",
-                "--occurrence=1",
-                "--wildcards",
-                "--no-anchored",
-                "meta/meta.db",
-            ]
-            .map(OsStr::new),
-            file,
-            None,
-            max_stream,
-        )
-        .map_err(|e| tar_error(format!("cannot run tar: {e}")))?;
-        let mut bytes = Vec::new();
-        let read = match tar.stdout() {
-            Some(out) => out.take(META_LIMIT + 1).read_to_end(&mut bytes),
-            None => Ok(0),
-        };
-        if bytes.len() as u64 > META_LIMIT {
-            tar.kill();
-            return Err(MetaError::TooLarge {
-                tarball: tarball.to_path_buf(),
-                limit: META_LIMIT,
-            });
+        let gunzipped = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file));
+        let mut archive = tar::Archive::new(gunzipped);
+        let entries = archive
+            .entries()
+            .map_err(|e| tar_error(format!("not a gzipped tarball: {e}")))?;
+        let mut declared: u64 = 0;
+        for entry in entries {
+            let entry = entry.map_err(|e| tar_error(format!("not a readable gzipped tarball: {e}")))?;
+            let size = entry.header().entry_size().unwrap_or(u64::MAX);
+            // Each header counts as its 512 bytes: a stream of empty
+            // entries is bounded too.
+            declared = declared.saturating_add(size).saturating_add(512);
+            if declared > max_unpacked {
+                return Err(tar_error(format!(
+                    "not found before the entries pass {max_unpacked} bytes (the limit)"
+                )));
+            }
+            let path = entry.path_bytes();
+            let is_meta = path.as_ref() == b"meta/meta.db" || path.ends_with(b"/meta/meta.db");
+            if !is_meta || !entry.header().entry_type().is_file() {
+                continue;
+            }
+            if size > META_LIMIT {
+                return Err(MetaError::TooLarge {
+                    tarball: tarball.to_path_buf(),
+                    limit: META_LIMIT,
+                });
+            }
+            let mut bytes = Vec::new();
+            entry
+                .take(META_LIMIT)
+                .read_to_end(&mut bytes)
+                .map_err(|e| tar_error(format!("cannot read meta/meta.db: {e}")))?;
+            return MetaSnapshot::decode(&bytes, &tarball.display().to_string());
         }
-        let finished = tar
-            .wait()
-            .map_err(|e| tar_error(format!("cannot run tar: {e}")))?;
-        if finished.fed.over_limit {
-            return Err(tar_error(format!(
-                "not found in the first {max_stream} bytes it decompresses to (the limit)"
-            )));
-        }
-        if let Some(failure) = finished.failure(max_stream) {
-            return Err(tar_error(if failure.contains("Not found in archive") {
-                "no meta/meta.db in it".into()
-            } else {
-                failure
-            }));
-        }
-        read.map_err(|e| tar_error(format!("cannot read tar's output: {e}")))?;
-        MetaSnapshot::decode(&bytes, &tarball.display().to_string())
+        Err(tar_error("no meta/meta.db in it".into()))
     }
 
     /// The database named `name`.
@@ -462,7 +454,7 @@ mod tests {
         let err = MetaSnapshot::of_tarball(&tarball, 8 << 20).unwrap_err();
         assert!(
             err.to_string()
-                .contains("not found in the first 8388608 bytes it decompresses to (the limit)"),
+                .contains("not found before the entries pass 8388608 bytes (the limit)"),
             "{err}"
         );
     }

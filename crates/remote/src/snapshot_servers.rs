@@ -105,10 +105,10 @@ impl SnapshotServers {
         let mut distinct = tarballs.to_vec();
         distinct.sort();
         distinct.dedup();
-        let max_stream = crate::influxd::stream_limit(self.max_unpacked);
+        let max_unpacked = self.max_unpacked;
         let snapshots: Vec<(PathBuf, MetaSnapshot)> = distinct
             .into_par_iter()
-            .filter_map(|t| Some((t.clone(), MetaSnapshot::of_tarball(&t, max_stream).ok()?)))
+            .filter_map(|t| Some((t.clone(), MetaSnapshot::of_tarball(&t, max_unpacked).ok()?)))
             .collect();
         let sharings = shared_snapshots(snapshots, database);
         for sharing in &sharings {
