@@ -18,20 +18,67 @@ const DAY_S: f64 = 86_400.0;
 /// Unit of a step plot's first column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OffsetUnit {
+    /// Milliseconds (e.g. Parcae's `aws/traces/*.csv`).
+    Milliseconds,
     /// Seconds.
     Seconds,
+    /// Minutes.
+    Minutes,
     /// Hours.
     Hours,
 }
+
+impl OffsetUnit {
+    /// The unit named `name` (`ms`, `s`, `min`, `h`, or their long names,
+    /// as a step plot's header or `--time-unit` gives it).
+    pub fn named(name: &str) -> Option<OffsetUnit> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "ms" | "millisecond" | "milliseconds" => Some(OffsetUnit::Milliseconds),
+            "s" | "sec" | "second" | "seconds" => Some(OffsetUnit::Seconds),
+            "min" | "minute" | "minutes" => Some(OffsetUnit::Minutes),
+            "h" | "hour" | "hours" => Some(OffsetUnit::Hours),
+            _ => None,
+        }
+    }
+
+    /// Seconds in one unit.
+    pub fn seconds(self) -> f64 {
+        match self {
+            OffsetUnit::Milliseconds => 0.001,
+            OffsetUnit::Seconds => 1.0,
+            OffsetUnit::Minutes => 60.0,
+            OffsetUnit::Hours => 3600.0,
+        }
+    }
+
+    /// Its short name.
+    pub fn short(self) -> &'static str {
+        match self {
+            OffsetUnit::Milliseconds => "ms",
+            OffsetUnit::Seconds => "s",
+            OffsetUnit::Minutes => "min",
+            OffsetUnit::Hours => "h",
+        }
+    }
+}
+
+/// A trace longer than this (90 days) is implausible for one experiment:
+/// most likely its times were read in the wrong unit (a warning).
+pub const PLAUSIBLE_SPAN_S: f64 = 90.0 * 86_400.0;
 
 /// Options of the readers.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ReadOptions {
     /// Force a format instead of recognising it.
     pub format: Option<TraceFormat>,
-    /// Unit of a step plot's offsets; `None` guesses: hours when any offset
-    /// has a fractional part (reported as a note), seconds otherwise.
+    /// Unit of a step plot's offsets; `None` takes its header's, else
+    /// guesses: hours when any offset has a fractional part, seconds
+    /// otherwise (reported as a note).
     pub step_unit: Option<OffsetUnit>,
+    /// Keep a count trace's final drop of every node to 0 as a removal:
+    /// by default it is read as the experiment's end (see
+    /// [`final_shutdown`]), reported and left out.
+    pub keep_final_shutdown: bool,
 }
 
 /// Why a trace could not be read.
@@ -153,6 +200,8 @@ pub fn sniff(first: &str) -> Option<TraceFormat> {
         [offset, count] if offset.parse::<f64>().is_ok() && count.parse::<f64>().is_ok() => {
             Some(TraceFormat::StepPlot)
         }
+        // A step plot with a header naming its offsets' unit (`milliseconds,count`).
+        [unit, _] if OffsetUnit::named(unit).is_some() => Some(TraceFormat::StepPlot),
         _ => None,
     }
 }
@@ -176,7 +225,20 @@ pub fn parse(
             found: first.text.chars().take(40).collect(),
         })?,
     };
-    parse_lines(format, lines, last_complete, options, diags)
+    let mut trace = parse_lines(format, lines, last_complete, options, diags)?;
+    if !options.keep_final_shutdown {
+        final_shutdown(&mut trace, diags);
+    }
+    if trace.duration > PLAUSIBLE_SPAN_S {
+        diags.warn(
+            None,
+            format!(
+                "the trace spans {:.0} days, implausible for one experiment: check the unit of its times (--time-unit ms|s|min|h)",
+                trace.duration / 86_400.0
+            ),
+        );
+    }
+    Ok(trace)
 }
 
 /// Reads a trace of a known format.
@@ -244,7 +306,7 @@ fn parse_lines(
         TraceFormat::NodeEvents => node_events(&body, diags),
         TraceFormat::SkyPilot => {
             let text: Vec<&str> = body.iter().map(|l| l.text.as_str()).collect();
-            skypilot(&text.join("\n"))
+            skypilot(&text.join("\n"), diags)
         }
     }
 }
@@ -438,11 +500,44 @@ fn counts_to_trace(
     })
 }
 
+/// A count trace (node counts over time, not an availability measure) whose
+/// last change drops every live node, two or more, to 0 at once records the
+/// experiment being shut down, not a preemption: that drop is left out of
+/// the trace (it then ends at that instant with the nodes it had), and a
+/// warning says so. Returns whether it was.
+pub fn final_shutdown(trace: &mut Trace, diags: &mut Diagnostics) -> bool {
+    let counted = matches!(
+        trace.format,
+        TraceFormat::NodeCount
+            | TraceFormat::AsgMetric
+            | TraceFormat::GcpText
+            | TraceFormat::StepPlot
+    );
+    let Some(last) = trace.events.last() else {
+        return false;
+    };
+    let live_before: i64 =
+        trace.initial + trace.events.iter().map(|e| e.delta).sum::<i64>() - last.delta;
+    if !counted || last.delta > -2 || live_before + last.delta != 0 {
+        return false;
+    }
+    diags.warn(
+        None,
+        format!(
+            "the trace ends by shutting down all {live_before} nodes at once (at {:.0} s): read as the end of the experiment, not a preemption (--keep-final-shutdown keeps it)",
+            last.t
+        ),
+    );
+    trace.events.pop();
+    true
+}
+
 fn step_plot(
     body: &[Line],
-    unit: Option<OffsetUnit>,
+    given: Option<OffsetUnit>,
     diags: &mut Diagnostics,
 ) -> Result<Trace, TraceError> {
+    let (header_unit, body) = step_plot_header(body)?;
     let mut rows = Vec::with_capacity(body.len());
     for l in body {
         let parts: Vec<&str> = l.text.split(',').collect();
@@ -465,23 +560,69 @@ fn step_plot(
             })?;
         rows.push((l.number, t, whole_count(parts[1], l.number)?));
     }
-    let unit = unit.unwrap_or_else(|| {
-        if rows.iter().any(|r| r.1.fract() != 0.0) {
-            diags.note(
-                None,
-                "offsets have fractions: read as hours (give the unit to override)",
-            );
-            OffsetUnit::Hours
-        } else {
-            OffsetUnit::Seconds
-        }
-    });
-    if unit == OffsetUnit::Hours {
-        for r in &mut rows {
-            r.1 *= 3600.0;
-        }
+    let unit = step_plot_unit(given, header_unit, &rows, diags);
+    for r in &mut rows {
+        r.1 *= unit.seconds();
     }
     counts_to_trace(TraceFormat::StepPlot, rows, true, diags)
+}
+
+/// A step plot's header line naming its offsets' unit (`milliseconds,count`),
+/// if it has one, and the lines after it.
+fn step_plot_header(body: &[Line]) -> Result<(Option<OffsetUnit>, &[Line]), TraceError> {
+    let Some(first) = body.first() else {
+        return Ok((None, body));
+    };
+    let name = first.text.split(',').next().unwrap_or("").trim();
+    if name.parse::<f64>().is_ok() {
+        return Ok((None, body));
+    }
+    match OffsetUnit::named(name) {
+        Some(unit) => Ok((Some(unit), &body[1..])),
+        None => Err(invalid(
+            first.number,
+            format!("{name:?} is neither an offset nor a unit (ms, s, min, h)"),
+        )),
+    }
+}
+
+/// The unit of a step plot's offsets: the one given, else its header's,
+/// else a guess that is said (hours when an offset has a fraction, else
+/// seconds).
+fn step_plot_unit(
+    given: Option<OffsetUnit>,
+    header: Option<OffsetUnit>,
+    rows: &[Row],
+    diags: &mut Diagnostics,
+) -> OffsetUnit {
+    match (given, header) {
+        (Some(given), Some(header)) if given != header => {
+            diags.warn(
+                None,
+                format!(
+                    "the header says the offsets are in {}, read in {} as given",
+                    header.short(),
+                    given.short()
+                ),
+            );
+            given
+        }
+        (Some(unit), _) | (None, Some(unit)) => unit,
+        (None, None) if rows.iter().any(|r| r.1.fract() != 0.0) => {
+            diags.note(
+                None,
+                "no unit given: offsets with fractions read as hours (give --time-unit to override)",
+            );
+            OffsetUnit::Hours
+        }
+        (None, None) => {
+            diags.note(
+                None,
+                "no unit given: whole offsets read as seconds (give --time-unit to override)",
+            );
+            OffsetUnit::Seconds
+        }
+    }
 }
 
 /// Termination rows; a row dated exactly one day before its neighbours
@@ -635,7 +776,13 @@ struct SkyFile {
     data: Vec<f64>,
 }
 
-fn skypilot(text: &str) -> Result<Trace, TraceError> {
+/// A SkyPilot spot trace (skypilot-org/spot-traces): one value per
+/// `gap_seconds`. A multi-instance trace holds the number of instances
+/// available; a single-instance trace holds 0/1 flags where 1 means the
+/// instance was preempted (spot unavailable), read here as availability
+/// `1 - flag`. A trace whose values are all 0 or 1 is taken for the latter,
+/// and that is said.
+fn skypilot(text: &str, diags: &mut Diagnostics) -> Result<Trace, TraceError> {
     let file: SkyFile = serde_json::from_str(text).map_err(|e| {
         invalid(
             e.line() as u64,
@@ -652,23 +799,30 @@ fn skypilot(text: &str) -> Result<Trace, TraceError> {
     if file.data.is_empty() {
         return Err(TraceError::Empty);
     }
-    let rows = file
-        .data
-        .iter()
-        .enumerate()
+    if let Some((i, v)) = (file.data.iter().enumerate())
+        .find(|(_, v)| !v.is_finite() || v.fract() != 0.0 || **v < 0.0)
+    {
+        return Err(invalid(
+            1,
+            format!("data[{i}] = {v} is not a whole count of at least zero"),
+        ));
+    }
+    let flags = file.data.iter().all(|&v| v == 0.0 || v == 1.0);
+    if flags {
+        diags.note(
+            None,
+            "values are 0/1: a single-instance trace where 1 means preempted (spot unavailable); read as 1 - value instances available",
+        );
+    } else {
+        diags.note(None, "values are counts of instances available");
+    }
+    let rows: Vec<Row> = (file.data.iter().enumerate())
         .map(|(i, &v)| {
-            if !v.is_finite() || v.fract() != 0.0 || v < 0.0 {
-                Err(invalid(
-                    1,
-                    format!("data[{i}] = {v} is not a whole count of at least zero"),
-                ))
-            } else {
-                Ok((1, i as f64 * gap, v as i64))
-            }
+            let available = if flags { 1.0 - v } else { v };
+            (1, i as f64 * gap, available as i64)
         })
-        .collect::<Result<Vec<Row>, TraceError>>()?;
-    let mut diags = Diagnostics::default();
-    let mut trace = counts_to_trace(TraceFormat::SkyPilot, rows, false, &mut diags)?;
+        .collect();
+    let mut trace = counts_to_trace(TraceFormat::SkyPilot, rows, false, diags)?;
     trace.start_epoch = None;
     Ok(trace)
 }

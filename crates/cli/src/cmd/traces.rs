@@ -52,10 +52,18 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     #[serde(skip)]
     pub save_study: Option<Option<PathBuf>>,
-    /// Unit of a step plot's offsets (default: hours when any has a fraction, else seconds).
-    #[arg(long, value_parser = ["s", "h"])]
+    /// Unit of a step plot's offsets: ms, s, min or h (default: the unit
+    /// its header names, as `milliseconds,count`; without one, hours when
+    /// an offset has a fraction, else seconds, and that guess is said).
+    #[arg(long = "time-unit", alias = "step-unit", value_parser = ["ms", "s", "min", "h"])]
     #[serde(default)]
     pub step_unit: Option<String>,
+    /// Keep a node-count trace's final drop of every node to 0 as a
+    /// preemption burst (by default it is read as the experiment's end,
+    /// reported, and left out of the statistics and fits).
+    #[arg(long)]
+    #[serde(default)]
+    pub keep_final_shutdown: bool,
     /// No table on stdout (diagnostics are still printed).
     #[arg(short, long)]
     #[serde(skip)]
@@ -74,19 +82,16 @@ impl StudyCommand for Args {
         }
         let step_unit = match self.step_unit.as_deref() {
             None => None,
-            Some("s") => Some(OffsetUnit::Seconds),
-            Some("h") => Some(OffsetUnit::Hours),
-            Some(other) => {
-                return Err(format!(
-                    "--step-unit {other:?}: the unit of step plot offsets is s or h"
-                ))
-            }
+            Some(name) => Some(OffsetUnit::named(name).ok_or_else(|| {
+                format!("--time-unit {name:?}: the unit of step plot offsets is ms, s, min or h")
+            })?),
         };
         Ok(TracesStudy {
             files: self.files.clone(),
             options: ReadOptions {
                 format: None,
                 step_unit,
+                keep_final_shutdown: self.keep_final_shutdown,
             },
         })
     }

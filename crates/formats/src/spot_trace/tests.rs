@@ -29,7 +29,8 @@ fn node_count_trace_reads_the_notebook_input() {
     assert_eq!(t.duration, 355.0 * 60.0);
     let curve = t.count_curve().unwrap();
     assert_eq!(curve.iter().map(|p| p.1).max(), Some(75));
-    assert_eq!(curve.last().unwrap().1, 0);
+    // Its last row (0) is the experiment's end, left out: see below.
+    assert_eq!(curve.last().unwrap().1, 63);
 }
 
 #[test]
@@ -176,4 +177,119 @@ proptest! {
         let _ = parse(input.as_bytes(), ReadOptions::default(), &mut d);
         let _ = parse(format!("timestamp,count\n{input}").as_bytes(), ReadOptions::default(), &mut d);
     }
+}
+
+fn text_with(input: &str, unit: Option<OffsetUnit>) -> (Result<Trace, TraceError>, Diagnostics) {
+    let mut d = Diagnostics::for_file("t");
+    let options = ReadOptions {
+        step_unit: unit,
+        ..ReadOptions::default()
+    };
+    (parse(input.as_bytes(), options, &mut d), d)
+}
+
+fn said(d: &Diagnostics, severity: Severity, part: &str) -> bool {
+    d.items()
+        .iter()
+        .any(|i| i.severity == severity && i.message.contains(part))
+}
+
+/// Parcae's `aws/traces/p3.csv` layout: a running count every minute,
+/// offsets in milliseconds, under a `milliseconds,count` header.
+#[test]
+fn a_millisecond_step_plot_is_read_from_its_header_or_the_given_unit() {
+    let rows: String = (0..=682)
+        .map(|m| format!("{},{}\n", m * 60_000, 4 + m % 3))
+        .collect();
+    let (t, d) = text(&format!("milliseconds,count\n{rows}"));
+    let t = t.unwrap();
+    assert_eq!(t.format, TraceFormat::StepPlot);
+    assert!((t.duration / 3600.0 - 11.37).abs() < 0.01, "{}", t.duration);
+    assert!(
+        !said(&d, Severity::Warning, "implausible"),
+        "{:?}",
+        d.items()
+    );
+
+    // Without a header: read as seconds, said, and the span is a warning.
+    let (t, d) = text(&rows);
+    assert!(t.unwrap().duration > 1000.0 * 3600.0);
+    assert!(said(&d, Severity::Note, "whole offsets read as seconds"));
+    assert!(said(
+        &d,
+        Severity::Warning,
+        "implausible for one experiment"
+    ));
+
+    // Given: read in that unit.
+    let (t, d) = text_with(&rows, Some(OffsetUnit::Milliseconds));
+    assert!((t.unwrap().duration / 3600.0 - 11.37).abs() < 0.01);
+    assert!(d.items().is_empty(), "{:?}", d.items());
+
+    // Given against the header: the given unit wins, and that is said.
+    let (t, d) = text_with(
+        &format!("min,count\n{rows}"),
+        Some(OffsetUnit::Milliseconds),
+    );
+    assert!((t.unwrap().duration / 3600.0 - 11.37).abs() < 0.01);
+    assert!(said(
+        &d,
+        Severity::Warning,
+        "header says the offsets are in min"
+    ));
+
+    let bad = error_of("fortnights,count\n0,4\n");
+    assert!(bad.starts_with("line 1: not a known trace format"), "{bad}");
+}
+
+#[test]
+fn skypilot_flags_are_read_as_availability_and_counts_as_counts() {
+    // Single instance: 1 means preempted (spot unavailable).
+    let (t, d) = text(r#"{"metadata":{"gap_seconds":300},"data":[0,0,1,1,0]}"#);
+    let t = t.unwrap();
+    let curve = t.count_curve().unwrap();
+    let counts: Vec<i64> = curve.iter().map(|p| p.1).collect();
+    assert_eq!(t.initial, 1);
+    assert_eq!(counts.first(), Some(&1));
+    assert!(counts.contains(&0));
+    assert!(said(&d, Severity::Note, "1 means preempted"));
+
+    // The project's 4-node fixture: counts of instances available.
+    let (t, d) = read("skypilot-spot-traces/us-east-1f_v100_1.json");
+    let t = t.unwrap();
+    assert!(t.count_curve().unwrap().iter().all(|p| p.1 <= 4));
+    assert!(said(&d, Severity::Note, "counts of instances available"));
+}
+
+/// Bamboo's full-64 node trace ends with a row of 0: the experiment being
+/// shut down (63 → 0), not 63 nodes preempted at once.
+#[test]
+fn a_final_drop_of_every_node_is_the_experiments_end_unless_kept() {
+    let rel = "bamboo-simulation/traces/trace--full-64-node-trace/full-64-node-trace.csv";
+    let (t, d) = read(rel);
+    let t = t.unwrap();
+    assert!(said(
+        &d,
+        Severity::Warning,
+        "shutting down all 63 nodes at once"
+    ));
+    assert!(t.events.iter().all(|e| e.delta > -63));
+    assert_eq!(t.duration, 355.0 * 60.0);
+
+    let bytes = std::fs::read(fixture(rel)).unwrap();
+    let mut d = Diagnostics::default();
+    let options = ReadOptions {
+        keep_final_shutdown: true,
+        ..ReadOptions::default()
+    };
+    let kept = parse(&bytes[..], options, &mut d).unwrap();
+    assert_eq!(kept.events.last().map(|e| e.delta), Some(-63));
+    assert_eq!(kept.events.len(), t.events.len() + 1);
+
+    // One node leaving last is a preemption like any other.
+    let (t, d) = text(
+        "timestamp,count\n2021-07-26T18:42:00Z,2\n2021-07-26T18:43:00Z,1\n2021-07-26T18:44:00Z,0\n",
+    );
+    assert_eq!(t.unwrap().events.len(), 2);
+    assert!(!said(&d, Severity::Warning, "shutting down"));
 }
