@@ -302,8 +302,11 @@ pub fn simulate_until(
         } else if phase_t == t {
             sim.on_phase_end();
         } else if prep_t == t {
-            sim.prepping.pop_front();
-            sim.standby += 1;
+            // Nodes ready at one instant join together: one change.
+            while sim.prepping.front() == Some(&t) {
+                sim.prepping.pop_front();
+                sim.standby += 1;
+            }
             sim.on_node_ready();
         } else if let Some(e) = pending {
             sim.apply(e);
@@ -524,7 +527,13 @@ impl Sim<'_> {
             self.pause_running();
             self.checkpoint = None;
         }
-        self.result.reconfigurations += 1;
+        // Changes at one instant make one reconfiguration (its timer
+        // starts again; nothing ran in between to roll back).
+        let started_now =
+            matches!(self.phase, Phase::Reconfiguring { .. }) && self.phase_since == self.now;
+        if !started_now {
+            self.result.reconfigurations += 1;
+        }
         self.set_phase(Phase::Reconfiguring {
             until: self.now + duration,
         });

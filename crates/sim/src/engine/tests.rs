@@ -272,3 +272,41 @@ proptest! {
         prop_assert!(r.iterations >= 0.0);
     }
 }
+
+/// Nodes added together become ready together, at the very instant of a
+/// preemption: one change of membership, one reconfiguration (two before:
+/// each change at that instant counted on its own).
+#[test]
+fn changes_at_one_instant_make_one_reconfiguration() {
+    let trace = Trace {
+        format: TraceFormat::NodeCount,
+        start_epoch: None,
+        duration: 3600.0,
+        initial: 32,
+        events: vec![
+            NodeEvent {
+                t: 600.0,
+                delta: 16,
+                node: None,
+            },
+            // When the 16 are ready (180 s of preparation).
+            NodeEvent {
+                t: 780.0,
+                delta: -3,
+                node: None,
+            },
+        ],
+    };
+    for seed in 0..20 {
+        let cfg = SimConfig {
+            strategy: Strategy::Reconfigure,
+            initial_nodes: 32,
+            duration_s: 3600.0,
+            ..SimConfig::default()
+        };
+        let mut model = Replay::new(&trace, 0.0, 1.0).unwrap();
+        let r = simulate(&cfg, &profile(), &mut model, &mut rng(seed));
+        assert_eq!(r.preemptions, 3);
+        assert_eq!(r.reconfigurations, 1, "seed {seed}");
+    }
+}
