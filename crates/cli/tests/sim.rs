@@ -112,6 +112,25 @@ fn simulate_prints_a_json_summary_whose_time_split_sums_to_wall_time() {
     .sum();
     assert!((total - 6.0 * 3600.0).abs() < 1e-6);
     assert!(r["preemptions"].as_u64().unwrap() > 0);
+    // Young/Daly beside it: the job's MTBF from the rate (0.2 per node-hour
+    // at the run's world size), √(2 δ M), and the expected waste at both.
+    let y = &v["young_daly"];
+    let world = v["result"]["mean_instances"].as_f64().unwrap().round();
+    let mtbf = 3600.0 / (0.2 * world);
+    assert!(
+        (y["mtbf_s"].as_f64().unwrap() - mtbf).abs() < 1e-6 * mtbf,
+        "{y}"
+    );
+    assert_eq!(y["mtbf_from"], "rate");
+    let delta = 89.0; // run-86's checkpoint save time
+    assert!((y["interval_s"].as_f64().unwrap() - (2.0 * delta * mtbf).sqrt()).abs() < 1.0);
+    assert_eq!(y["simulated_interval_s"], 600.0);
+    let waste = y["simulated_waste"].as_f64().unwrap();
+    assert!((waste - (1.0 - split["useful_s"].as_f64().unwrap() / (6.0 * 3600.0))).abs() < 1e-9);
+    assert!(
+        y["expected_waste_at_optimum"].as_f64().unwrap()
+            <= y["expected_waste_at_simulated_interval"].as_f64().unwrap()
+    );
 }
 
 #[test]

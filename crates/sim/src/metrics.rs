@@ -138,6 +138,68 @@ pub fn young_daly_waste(interval_s: f64, checkpoint_s: f64, restart_s: f64, mtbf
     checkpoint_s / period + (period / 2.0 + restart_s) / mtbf_s
 }
 
+/// Young/Daly's first-order view of one checkpoint-restart simulation:
+/// the optimum interval for the job's mean time between failures, and the
+/// expected waste there and at the interval simulated, beside the waste
+/// the simulation gave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct YoungDaly {
+    /// The job's mean time between failures, s.
+    pub mtbf_s: f64,
+    /// Where it comes from: `rate` (the Poisson rate × world size) or
+    /// `observed` (simulated wall time / rollbacks).
+    pub mtbf_from: String,
+    /// Young's √(2 δ M), s of compute between checkpoints.
+    pub interval_s: f64,
+    /// The first-order expected wasted fraction at that interval.
+    pub expected_waste_at_optimum: f64,
+    /// The interval simulated, s.
+    pub simulated_interval_s: f64,
+    /// The first-order expected wasted fraction at the simulated interval.
+    pub expected_waste_at_simulated_interval: f64,
+    /// The wasted fraction the simulation gave (1 − useful / wall).
+    pub simulated_waste: f64,
+}
+
+impl YoungDaly {
+    /// The view for checkpoint cost `checkpoint_s`, restart cost
+    /// `restart_s` (loading the checkpoint), the job's MTBF and where it
+    /// comes from, and the simulation's interval and outcome.
+    pub fn new(
+        mtbf_s: f64,
+        mtbf_from: &str,
+        checkpoint_s: f64,
+        restart_s: f64,
+        simulated_interval_s: f64,
+        result: &SimResult,
+    ) -> YoungDaly {
+        let interval_s = young_daly_interval(checkpoint_s, mtbf_s);
+        YoungDaly {
+            mtbf_s,
+            mtbf_from: mtbf_from.to_string(),
+            interval_s,
+            expected_waste_at_optimum: young_daly_waste(
+                interval_s,
+                checkpoint_s,
+                restart_s,
+                mtbf_s,
+            ),
+            simulated_interval_s,
+            expected_waste_at_simulated_interval: young_daly_waste(
+                simulated_interval_s,
+                checkpoint_s,
+                restart_s,
+                mtbf_s,
+            ),
+            simulated_waste: if result.wall_s > 0.0 {
+                1.0 - result.split.useful_s / result.wall_s
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

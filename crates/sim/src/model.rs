@@ -314,6 +314,11 @@ pub struct Poisson {
 }
 
 impl Poisson {
+    /// Its rate, preemptions per node-hour.
+    pub fn rate_per_hour(&self) -> f64 {
+        self.rate_per_s * 3600.0
+    }
+
     /// A Poisson model; the rate must be finite and ≥ 0, the delay ≥ 0.
     pub fn new(rate_per_hour: f64, replace_delay_s: f64) -> Result<Poisson, ModelError> {
         if !(rate_per_hour.is_finite() && rate_per_hour >= 0.0) {

@@ -19,8 +19,9 @@ use expost_model::{Diagnostic, Diagnostics, Severity};
 use expost_render::output::Output;
 use expost_render::table::Table;
 use expost_sim::engine::{simulate_until, SimConfig, Strategy};
-use expost_sim::metrics::SimResult;
+use expost_sim::metrics::{SimResult, YoungDaly};
 use expost_sim::model::{MinuteModel, MinuteParams, Poisson, PreemptionModel, Replay};
+use expost_sim::sweep::job_mtbf_s;
 use expost_sim::tick::{self, Live, TickEvent, TickParams};
 use std::io;
 use std::path::PathBuf;
@@ -242,6 +243,8 @@ pub struct Simulation {
     pub result: Option<SimResult>,
     /// The notebook's trace of steps and reconfigurations (`--model tick`).
     pub tick: Option<Vec<TickEvent>>,
+    /// Young/Daly's optimum beside a checkpoint-restart simulation.
+    pub young_daly: Option<YoungDaly>,
     /// Why the simulation failed, if it did.
     pub failure: Option<Diagnostic>,
 }
@@ -253,6 +256,38 @@ pub struct Simulated {
     pub simulation: Simulation,
     /// What reading the profile and the trace reported.
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Young/Daly beside a checkpoint-restart simulation: the job's MTBF from
+/// the Poisson rate where there is one, else from the simulation (wall
+/// time per rollback); `None` for other strategies, or when no failure
+/// hit the job under a model without a rate.
+fn young_daly_of(
+    cfg: &SimConfig,
+    profile: &Profile,
+    run: &Run,
+    result: &SimResult,
+) -> Option<YoungDaly> {
+    if cfg.strategy != Strategy::CheckpointRestart {
+        return None;
+    }
+    let (mtbf_s, from) = match run {
+        Run::Engine(Model::Poisson(m), _) => {
+            (job_mtbf_s(cfg.world_size(), m.rate_per_hour()), "rate")
+        }
+        _ if result.rollbacks > 0 => (result.wall_s / result.rollbacks as f64, "observed"),
+        _ => return None,
+    };
+    mtbf_s.is_finite().then(|| {
+        YoungDaly::new(
+            mtbf_s,
+            from,
+            profile.checkpoint_save_s,
+            profile.checkpoint_load_s,
+            cfg.checkpoint_interval_s,
+            result,
+        )
+    })
 }
 
 fn read_trace(path: &std::path::Path, diags: &mut Diagnostics) -> Result<Trace, StudyError> {
@@ -320,6 +355,9 @@ impl Study for SimulateStudy {
                 name
             }
         };
+        let young_daly = result
+            .as_ref()
+            .and_then(|r| young_daly_of(cfg, profile, run, r));
         let world = cfg.initial_nodes;
         let iteration_time_method = profile
             .iteration_time(world)
@@ -336,6 +374,7 @@ impl Study for SimulateStudy {
             iteration_time_method,
             result,
             tick: events,
+            young_daly,
             failure,
         }
     }
@@ -386,6 +425,7 @@ impl Study for SimulateStudy {
             "seed": s.seed,
             "result": s.result,
             "tick_events": s.tick.as_ref().map(Vec::len),
+            "young_daly": s.young_daly,
         })
     }
 

@@ -6,7 +6,7 @@ use crate::table_builder::TableBuilder;
 use expost_model::profile::Profile;
 use expost_render::table::Table;
 use expost_sim::engine::SimConfig;
-use expost_sim::metrics::SimResult;
+use expost_sim::metrics::{SimResult, YoungDaly};
 use expost_sim::tick::TickEvent;
 use serde::Serialize;
 
@@ -22,6 +22,8 @@ pub(super) struct Report<'a> {
     result: Option<SimResult>,
     tick_events: Option<usize>,
     tick_reconfigurations: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    young_daly: Option<&'a YoungDaly>,
 }
 
 impl Simulation {
@@ -39,6 +41,7 @@ impl Simulation {
                 .tick
                 .as_ref()
                 .map(|t| t.iter().filter(|e| e.reconfig).count()),
+            young_daly: self.young_daly.as_ref(),
         }
     }
 }
@@ -99,6 +102,19 @@ pub(super) fn terminal(s: &Simulation) -> String {
             out,
             "cost ${:.2} spot (${:.2} at on-demand prices); {:.0} samples per spot dollar",
             x.cost_spot, x.cost_on_demand, x.samples_per_dollar
+        );
+    }
+    if let Some(y) = &s.young_daly {
+        let _ = writeln!(
+            out,
+            "Young/Daly (MTBF {:.0} s, {}): optimum interval {:.0} s, expected waste {:.1} %; at the simulated {:.0} s, expected {:.1} %, simulated {:.1} %",
+            y.mtbf_s,
+            if y.mtbf_from == "rate" { "from the rate" } else { "observed" },
+            y.interval_s,
+            100.0 * y.expected_waste_at_optimum,
+            y.simulated_interval_s,
+            100.0 * y.expected_waste_at_simulated_interval,
+            100.0 * y.simulated_waste
         );
     }
     if let Some(events) = &s.tick {
