@@ -161,7 +161,45 @@ fn nonsense_parameters_are_usage_errors_found_before_any_input_is_read() {
             "--rates -2.0 is out of range",
         ),
         (&["sweep", "--shard", "3/2"][..], "1 ≤ i ≤ n"),
-        (&["traces", "a.csv", "--step-unit", "m"][..], "--step-unit"),
+        (&["traces", "a.csv", "--step-unit", "m"][..], "--time-unit"),
+        (&["traces", "a.csv", "--time-unit", "fortnight"][..], "--time-unit"),
+        // Options that would be ignored by the model or strategy chosen.
+        (
+            &["simulate", "--model", "replay", "--trace", "t.csv", "--rate", "0.3"][..],
+            "--rate does not apply to --model replay --strategy reconfigure: it applies to --model poisson",
+        ),
+        (
+            &["simulate", "--trace", "t.csv"][..],
+            "--trace does not apply to --model poisson",
+        ),
+        (
+            &["simulate", "--offset", "60"][..],
+            "--offset does not apply to --model poisson",
+        ),
+        (
+            &["simulate", "--redundancy-overhead", "0.2"][..],
+            "it applies to --strategy redundant",
+        ),
+        (
+            &["simulate", "--world-size", "32"][..],
+            "--world-size does not apply",
+        ),
+        (
+            &["simulate", "--model", "replay", "--trace", "t.csv", "--nodes", "32"][..],
+            "--nodes does not apply to --model replay --strategy reconfigure",
+        ),
+        (
+            &["simulate", "--model", "tick", "--trace", "t.csv", "--strategy", "redundant"][..],
+            "--strategy does not apply to --model tick",
+        ),
+        (
+            &["simulate", "--model", "tick", "--trace", "t.csv", "--prep", "60"][..],
+            "--prep does not apply to --model tick",
+        ),
+        (
+            &["simulate", "--model", "tick", "--trace", "t.csv", "--checkpoint-interval", "60"][..],
+            "--checkpoint-interval does not apply to --model tick",
+        ),
     ] {
         let mut all = args.to_vec();
         if args[0] != "traces" {
@@ -185,6 +223,50 @@ fn nonsense_parameters_are_usage_errors_found_before_any_input_is_read() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pipeline depth 16"));
+    // Checkpoint-restart replaying a trace that never has its world size
+    // alive would train nothing: an error giving the most it can be.
+    let g4dn = fixtures().join("bamboo-traces/traces/g4dn-trace.csv");
+    let replay = |extra: &[&str]| {
+        let mut args = vec![
+            "simulate",
+            "--profile",
+            &profile(),
+            "--model",
+            "replay",
+            "--trace",
+            g4dn.to_str().unwrap(),
+            "--strategy",
+            "checkpoint-restart",
+            "--checkpoint-interval",
+            "600",
+            "--hours",
+            "10",
+            "--json",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        expost(&refs)
+    };
+    let out = replay(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("checkpoint-restart at world size 64 can never start: the trace has at most 24 nodes alive")
+            && stderr.contains("--world-size ≤ 16"),
+        "{stderr}"
+    );
+    let out = replay(&["--world-size", "16"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["result"]["samples"].as_f64().unwrap() > 0.0, "{v}");
     let out = expost(&["simulate", "--profile", "/nonexistent/profile"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/profile"));

@@ -242,6 +242,12 @@ with_sim_settings! {
         #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
         #[serde(default)]
         pub checkpoint_interval: f64,
+        /// Checkpoint-restart: the world size it trains at, a multiple of
+        /// the pipeline depth (default: --nodes rounded down to whole
+        /// pipelines). With --model replay it must be reached by the trace.
+        #[arg(long, allow_hyphen_values = true)]
+        #[serde(default)]
+        pub world_size: Option<u32>,
         /// Seed.
         #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
         #[serde(default)]
@@ -301,6 +307,10 @@ impl StudyCommand for Args {
             1e7,
             "seconds",
         )?;
+        if let Some(world) = self.world_size {
+            super::check::whole("--world-size", world, 1, 100_000, "nodes")?;
+        }
+        self.check_options_apply()?;
         let study = SimulateStudy {
             settings: self.sim_settings()?,
             model: self.model.into(),
@@ -311,6 +321,7 @@ impl StudyCommand for Args {
             offset_s: self.offset,
             time_scale: self.time_scale,
             checkpoint_interval_s: self.checkpoint_interval,
+            world_size: self.world_size,
             seed: self.seed,
         };
         study.check()?;
@@ -325,6 +336,86 @@ impl StudyCommand for Args {
 
     fn saved(&self) -> SavedStudy {
         SavedStudy::Simulate(self.clone())
+    }
+}
+
+impl Args {
+    /// Every option given (set to other than its default) must apply to
+    /// the model and strategy chosen: one that would be ignored is an error
+    /// naming it and what it applies to.
+    fn check_options_apply(&self) -> Result<(), String> {
+        let model = ModelKind::from(self.model);
+        let strategy = Strategy::from(self.strategy);
+        let set = |given: f64, default: f64| given != default;
+        let mut ignored: Vec<(&str, &str)> = Vec::new();
+        if model != ModelKind::Poisson {
+            if set(self.rate, defaults::rate()) {
+                ignored.push(("--rate", "--model poisson"));
+            }
+            if set(self.replace_delay, 0.0) {
+                ignored.push(("--replace-delay", "--model poisson"));
+            }
+        } else if self.trace.is_some() {
+            ignored.push(("--trace", "--model minute, replay or tick"));
+        }
+        if model != ModelKind::Replay {
+            if set(self.offset, 0.0) {
+                ignored.push(("--offset", "--model replay"));
+            }
+            if set(self.time_scale, defaults::time_scale()) {
+                ignored.push(("--time-scale", "--model replay"));
+            }
+        }
+        if strategy != Strategy::Redundant || model == ModelKind::Tick {
+            if set(self.redundancy_overhead, defaults::redundancy_overhead()) {
+                ignored.push(("--redundancy-overhead", "--strategy redundant"));
+            }
+            if set(self.degraded_slowdown, defaults::degraded_slowdown()) {
+                ignored.push(("--degraded-slowdown", "--strategy redundant"));
+            }
+        }
+        if self.world_size.is_some()
+            && (strategy != Strategy::CheckpointRestart || model == ModelKind::Tick)
+        {
+            ignored.push(("--world-size", "--strategy checkpoint-restart"));
+        }
+        if model == ModelKind::Replay
+            && strategy != Strategy::CheckpointRestart
+            && self.nodes != defaults::nodes()
+        {
+            ignored.push((
+                "--nodes",
+                "--strategy checkpoint-restart under --model replay (the trace gives the starting nodes)",
+            ));
+        }
+        if model == ModelKind::Tick {
+            if strategy != Strategy::Reconfigure {
+                ignored.push(("--strategy", "the event-driven models (the notebook's tick simulation has one strategy, reconfigure)"));
+            }
+            let event_driven = "the event-driven models (the notebook's tick simulation fixes it)";
+            if set(self.prep, defaults::prep()) {
+                ignored.push(("--prep", event_driven));
+            }
+            if set(self.checkpoint_interval, 0.0) {
+                ignored.push(("--checkpoint-interval", event_driven));
+            }
+            if set(self.spot_price, defaults::spot_price())
+                || set(self.on_demand_price, defaults::on_demand_price())
+            {
+                ignored.push((
+                    "--spot-price/--on-demand-price",
+                    "the event-driven models (the tick simulation gives no cost)",
+                ));
+            }
+        }
+        match ignored.as_slice() {
+            [] => Ok(()),
+            [(option, applies), ..] => Err(format!(
+                "{option} does not apply to --model {} --strategy {}: it applies to {applies}",
+                model.name(),
+                strategy.name()
+            )),
+        }
     }
 }
 

@@ -72,6 +72,9 @@ pub struct SimulateStudy {
     pub time_scale: f64,
     /// Compute seconds between checkpoints.
     pub checkpoint_interval_s: f64,
+    /// Checkpoint-restart's world size (`None`: the starting nodes rounded
+    /// down to whole pipelines).
+    pub world_size: Option<u32>,
     /// The seed.
     pub seed: u64,
 }
@@ -117,9 +120,13 @@ impl SimulateStudy {
     }
 
     fn config(&self, base: SimConfig) -> SimConfig {
+        let world_size = self
+            .world_size
+            .or_else(|| (self.strategy == Strategy::CheckpointRestart).then(|| base.world_size()));
         SimConfig {
             strategy: self.strategy,
             checkpoint_interval_s: self.checkpoint_interval_s,
+            world_size,
             ..base
         }
     }
@@ -149,7 +156,7 @@ impl SimulateStudy {
                     add_mean: fit.add_mean,
                     add_std: fit.add_std,
                     total_minutes: cfg.duration_s / 60.0,
-                    initial_instances: 32.min(cfg.max_instances),
+                    initial_instances: cfg.initial_nodes.min(cfg.max_instances),
                     pipeline_depth: cfg.pipeline_depth,
                     inst_max: i64::from(cfg.max_instances),
                     inst_min: 0,
@@ -177,6 +184,7 @@ impl SimulateStudy {
                                 )
                             })?;
                         cfg.initial_nodes = replay.initial.min(cfg.max_instances);
+                        check_world_reached(&cfg, needed()?, self.offset_s)?;
                         Model::Replay(replay)
                     }
                 };
@@ -256,6 +264,39 @@ pub struct Simulated {
     pub simulation: Simulation,
     /// What reading the profile and the trace reported.
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Checkpoint-restart replaying a trace trains only once the trace has its
+/// world size alive: a world size the trace never reaches (from the
+/// offset on) would train nothing, so it is an error saying the most the
+/// trace has.
+fn check_world_reached(cfg: &SimConfig, trace: &Trace, offset_s: f64) -> Result<(), StudyError> {
+    if cfg.strategy != Strategy::CheckpointRestart {
+        return Ok(());
+    }
+    let Some(curve) = trace.count_curve() else {
+        return Ok(());
+    };
+    let mut alive = 0;
+    let mut most = 0;
+    for &(t, count) in &curve {
+        if t <= offset_s {
+            alive = count;
+        } else {
+            most = most.max(alive);
+            alive = count;
+        }
+    }
+    most = most.max(alive).min(i64::from(cfg.max_instances));
+    let world = i64::from(cfg.world_size());
+    if most < world {
+        return Err(StudyError::Usage(format!(
+            "checkpoint-restart at world size {world} can never start: the trace has at most {most} nodes alive from offset {offset_s} s on (give --world-size ≤ {}, a multiple of the pipeline depth {})",
+            most / i64::from(cfg.pipeline_depth) * i64::from(cfg.pipeline_depth),
+            cfg.pipeline_depth
+        )));
+    }
+    Ok(())
 }
 
 /// Young/Daly beside a checkpoint-restart simulation: the job's MTBF from

@@ -32,6 +32,7 @@ fn study(model: ModelKind) -> SimulateStudy {
         offset_s: 0.0,
         time_scale: 1.0,
         checkpoint_interval_s: 0.0,
+        world_size: None,
         seed: 3,
     }
 }
