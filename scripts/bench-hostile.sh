@@ -95,7 +95,7 @@ staging="$work/staging/influxdb-data"
 mkdir -p "$staging/data" "$staging/wal" "$staging/meta"
 # One empty file named many times over in the archive: a stream of headers.
 touch "$staging/data/empty"
-(cd "$work/staging" && yes influxdb-data/data/empty | head -n "$MANY" | tar --hard-dereference -czf "$work/many.tar.gz" -T - influxdb-data/meta influxdb-data/wal)
+(cd "$work/staging" && awk -v n="$MANY" 'BEGIN { for (i = 0; i < n; i++) print "influxdb-data/data/empty" }' | tar --hard-dereference -czf "$work/many.tar.gz" -T - influxdb-data/meta influxdb-data/wal)
 rm -rf "$work/staging"
 many="$work/many"
 cp -r tests/fixtures/ombt/campaign "$many"

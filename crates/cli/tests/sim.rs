@@ -368,7 +368,8 @@ fn dash_output_writes_the_main_table_to_stdout() {
     ]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(text.lines().count(), 1 + 3 * 2, "{text}");
+    // 4 strategies (the default) × 2 seeds.
+    assert_eq!(text.lines().count(), 1 + 4 * 2, "{text}");
 }
 
 #[test]

@@ -19,6 +19,12 @@
 //!   which rolls back, waits until the full world size is ready, and
 //!   restarts (loading the checkpoint). Checkpoints are synchronous, every
 //!   `checkpoint_interval_s` of compute, stalling training.
+//! - `elastic-restart` (Varuna): like checkpoint-restart (synchronous
+//!   checkpoints every `checkpoint_interval_s`, roll back on a loss), but
+//!   it restarts at once on the nodes left, the largest whole number of
+//!   pipelines up to its world size, at that size's iteration time; when
+//!   nodes return it grows back at the next checkpoint (restarting from it,
+//!   loading it). With one pipeline it cannot shrink: it is checkpoint-restart.
 //! - `redundant` (Bamboo): every node also computes its neighbour stage,
 //!   which slows iterations by `redundancy_overhead`; a lost node is absorbed
 //!   by its neighbour (iterations slow by `degraded_slowdown` until it is
@@ -42,6 +48,9 @@ pub enum Strategy {
     CheckpointRestart,
     /// Bamboo's redundant computation.
     Redundant,
+    /// Varuna's elastic restart: roll back and restart at once on the nodes
+    /// left (whole pipelines), grow back at the next checkpoint.
+    ElasticRestart,
 }
 
 impl Strategy {
@@ -51,7 +60,15 @@ impl Strategy {
             Strategy::Reconfigure => "reconfigure",
             Strategy::CheckpointRestart => "checkpoint-restart",
             Strategy::Redundant => "redundant",
+            Strategy::ElasticRestart => "elastic-restart",
         }
+    }
+
+    /// Whether it stops and restarts from checkpoints taken synchronously
+    /// every interval, at a world size it is given (`checkpoint-restart`,
+    /// `elastic-restart`), rather than reconfiguring a running job.
+    pub fn restarts(self) -> bool {
+        matches!(self, Strategy::CheckpointRestart | Strategy::ElasticRestart)
     }
 }
 
@@ -151,9 +168,12 @@ impl SimConfig {
                 self.checkpoint_interval_s
             ));
         }
-        if self.strategy == Strategy::CheckpointRestart {
+        if self.strategy.restarts() {
             if self.checkpoint_interval_s <= 0.0 {
-                return err("checkpoint-restart needs a checkpoint interval > 0 s".into());
+                return err(format!(
+                    "{} needs a checkpoint interval > 0 s",
+                    self.strategy.name()
+                ));
             }
             let ws = self.world_size();
             if ws == 0 || ws % self.pipeline_depth != 0 || ws > self.max_instances {
@@ -353,6 +373,14 @@ impl Sim<'_> {
 
     fn start(&mut self) {
         match self.cfg.strategy {
+            Strategy::ElasticRestart => {
+                let ws = self.elastic_size();
+                if ws > 0 {
+                    self.standby -= ws;
+                    self.active = ws;
+                    self.begin_running();
+                }
+            }
             Strategy::CheckpointRestart => {
                 let ws = self.cfg.world_size();
                 if self.standby >= ws {
@@ -437,7 +465,7 @@ impl Sim<'_> {
             return;
         }
         let interval = self.cfg.checkpoint_interval_s;
-        let sync = self.cfg.strategy == Strategy::CheckpointRestart;
+        let sync = self.cfg.strategy.restarts();
         // Earliest compute time (cumulative running seconds) for the next start.
         let min_running = self.saved_running + interval;
         let t_min = self.seg_start + (min_running - self.seg_running).max(0.0);
@@ -468,7 +496,7 @@ impl Sim<'_> {
         let Some(c) = self.checkpoint.take() else {
             return;
         };
-        if self.cfg.strategy == Strategy::CheckpointRestart {
+        if self.cfg.strategy.restarts() {
             self.pause_running();
             self.seg_iteration = c.iteration;
             self.set_phase(Phase::Stalled {
@@ -491,7 +519,9 @@ impl Sim<'_> {
                 self.saved_iteration = iteration;
                 self.saved_running = self.running_s;
                 self.result.checkpoints += 1;
-                self.begin_running();
+                if !self.grow_at_checkpoint() {
+                    self.begin_running();
+                }
             }
             Phase::Reconfiguring { .. } => {
                 if self.cfg.strategy == Strategy::Redundant {
@@ -632,6 +662,15 @@ impl Sim<'_> {
                 self.rearrange(true, new_pipeline);
                 self.reconfigure(reconfig, true);
             }
+            Strategy::ElasticRestart => {
+                if matches!(self.phase, Phase::Running | Phase::Stalled { .. }) {
+                    self.rollback();
+                }
+                self.standby += self.active;
+                self.active = 0;
+                self.set_phase(Phase::Waiting);
+                self.elastic_restart();
+            }
             Strategy::CheckpointRestart => {
                 if matches!(self.phase, Phase::Running | Phase::Stalled { .. }) {
                     self.rollback();
@@ -665,6 +704,13 @@ impl Sim<'_> {
                 }
             }
             Strategy::CheckpointRestart => self.try_restart(),
+            // Stopped for want of a pipeline: start; running: grow at the
+            // next checkpoint.
+            Strategy::ElasticRestart => {
+                if self.phase == Phase::Waiting {
+                    self.elastic_restart();
+                }
+            }
             Strategy::Redundant => {
                 let holes = self.pipes.iter().any(|p| *p != 0);
                 if matches!(self.phase, Phase::Running | Phase::Waiting)
@@ -674,6 +720,39 @@ impl Sim<'_> {
                 }
             }
         }
+    }
+
+    /// Elastic restart: the world size it can run at now, the nodes
+    /// ready in whole pipelines, at most its world size.
+    fn elastic_size(&self) -> u32 {
+        let ready = self.active + self.standby;
+        (ready / self.depth() * self.depth()).min(self.cfg.world_size())
+    }
+
+    /// Elastic restart, stopped: restart from the last checkpoint on the
+    /// nodes there are (loading it), or wait for a whole pipeline.
+    fn elastic_restart(&mut self) {
+        let ws = self.elastic_size();
+        if ws == 0 {
+            return;
+        }
+        self.standby -= ws - self.active;
+        self.active = ws;
+        self.reconfigure(self.profile.checkpoint_load_s, false);
+    }
+
+    /// Elastic restart, a checkpoint just saved: with more nodes ready than
+    /// it runs on (up to its world size), it restarts larger from that
+    /// checkpoint. Returns whether it did.
+    fn grow_at_checkpoint(&mut self) -> bool {
+        if self.cfg.strategy != Strategy::ElasticRestart || self.elastic_size() <= self.active {
+            return false;
+        }
+        let ws = self.elastic_size();
+        self.standby -= ws - self.active;
+        self.active = ws;
+        self.reconfigure(self.profile.checkpoint_load_s, false);
+        true
     }
 
     /// Checkpoint-restart: when stopped and the full world size is ready, restart.

@@ -184,9 +184,10 @@ impl SweepSpec {
         Poisson::new(0.0, self.replace_delay_s).map_err(|e| e.to_string())?;
         for &strategy in &self.strategies {
             for &asked in &self.intervals {
-                let stand_in = match strategy {
-                    Strategy::CheckpointRestart => self.base.duration_s,
-                    _ => 0.0,
+                let stand_in = if strategy.restarts() {
+                    self.base.duration_s
+                } else {
+                    0.0
                 };
                 SimConfig {
                     strategy,
@@ -222,9 +223,9 @@ impl SweepSpec {
     }
 
     /// Automatic interval: 0 (back to back) for asynchronous checkpoints;
-    /// Young's √(2 δ M) for checkpoint-restart, at most the duration.
+    /// Young's √(2 δ M) for the restarting strategies, at most the duration.
     pub fn auto_interval(&self, strategy: Strategy, rate: f64, profile: &Profile) -> f64 {
-        if strategy != Strategy::CheckpointRestart {
+        if !strategy.restarts() {
             return 0.0;
         }
         let m = job_mtbf_s(self.base.world_size(), rate);

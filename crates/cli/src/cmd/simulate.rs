@@ -62,6 +62,8 @@ pub enum StrategyArg {
     CheckpointRestart,
     /// Bamboo's redundant computation.
     Redundant,
+    /// Varuna's elastic restart: restart at once on the nodes left, grow at the next checkpoint.
+    ElasticRestart,
 }
 
 impl From<StrategyArg> for Strategy {
@@ -70,6 +72,7 @@ impl From<StrategyArg> for Strategy {
             StrategyArg::Reconfigure => Strategy::Reconfigure,
             StrategyArg::CheckpointRestart => Strategy::CheckpointRestart,
             StrategyArg::Redundant => Strategy::Redundant,
+            StrategyArg::ElasticRestart => Strategy::ElasticRestart,
         }
     }
 }
@@ -379,13 +382,10 @@ impl Args {
         {
             ignored.push(("--world-size", "--strategy checkpoint-restart"));
         }
-        if model == ModelKind::Replay
-            && strategy != Strategy::CheckpointRestart
-            && self.nodes != defaults::nodes()
-        {
+        if model == ModelKind::Replay && !strategy.restarts() && self.nodes != defaults::nodes() {
             ignored.push((
                 "--nodes",
-                "--strategy checkpoint-restart under --model replay (the trace gives the starting nodes)",
+                "--strategy checkpoint-restart or elastic-restart under --model replay (the trace gives the starting nodes)",
             ));
         }
         if model == ModelKind::Tick {

@@ -147,6 +147,7 @@ mod defaults {
             StrategyArg::Reconfigure,
             StrategyArg::CheckpointRestart,
             StrategyArg::Redundant,
+            StrategyArg::ElasticRestart,
         ]
     }
     pub fn rates() -> Vec<f64> {

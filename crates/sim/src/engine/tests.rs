@@ -32,15 +32,12 @@ fn no_preemptions_gives_batch_over_iteration_time_exactly() {
         Strategy::Reconfigure,
         Strategy::CheckpointRestart,
         Strategy::Redundant,
+        Strategy::ElasticRestart,
     ] {
         let cfg = SimConfig {
             strategy,
             initial_nodes: 64,
-            checkpoint_interval_s: if strategy == Strategy::CheckpointRestart {
-                1e9
-            } else {
-                0.0
-            },
+            checkpoint_interval_s: if strategy.restarts() { 1e9 } else { 0.0 },
             redundancy_overhead: 0.0,
             ..SimConfig::default()
         };
@@ -309,4 +306,79 @@ fn changes_at_one_instant_make_one_reconfiguration() {
         assert_eq!(r.preemptions, 3);
         assert_eq!(r.reconfigurations, 1, "seed {seed}");
     }
+}
+
+/// With one pipeline, elastic restart cannot run on fewer nodes: it waits
+/// for the full world as checkpoint-restart does, to the last number.
+#[test]
+fn elastic_restart_with_a_constant_world_size_equals_checkpoint_restart() {
+    for seed in 0..10 {
+        let run = |strategy| {
+            let cfg = SimConfig {
+                strategy,
+                initial_nodes: 16,
+                max_instances: 32,
+                duration_s: 12.0 * 3600.0,
+                checkpoint_interval_s: 900.0,
+                ..SimConfig::default()
+            };
+            cfg.validate(&profile()).unwrap();
+            let mut model = Poisson::new(0.2, 60.0).unwrap();
+            simulate(&cfg, &profile(), &mut model, &mut rng(seed))
+        };
+        let (elastic, restart) = (
+            run(Strategy::ElasticRestart),
+            run(Strategy::CheckpointRestart),
+        );
+        assert!(restart.rollbacks > 0, "seed {seed}: no failure simulated");
+        assert_eq!(elastic, restart, "seed {seed}");
+    }
+}
+
+/// Short of nodes, elastic restart trains on what is left while
+/// checkpoint-restart waits, and grows back once nodes return.
+#[test]
+fn elastic_restart_trains_on_the_nodes_left_and_grows_back() {
+    let trace = Trace {
+        format: TraceFormat::NodeCount,
+        start_epoch: None,
+        duration: 4.0 * 3600.0,
+        initial: 64,
+        events: vec![
+            NodeEvent {
+                t: 3600.0,
+                delta: -20,
+                node: None,
+            },
+            NodeEvent {
+                t: 7200.0,
+                delta: 20,
+                node: None,
+            },
+        ],
+    };
+    let run = |strategy| {
+        let cfg = SimConfig {
+            strategy,
+            initial_nodes: 64,
+            duration_s: 4.0 * 3600.0,
+            checkpoint_interval_s: 600.0,
+            ..SimConfig::default()
+        };
+        let mut model = Replay::new(&trace, 0.0, 1.0).unwrap();
+        simulate(&cfg, &profile(), &mut model, &mut rng(1))
+    };
+    let (elastic, restart) = (
+        run(Strategy::ElasticRestart),
+        run(Strategy::CheckpointRestart),
+    );
+    assert!(
+        elastic.samples > restart.samples * 1.1,
+        "elastic {} vs checkpoint-restart {}",
+        elastic.samples,
+        restart.samples
+    );
+    // It ran smaller for a while and grew back: more restarts than losses.
+    assert!(elastic.reconfigurations >= 2, "{elastic:?}");
+    assert!(elastic.split.waiting_s < restart.split.waiting_s);
 }

@@ -122,7 +122,7 @@ impl SimulateStudy {
     fn config(&self, base: SimConfig) -> SimConfig {
         let world_size = self
             .world_size
-            .or_else(|| (self.strategy == Strategy::CheckpointRestart).then(|| base.world_size()));
+            .or_else(|| self.strategy.restarts().then(|| base.world_size()));
         SimConfig {
             strategy: self.strategy,
             checkpoint_interval_s: self.checkpoint_interval_s,
