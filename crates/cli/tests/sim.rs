@@ -193,6 +193,22 @@ fn nonsense_parameters_are_usage_errors_found_before_any_input_is_read() {
             "--strategy does not apply to --model tick",
         ),
         (
+            &["simulate", "--remove-chance", "0.2"][..],
+            "--remove-chance does not apply to --model poisson",
+        ),
+        (
+            &["simulate", "--model", "tick", "--add-trace", "n.csv"][..],
+            "--add-trace and --remove-trace go together",
+        ),
+        (
+            &["simulate", "--model", "minute", "--remove-chance", "0.2"][..],
+            "the generator needs --trace, or --add-trace with --remove-trace, or all of",
+        ),
+        (
+            &["simulate", "--model", "tick", "--trace", "t.csv", "--remove-burst", "2"][..],
+            "--remove-burst \"2\" is not MEAN:STD",
+        ),
+        (
             &["simulate", "--model", "tick", "--trace", "t.csv", "--prep", "60"][..],
             "--prep does not apply to --model tick",
         ),
@@ -520,4 +536,58 @@ fn a_saved_sweep_study_reruns_to_the_same_outputs() {
     );
     assert!(out_dir.join("time_split_redundant_900s.svg").is_file());
     rerun_reproduces(&study, &out_dir);
+}
+
+/// The notebook's way: additions fitted to the node trace, preemptions to
+/// the terminate trace; its parameters in the JSON and on the terminal,
+/// given values in place of fitted ones, said.
+#[test]
+fn tick_takes_the_notebooks_two_traces_or_given_parameters() {
+    let traces = fixtures().join("bamboo-simulation/traces/trace--full-64-node-trace");
+    let node = traces.join("full-64-node-trace.csv");
+    let terminate = traces.join("full-64-terminate-trace.csv");
+    let out = expost(&[
+        "simulate",
+        "--profile",
+        &profile(),
+        "--model",
+        "tick",
+        "--nodes",
+        "32",
+        "--hours",
+        "1",
+        "--add-trace",
+        node.to_str().unwrap(),
+        "--remove-trace",
+        terminate.to_str().unwrap(),
+        "--add-burst",
+        "3:1",
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let g = &v["generator"];
+    let close = |key: &str, want: f64| {
+        let got = g["params"][key].as_f64().unwrap();
+        assert!((got - want).abs() < 1e-9, "{key}: {got} vs {want}");
+    };
+    close("preempt_chance", 0.16338028169014085);
+    close("preempt_mean", 2.413793103448276);
+    close("preempt_std", 2.086165648825032);
+    close("add_chance", 0.14366197183098592);
+    close("add_mean", 3.0);
+    close("add_std", 1.0);
+    close("big_add_chance", 0.05);
+    let source = g["source"].as_str().unwrap();
+    assert!(
+        source.contains("(additions) and") && source.contains("given: --add-burst"),
+        "{source}"
+    );
+    assert!(v["tick_events"].as_u64().unwrap() > 0);
+    assert!(v["tick_reconfigurations"].is_u64());
 }

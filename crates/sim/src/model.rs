@@ -114,7 +114,8 @@ pub struct MinuteParams {
     pub preempt_std: f64,
     /// Chance of an addition in a period.
     pub add_chance: f64,
-    /// Chance that an addition is big (11–31 nodes); the notebook uses 0.05.
+    /// Chance that an addition is big (11–31 nodes): fitted, the share of
+    /// additions above 10 nodes (the notebook's simulation uses 0.05).
     pub big_add_chance: f64,
     /// Mean of a regular addition's size (nodes).
     pub add_mean: f64,
@@ -130,9 +131,8 @@ pub struct FitError(String);
 impl MinuteParams {
     /// Fits the notebook's model to a trace: chance per minute = minutes
     /// with a removal (addition) ÷ minutes of trace; burst sizes' mean and
-    /// standard deviation; additions above 10 nodes are "big". Uses the
-    /// notebook's 5 % big-addition chance when simulating, as it does; the
-    /// fitted share is reported in `big_add_chance`.
+    /// standard deviation; additions above 10 nodes are "big", and their
+    /// share is `big_add_chance`.
     pub fn fit(trace: &Trace) -> Result<MinuteParams, FitError> {
         let minutes = trace.duration / 60.0;
         if minutes <= 0.0 {
@@ -189,6 +189,46 @@ impl MinuteParams {
             add_std: r_std,
         })
     }
+}
+
+/// The notebook's parameters as its cells compute them from two traces:
+/// additions from the node-count trace `add` (each rise between rows is
+/// one addition; those above 10 nodes are big), preemption bursts from the
+/// terminate trace `remove` (one burst per row); the chance of each per
+/// minute is the number of them over the node trace's minutes; sizes'
+/// standard deviations are sample ones (pandas' `var`).
+///
+/// # Errors
+/// When `add` spans no time, or either trace gives none of what it is for.
+pub fn fit_notebook(add: &Trace, remove: &Trace) -> Result<MinuteParams, FitError> {
+    let minutes = add.duration / 60.0;
+    if minutes <= 0.0 {
+        return Err(FitError("the additions trace spans no time".into()));
+    }
+    let bursts: Vec<f64> = (remove.events.iter())
+        .filter(|e| e.delta < 0)
+        .map(|e| -e.delta as f64)
+        .collect();
+    let adds: Vec<f64> = (add.events.iter())
+        .filter(|e| e.delta > 0)
+        .map(|e| e.delta as f64)
+        .collect();
+    let regular: Vec<f64> = adds.iter().copied().filter(|a| *a <= 10.0).collect();
+    let b = Summary::of(&bursts)
+        .ok_or_else(|| FitError("the removals trace has no removals".into()))?;
+    let r = Summary::of(&regular).ok_or_else(|| {
+        FitError("the additions trace has no addition of 10 nodes or fewer".into())
+    })?;
+    Ok(MinuteParams {
+        period_s: 60.0,
+        preempt_chance: (bursts.len() as f64 / minutes).min(1.0),
+        preempt_mean: b.mean,
+        preempt_std: b.std,
+        add_chance: (adds.len() as f64 / minutes).min(1.0),
+        big_add_chance: (adds.len() - regular.len()) as f64 / adds.len() as f64,
+        add_mean: r.mean,
+        add_std: r.std,
+    })
 }
 
 /// The notebook's per-period model, drawing the next period with a burst

@@ -225,6 +225,13 @@ impl Draws for Live {
     }
 }
 
+/// The chance of a big addition the notebook's simulation uses.
+pub const NOTEBOOK_BIG_ADD_CHANCE: f64 = 0.05;
+
+fn notebook_big_add_chance() -> f64 {
+    NOTEBOOK_BIG_ADD_CHANCE
+}
+
 /// Inputs of the notebook's `run_simulation`.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct TickParams {
@@ -240,6 +247,9 @@ pub struct TickParams {
     pub add_mean: f64,
     /// Regular addition size standard deviation.
     pub add_std: f64,
+    /// Chance that an addition is big (11–31 nodes): the notebook's 0.05.
+    #[serde(default = "notebook_big_add_chance")]
+    pub big_add_chance: f64,
     /// Simulated minutes (the notebook: the trace's 355).
     pub total_minutes: f64,
     /// Instances active at the start (32).
@@ -321,7 +331,7 @@ pub fn run(
         let all_len = c.all.len() as i64;
         let mut num_to_add = 0i64;
         if draws.random()? < add_chance {
-            if draws.random()? < 0.05 {
+            if draws.random()? < params.big_add_chance {
                 num_to_add = draws.randint(11, 32)?;
                 if all_len + num_to_add >= params.inst_max {
                     num_to_add = params.inst_max - all_len;

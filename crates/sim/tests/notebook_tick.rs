@@ -104,3 +104,42 @@ fn a_profile_missing_a_file_names_it() {
         "{err}"
     );
 }
+
+/// The notebook's cells fit its generator to the node trace (additions)
+/// and the terminate trace (preemptions): the same numbers as its own run
+/// recorded in params.json.
+#[test]
+fn the_notebooks_fit_of_two_traces_gives_its_recorded_parameters() {
+    use expost_formats::spot_trace::{self, ReadOptions};
+    let dir = fixtures().join("bamboo-simulation/traces/trace--full-64-node-trace");
+    let read = |name: &str| {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        let mut d = expost_model::Diagnostics::default();
+        spot_trace::parse(&bytes[..], ReadOptions::default(), &mut d).unwrap()
+    };
+    let fit = expost_sim::model::fit_notebook(
+        &read("full-64-node-trace.csv"),
+        &read("full-64-terminate-trace.csv"),
+    )
+    .unwrap();
+    let want: TickParams = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("notebook-tick/params.json")).unwrap(),
+    )
+    .unwrap();
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+    assert!(
+        close(fit.preempt_chance, want.preemption_chance_per_minute),
+        "{fit:?}"
+    );
+    assert!(close(fit.preempt_mean, want.preempt_mean), "{fit:?}");
+    assert!(close(fit.preempt_std, want.preempt_std), "{fit:?}");
+    assert!(
+        close(fit.add_chance, want.addition_chance_per_minute),
+        "{fit:?}"
+    );
+    assert!(close(fit.add_mean, want.add_mean), "{fit:?}");
+    assert!(close(fit.add_std, want.add_std), "{fit:?}");
+    // The notebook prints 0.0588 for the share of big additions (1 of 17).
+    assert!(close(fit.big_add_chance, 1.0 / 17.0), "{fit:?}");
+    assert_eq!(want.big_add_chance, 0.05);
+}

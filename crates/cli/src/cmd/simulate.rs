@@ -5,7 +5,9 @@ use super::run::{visit_opt, SavedArgs, SavedStudy};
 use crate::driver::StudyCommand;
 use clap::ValueEnum;
 use expost_sim::engine::Strategy;
-use expost_studies::simulate::{ModelKind, SimSettings, SimulateStudy};
+use expost_studies::simulate::{
+    parse_burst, GivenGenerator, ModelKind, SimSettings, SimulateStudy,
+};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,6 +19,10 @@ Examples:
   expost simulate --profile profile.toml --model replay --trace p3-trace.csv --time-scale 0.5
   expost simulate --profile run-86/ --model minute --trace full-64-node-trace.csv --hours 6
   expost simulate --profile run-86/ --model tick --trace full-64-node-trace.csv -o out/
+  expost simulate --profile run-86/ --model tick --nodes 32 --hours 5.9167 \
+      --add-trace full-64-node-trace.csv --remove-trace full-64-terminate-trace.csv
+  expost simulate --profile run-86/ --model minute --remove-chance 0.2 --remove-burst 2.4:2.1 \
+      --add-chance 0.15 --add-burst 2.5:1.9
 
 A TOML profile: reconfiguration_s, checkpoint_save_s, checkpoint_load_s,
 global_batch, and [iteration_s] with one \"world size\" = seconds per line.
@@ -233,6 +239,36 @@ with_sim_settings! {
         #[arg(long)]
         #[serde(default)]
         pub trace: Option<PathBuf>,
+        /// Minute, tick: the node-count trace to fit additions to (with
+        /// --remove-trace: the notebook's way, in place of --trace).
+        #[arg(long, value_name = "FILE")]
+        #[serde(default)]
+        pub add_trace: Option<PathBuf>,
+        /// Minute, tick: the terminate trace to fit preemption bursts to.
+        #[arg(long, value_name = "FILE")]
+        #[serde(default)]
+        pub remove_trace: Option<PathBuf>,
+        /// Minute, tick: chance of a preemption burst per minute (replaces the fitted one).
+        #[arg(long, value_name = "P", allow_hyphen_values = true)]
+        #[serde(default)]
+        pub remove_chance: Option<f64>,
+        /// Minute, tick: burst size MEAN:STD in nodes (replaces the fitted one).
+        #[arg(long, value_name = "MEAN:STD", allow_hyphen_values = true)]
+        #[serde(default)]
+        pub remove_burst: Option<String>,
+        /// Minute, tick: chance of an addition per minute (replaces the fitted one).
+        #[arg(long, value_name = "P", allow_hyphen_values = true)]
+        #[serde(default)]
+        pub add_chance: Option<f64>,
+        /// Minute, tick: regular addition size MEAN:STD in nodes (replaces the fitted one).
+        #[arg(long, value_name = "MEAN:STD", allow_hyphen_values = true)]
+        #[serde(default)]
+        pub add_burst: Option<String>,
+        /// Minute, tick: chance that an addition is big, 11-31 nodes
+        /// (default: tick, the notebook's 0.05; minute, the fitted share).
+        #[arg(long, value_name = "P", allow_hyphen_values = true)]
+        #[serde(default)]
+        pub big_add_chance: Option<f64>,
         /// Replay: start at this many seconds into the trace.
         #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
         #[serde(default)]
@@ -314,6 +350,20 @@ impl StudyCommand for Args {
             super::check::whole("--world-size", world, 1, 100_000, "nodes")?;
         }
         self.check_options_apply()?;
+        let burst = |name: &str, text: &Option<String>| {
+            text.as_deref()
+                .map(|t| parse_burst(t).map_err(|e| format!("{name} {e}")))
+                .transpose()
+        };
+        let generator = GivenGenerator {
+            add_trace: self.add_trace.clone(),
+            remove_trace: self.remove_trace.clone(),
+            remove_chance: self.remove_chance,
+            remove_burst: burst("--remove-burst", &self.remove_burst)?,
+            add_chance: self.add_chance,
+            add_burst: burst("--add-burst", &self.add_burst)?,
+            big_add_chance: self.big_add_chance,
+        };
         let study = SimulateStudy {
             settings: self.sim_settings()?,
             model: self.model.into(),
@@ -325,6 +375,7 @@ impl StudyCommand for Args {
             time_scale: self.time_scale,
             checkpoint_interval_s: self.checkpoint_interval,
             world_size: self.world_size,
+            generator,
             seed: self.seed,
         };
         study.check()?;
@@ -388,6 +439,21 @@ impl Args {
                 "--strategy checkpoint-restart or elastic-restart under --model replay (the trace gives the starting nodes)",
             ));
         }
+        if !matches!(model, ModelKind::Minute | ModelKind::Tick) {
+            for (option, set) in [
+                ("--add-trace", self.add_trace.is_some()),
+                ("--remove-trace", self.remove_trace.is_some()),
+                ("--remove-chance", self.remove_chance.is_some()),
+                ("--remove-burst", self.remove_burst.is_some()),
+                ("--add-chance", self.add_chance.is_some()),
+                ("--add-burst", self.add_burst.is_some()),
+                ("--big-add-chance", self.big_add_chance.is_some()),
+            ] {
+                if set {
+                    ignored.push((option, "--model minute or tick (the notebook's generator)"));
+                }
+            }
+        }
         if model == ModelKind::Tick {
             if strategy != Strategy::Reconfigure {
                 ignored.push(("--strategy", "the event-driven models (the notebook's tick simulation has one strategy, reconfigure)"));
@@ -428,6 +494,8 @@ impl SavedArgs for Args {
     fn visit_paths(&mut self, visit: &mut dyn FnMut(&mut PathBuf)) {
         visit_opt(&mut self.profile, visit);
         visit_opt(&mut self.trace, visit);
+        visit_opt(&mut self.add_trace, visit);
+        visit_opt(&mut self.remove_trace, visit);
         visit_opt(&mut self.output, visit);
     }
 

@@ -20,9 +20,12 @@ use expost_render::output::Output;
 use expost_render::table::Table;
 use expost_sim::engine::{simulate_until, SimConfig, Strategy};
 use expost_sim::metrics::{SimResult, YoungDaly};
-use expost_sim::model::{MinuteModel, MinuteParams, Poisson, PreemptionModel, Replay};
+use expost_sim::model::{
+    fit_notebook, MinuteModel, MinuteParams, Poisson, PreemptionModel, Replay,
+};
 use expost_sim::sweep::job_mtbf_s;
-use expost_sim::tick::{self, Live, TickEvent, TickParams};
+use expost_sim::tick::{self, Live, TickEvent, TickParams, NOTEBOOK_BIG_ADD_CHANCE};
+pub use generator::{parse_burst, Generator, GivenGenerator};
 use std::io;
 use std::path::PathBuf;
 
@@ -75,6 +78,8 @@ pub struct SimulateStudy {
     /// Checkpoint-restart's world size (`None`: the starting nodes rounded
     /// down to whole pipelines).
     pub world_size: Option<u32>,
+    /// The notebook's generator (minute, tick): traces to fit and values given.
+    pub generator: GivenGenerator,
     /// The seed.
     pub seed: u64,
 }
@@ -90,13 +95,10 @@ impl SimulateStudy {
             ModelKind::Poisson => {
                 Poisson::new(self.rate, self.replace_delay_s).map_err(|e| e.to_string())?;
             }
-            ModelKind::Tick if self.trace.is_none() => {
-                return Err(
-                    "--model tick needs --trace (the notebook fits its model to it)".into(),
-                );
-            }
-            ModelKind::Minute if self.trace.is_none() => {
-                return Err("--model minute needs --trace to fit".into());
+            ModelKind::Tick | ModelKind::Minute => {
+                self.generator
+                    .check(self.trace.is_some())
+                    .map_err(|e| format!("--model {}: {e}", self.model.name()))?;
             }
             ModelKind::Replay if self.trace.is_none() => {
                 return Err("--model replay needs --trace".into());
@@ -133,21 +135,18 @@ impl SimulateStudy {
 
     /// The model, fitted or set up from the trace, and the configuration
     /// it asks for (a replay starts with the trace's nodes).
-    fn prepare(
-        &self,
-        profile: &Profile,
-        trace: Option<&Trace>,
-    ) -> Result<(Run, SimConfig), StudyError> {
+    fn prepare(&self, profile: &Profile, traces: &Traces) -> Result<(Run, SimConfig), StudyError> {
         let mut cfg = self.config(self.settings.config(profile.pipeline_depth));
         let input = |e: String| StudyError::Input(e);
         let needed = || {
-            trace.ok_or_else(|| {
+            traces.trace.as_ref().ok_or_else(|| {
                 StudyError::Usage(format!("--model {} needs --trace", self.model.name()))
             })
         };
         let run = match self.model {
             ModelKind::Tick => {
-                let fit = MinuteParams::fit(needed()?).map_err(|e| input(e.to_string()))?;
+                let generator = self.generator(traces, Some(NOTEBOOK_BIG_ADD_CHANCE))?;
+                let fit = generator.params;
                 let params = TickParams {
                     preemption_chance_per_minute: fit.preempt_chance,
                     preempt_mean: fit.preempt_mean,
@@ -155,25 +154,31 @@ impl SimulateStudy {
                     addition_chance_per_minute: fit.add_chance,
                     add_mean: fit.add_mean,
                     add_std: fit.add_std,
+                    big_add_chance: fit.big_add_chance,
                     total_minutes: cfg.duration_s / 60.0,
                     initial_instances: cfg.initial_nodes.min(cfg.max_instances),
                     pipeline_depth: cfg.pipeline_depth,
                     inst_max: i64::from(cfg.max_instances),
                     inst_min: 0,
                 };
-                Run::Tick(params, format!("tick ({fit:?})"))
+                Run::Tick(params, generator)
             }
             kind => {
                 cfg.validate(profile)
                     .map_err(|e| StudyError::Usage(e.to_string()))?;
-                let model = match kind {
-                    ModelKind::Poisson => Model::Poisson(
-                        Poisson::new(self.rate, self.replace_delay_s)
-                            .map_err(|e| StudyError::Usage(e.to_string()))?,
+                let (model, generator) = match kind {
+                    ModelKind::Poisson => (
+                        Model::Poisson(
+                            Poisson::new(self.rate, self.replace_delay_s)
+                                .map_err(|e| StudyError::Usage(e.to_string()))?,
+                        ),
+                        None,
                     ),
                     ModelKind::Minute => {
-                        let fit = MinuteParams::fit(needed()?).map_err(|e| input(e.to_string()))?;
-                        Model::Minute(MinuteModel::new(fit).map_err(|e| input(e.to_string()))?)
+                        let generator = self.generator(traces, None)?;
+                        let model = MinuteModel::new(generator.params)
+                            .map_err(|e| StudyError::Usage(e.to_string()))?;
+                        (Model::Minute(model), Some(generator))
                     }
                     _ => {
                         let replay = Replay::new(needed()?, self.offset_s, self.time_scale)
@@ -185,14 +190,59 @@ impl SimulateStudy {
                             })?;
                         cfg.initial_nodes = replay.initial.min(cfg.max_instances);
                         check_world_reached(&cfg, needed()?, self.offset_s)?;
-                        Model::Replay(replay)
+                        (Model::Replay(replay), None)
                     }
                 };
-                Run::Engine(model, kind.name().to_string())
+                Run::Engine(model, generator)
             }
         };
         Ok((run, cfg))
     }
+
+    /// The generator's parameters: fitted to the traces (one trace, or the
+    /// notebook's two), with the values given in their place.
+    fn generator(
+        &self,
+        traces: &Traces,
+        big_default: Option<f64>,
+    ) -> Result<Generator, StudyError> {
+        let name = |p: &Option<PathBuf>| {
+            p.as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        };
+        let fitted = match (&traces.trace, &traces.add, &traces.remove) {
+            (Some(trace), _, _) => Some((
+                MinuteParams::fit(trace).map_err(|e| StudyError::Input(e.to_string()))?,
+                name(&self.trace),
+            )),
+            (None, Some(add), Some(remove)) => Some((
+                fit_notebook(add, remove).map_err(|e| StudyError::Input(e.to_string()))?,
+                format!(
+                    "{} (additions) and {} (preemptions), the notebook's way",
+                    name(&self.generator.add_trace),
+                    name(&self.generator.remove_trace)
+                ),
+            )),
+            _ => None,
+        };
+        // Nothing fitted: no share of big additions to take, the notebook's.
+        let big_default = big_default.or(fitted.is_none().then_some(NOTEBOOK_BIG_ADD_CHANCE));
+        self.generator
+            .resolve(fitted, big_default)
+            .map_err(StudyError::Usage)
+    }
+}
+
+/// The traces a simulation reads.
+#[derive(Debug, Default)]
+struct Traces {
+    /// `--trace`.
+    trace: Option<Trace>,
+    /// `--add-trace`.
+    add: Option<Trace>,
+    /// `--remove-trace`.
+    remove: Option<Trace>,
 }
 
 /// A preemption model ready to run.
@@ -213,13 +263,13 @@ impl Model {
     }
 }
 
-/// What runs, and the model's name as the report gives it.
+/// What runs, with the generator's parameters where there is one.
 #[derive(Debug, Clone)]
 enum Run {
     /// The event-driven simulator under a model.
-    Engine(Model, String),
+    Engine(Model, Option<Generator>),
     /// The notebook's 5-second simulation.
-    Tick(TickParams, String),
+    Tick(TickParams, Generator),
 }
 
 /// The one unit: the simulation, ready to run.
@@ -239,6 +289,8 @@ pub struct Simulation {
     pub model: String,
     /// The model's name on the command line.
     pub model_kind: ModelKind,
+    /// The generator's parameters and where they come from (minute, tick).
+    pub generator: Option<Generator>,
     /// The seed.
     pub seed: u64,
     /// The configuration simulated.
@@ -357,12 +409,17 @@ impl Study for SimulateStudy {
     fn discover(&self) -> Result<Discovered<Prepared>, StudyError> {
         let mut diags = Diagnostics::default();
         let profile = self.settings.load(&mut diags)?;
-        let trace = self
-            .trace
-            .as_deref()
-            .map(|p| read_trace(p, &mut diags))
-            .transpose()?;
-        let (run, cfg) = self.prepare(&profile, trace.as_ref())?;
+        let mut read = |path: &Option<PathBuf>| {
+            path.as_deref()
+                .map(|p| read_trace(p, &mut diags))
+                .transpose()
+        };
+        let traces = Traces {
+            trace: read(&self.trace)?,
+            add: read(&self.generator.add_trace)?,
+            remove: read(&self.generator.remove_trace)?,
+        };
+        let (run, cfg) = self.prepare(&profile, &traces)?;
         Ok(Discovered {
             units: vec![Prepared { profile, cfg, run }],
             diagnostics: diags.into_items(),
@@ -373,8 +430,8 @@ impl Study for SimulateStudy {
         let Prepared { profile, cfg, run } = unit;
         let mut rng = expost_sim::model::seeded(self.seed);
         let (mut result, mut events, mut failure) = (None, None, None);
-        let model = match run {
-            Run::Tick(params, name) => {
+        let generator = match run {
+            Run::Tick(params, generator) => {
                 match tick::run(params, profile, &mut Live::new(rng)) {
                     Ok(e) => events = Some(e),
                     Err(e) => {
@@ -386,14 +443,14 @@ impl Study for SimulateStudy {
                         })
                     }
                 }
-                name
+                Some(generator.clone())
             }
-            Run::Engine(model, name) => {
+            Run::Engine(model, generator) => {
                 let mut model = model.boxed();
                 result = simulate_until(cfg, profile, model.as_mut(), &mut rng, &|| {
                     context.interrupted()
                 });
-                name
+                generator.clone()
             }
         };
         let young_daly = result
@@ -407,8 +464,9 @@ impl Study for SimulateStudy {
             });
         Simulation {
             strategy: cfg.strategy,
-            model: model.clone(),
+            model: self.model.name().to_string(),
             model_kind: self.model,
+            generator,
             seed: self.seed,
             config: cfg.clone(),
             profile: profile.clone(),
@@ -466,6 +524,8 @@ impl Study for SimulateStudy {
             "seed": s.seed,
             "result": s.result,
             "tick_events": s.tick.as_ref().map(Vec::len),
+            "tick_reconfigurations": s.tick.as_ref().map(|t| t.iter().filter(|e| e.reconfig).count()),
+            "generator": s.generator,
             "young_daly": s.young_daly,
         })
     }
@@ -510,5 +570,6 @@ impl Study for SimulateStudy {
     }
 }
 
+mod generator;
 #[cfg(test)]
 mod tests;

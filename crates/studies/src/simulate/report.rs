@@ -1,7 +1,7 @@
 //! What `expost simulate` reports: `simulate.json`, the terminal summary
 //! and the tick trace.
 
-use super::Simulation;
+use super::{Generator, Simulation};
 use crate::table_builder::TableBuilder;
 use expost_model::profile::Profile;
 use expost_render::table::Table;
@@ -23,6 +23,8 @@ pub(super) struct Report<'a> {
     tick_events: Option<usize>,
     tick_reconfigurations: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    generator: Option<&'a Generator>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     young_daly: Option<&'a YoungDaly>,
 }
 
@@ -41,6 +43,7 @@ impl Simulation {
                 .tick
                 .as_ref()
                 .map(|t| t.iter().filter(|e| e.reconfig).count()),
+            generator: self.generator.as_ref(),
             young_daly: self.young_daly.as_ref(),
         }
     }
@@ -73,6 +76,14 @@ pub(super) fn terminal(s: &Simulation) -> String {
         s.seed
     );
     let _ = writeln!(out, "iteration time: {}", s.iteration_time_method);
+    if let Some(g) = &s.generator {
+        let p = g.params;
+        let _ = writeln!(
+            out,
+            "generator per minute: preemption chance {:.4}, burst {:.3} ± {:.3} nodes; addition chance {:.4}, size {:.3} ± {:.3} nodes, big (11-31) {:.4} ({})",
+            p.preempt_chance, p.preempt_mean, p.preempt_std, p.add_chance, p.add_mean, p.add_std, p.big_add_chance, g.source
+        );
+    }
     if let Some(x) = &s.result {
         let split = x.split;
         let pct = |v: f64| 100.0 * v / x.wall_s;
