@@ -33,6 +33,7 @@ fn study(model: ModelKind) -> SimulateStudy {
         time_scale: 1.0,
         checkpoint_interval_s: 0.0,
         world_size: None,
+        generator: super::GivenGenerator::default(),
         seed: 3,
     }
 }
@@ -107,7 +108,9 @@ fn the_tick_model_writes_its_trace() {
     let simulated = run_here(&s, false).unwrap();
     let events = simulated.simulation.tick.as_ref().unwrap();
     assert!(!events.is_empty());
-    assert!(simulated.simulation.model.starts_with("tick ("));
+    assert_eq!(simulated.simulation.model, "tick");
+    let generator = simulated.simulation.generator.as_ref().unwrap();
+    assert!(generator.source.starts_with("fitted to "), "{generator:?}");
     let provenance = Provenance::default();
     let outputs = s.outputs(&simulated, &provenance);
     assert_eq!(outputs[0].file_names(), ["tick-trace.csv"]);
