@@ -193,6 +193,14 @@ fn nonsense_parameters_are_usage_errors_found_before_any_input_is_read() {
             "--strategy does not apply to --model tick",
         ),
         (
+            &["simulate", "--model", "tick", "--trace", "t.csv", "--generated"][..],
+            "--generated writes CSV files: it needs -o DIR",
+        ),
+        (
+            &["simulate", "--generated", "-o", "x"][..],
+            "--generated does not apply to --model poisson",
+        ),
+        (
             &["simulate", "--remove-chance", "0.2"][..],
             "--remove-chance does not apply to --model poisson",
         ),
@@ -590,4 +598,47 @@ fn tick_takes_the_notebooks_two_traces_or_given_parameters() {
     );
     assert!(v["tick_events"].as_u64().unwrap() > 0);
     assert!(v["tick_reconfigurations"].is_u64());
+}
+
+/// `--generated`: the per-minute traces the notebook's generator cell
+/// writes, drawn with the simulation's parameters.
+#[test]
+fn generated_per_minute_traces_are_written_on_request() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = expost(&[
+        "simulate",
+        "--profile",
+        &profile(),
+        "--model",
+        "minute",
+        "--remove-chance",
+        "0.5",
+        "--remove-burst",
+        "2:1",
+        "--add-chance",
+        "0.25",
+        "--add-burst",
+        "3:1",
+        "--hours",
+        "10",
+        "--generated",
+        "-o",
+        out_dir.path().to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = |name: &str| {
+        let text = std::fs::read_to_string(out_dir.path().join(name)).unwrap();
+        text.lines().skip(1).count()
+    };
+    let header = std::fs::read_to_string(out_dir.path().join("generated-preemptions.csv")).unwrap();
+    assert!(header.starts_with("minute,preemptions\n"), "{header}");
+    // 600 minutes at chances 0.5 and 0.25.
+    assert!((250..350).contains(&rows("generated-preemptions.csv")));
+    assert!((110..190).contains(&rows("generated-additions.csv")));
 }

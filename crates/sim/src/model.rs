@@ -231,6 +231,49 @@ pub fn fit_notebook(add: &Trace, remove: &Trace) -> Result<MinuteParams, FitErro
     })
 }
 
+/// Per-minute traces drawn from the notebook's generator, as its
+/// "recreation of a preemption trace" cell writes them
+/// (`generated-preemptions-trace.csv`, `generated-additions-trace.csv`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GeneratedTraces {
+    /// (minute, nodes preempted) for each minute with a burst.
+    pub preemptions: Vec<(u64, u32)>,
+    /// (minute, nodes added) for each minute with an addition.
+    pub additions: Vec<(u64, u32)>,
+}
+
+/// Draws `minutes` minutes of the notebook's generator: each minute a
+/// burst with `preempt_chance` (size |round(normal)|, at least 1) and an
+/// addition with `add_chance` (big, 11–31 nodes, with `big_add_chance`,
+/// else |round(normal)|, at least 1). Like the cell, it caps nothing.
+pub fn generate_minutes(params: &MinuteParams, minutes: u64, rng: &mut SimRng) -> GeneratedTraces {
+    let size = |rng: &mut SimRng, mean: f64, std: f64| -> u32 {
+        let x = Normal::new(mean, std.max(0.0))
+            .map(|n| n.sample(rng))
+            .unwrap_or(mean)
+            .round_ties_even()
+            .abs();
+        (x as u32).max(1)
+    };
+    let mut out = GeneratedTraces::default();
+    for minute in 0..minutes {
+        let (preempt_now, add_now) = (rng.random::<f64>(), rng.random::<f64>());
+        if preempt_now < params.preempt_chance {
+            let n = size(rng, params.preempt_mean, params.preempt_std);
+            out.preemptions.push((minute, n));
+        }
+        if add_now < params.add_chance {
+            let n = if rng.random::<f64>() < params.big_add_chance {
+                rng.random_range(11..32)
+            } else {
+                size(rng, params.add_mean, params.add_std)
+            };
+            out.additions.push((minute, n));
+        }
+    }
+    out
+}
+
 /// The notebook's per-period model, drawing the next period with a burst
 /// directly (geometric gaps), so idle periods cost nothing.
 #[derive(Debug, Clone)]
@@ -411,4 +454,31 @@ impl PreemptionModel for Poisson {
 /// A generator seeded from `seed` (stream 0).
 pub fn seeded(seed: u64) -> SimRng {
     <SimRng as rand::SeedableRng>::seed_from_u64(seed)
+}
+
+#[cfg(test)]
+mod generated_tests {
+    use super::*;
+
+    #[test]
+    fn generated_minutes_follow_the_chances_and_sizes() {
+        let params = MinuteParams {
+            period_s: 60.0,
+            preempt_chance: 0.2,
+            preempt_mean: 3.0,
+            preempt_std: 1.0,
+            add_chance: 0.1,
+            big_add_chance: 0.0,
+            add_mean: 2.0,
+            add_std: 0.5,
+        };
+        let g = generate_minutes(&params, 100_000, &mut seeded(7));
+        let share = g.preemptions.len() as f64 / 100_000.0;
+        assert!((share - 0.2).abs() < 0.01, "{share}");
+        let mean =
+            g.preemptions.iter().map(|p| f64::from(p.1)).sum::<f64>() / g.preemptions.len() as f64;
+        assert!((mean - 3.0).abs() < 0.05, "{mean}");
+        assert!(g.additions.iter().all(|a| a.1 >= 1 && a.1 <= 10));
+        assert_eq!(g, generate_minutes(&params, 100_000, &mut seeded(7)));
+    }
 }

@@ -269,6 +269,11 @@ with_sim_settings! {
         #[arg(long, value_name = "P", allow_hyphen_values = true)]
         #[serde(default)]
         pub big_add_chance: Option<f64>,
+        /// Minute, tick: also write per-minute traces drawn from the
+        /// generator (generated-preemptions.csv, generated-additions.csv in -o DIR).
+        #[arg(long)]
+        #[serde(default)]
+        pub generated: bool,
         /// Replay: start at this many seconds into the trace.
         #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
         #[serde(default)]
@@ -376,9 +381,13 @@ impl StudyCommand for Args {
             checkpoint_interval_s: self.checkpoint_interval,
             world_size: self.world_size,
             generator,
+            generated: self.generated,
             seed: self.seed,
         };
         study.check()?;
+        if self.generated && self.output.is_none() {
+            return Err("--generated writes CSV files: it needs -o DIR".into());
+        }
         if self.output.as_deref() == Some(Path::new("-")) && study.model != ModelKind::Tick {
             return Err(
                 "-o - writes the tick trace to stdout: it needs --model tick (else use --json)"
@@ -448,6 +457,7 @@ impl Args {
                 ("--add-chance", self.add_chance.is_some()),
                 ("--add-burst", self.add_burst.is_some()),
                 ("--big-add-chance", self.big_add_chance.is_some()),
+                ("--generated", self.generated),
             ] {
                 if set {
                     ignored.push((option, "--model minute or tick (the notebook's generator)"));

@@ -64,6 +64,11 @@ pub struct Args {
     #[arg(long)]
     #[serde(default)]
     pub keep_final_shutdown: bool,
+    /// Also write additions.csv/.parquet: each node-count trace's rises
+    /// (the notebook's additions trace).
+    #[arg(long)]
+    #[serde(default)]
+    pub additions: bool,
     /// No table on stdout (diagnostics are still printed).
     #[arg(short, long)]
     #[serde(skip)]
@@ -93,6 +98,7 @@ impl StudyCommand for Args {
                 step_unit,
                 keep_final_shutdown: self.keep_final_shutdown,
             },
+            additions: self.additions,
         })
     }
 

@@ -21,7 +21,8 @@ use expost_render::table::Table;
 use expost_sim::engine::{simulate_until, SimConfig, Strategy};
 use expost_sim::metrics::{SimResult, YoungDaly};
 use expost_sim::model::{
-    fit_notebook, MinuteModel, MinuteParams, Poisson, PreemptionModel, Replay,
+    fit_notebook, generate_minutes, GeneratedTraces, MinuteModel, MinuteParams, Poisson,
+    PreemptionModel, Replay,
 };
 use expost_sim::sweep::job_mtbf_s;
 use expost_sim::tick::{self, Live, TickEvent, TickParams, NOTEBOOK_BIG_ADD_CHANCE};
@@ -80,6 +81,8 @@ pub struct SimulateStudy {
     pub world_size: Option<u32>,
     /// The notebook's generator (minute, tick): traces to fit and values given.
     pub generator: GivenGenerator,
+    /// Minute, tick: also write per-minute traces drawn from the generator.
+    pub generated: bool,
     /// The seed.
     pub seed: u64,
 }
@@ -291,6 +294,8 @@ pub struct Simulation {
     pub model_kind: ModelKind,
     /// The generator's parameters and where they come from (minute, tick).
     pub generator: Option<Generator>,
+    /// Per-minute traces drawn from the generator (`--generated`).
+    pub generated: Option<GeneratedTraces>,
     /// The seed.
     pub seed: u64,
     /// The configuration simulated.
@@ -453,6 +458,16 @@ impl Study for SimulateStudy {
                 generator.clone()
             }
         };
+        // Drawn with a generator of its own (seed + 1), so the simulation's
+        // draws are the same with and without them.
+        let generated = generator.as_ref().filter(|_| self.generated).map(|g| {
+            let minutes = (cfg.duration_s / 60.0).ceil() as u64;
+            generate_minutes(
+                &g.params,
+                minutes,
+                &mut expost_sim::model::seeded(self.seed.wrapping_add(1)),
+            )
+        });
         let young_daly = result
             .as_ref()
             .and_then(|r| young_daly_of(cfg, profile, run, r));
@@ -467,6 +482,7 @@ impl Study for SimulateStudy {
             model: self.model.name().to_string(),
             model_kind: self.model,
             generator,
+            generated,
             seed: self.seed,
             config: cfg.clone(),
             profile: profile.clone(),
@@ -531,15 +547,30 @@ impl Study for SimulateStudy {
     }
 
     fn outputs<'a>(&'a self, simulated: &'a Simulated, _: &'a Provenance) -> Vec<Output<'a>> {
-        match &simulated.simulation.tick {
-            Some(events) => vec![Output::table(
+        let mut outputs = Vec::new();
+        if let Some(events) = &simulated.simulation.tick {
+            outputs.push(Output::table(
                 "tick-trace",
                 "The notebook's trace of steps and reconfigurations",
                 false,
                 move || report::tick_table(events),
-            )],
-            None => Vec::new(),
+            ));
         }
+        if let Some(generated) = &simulated.simulation.generated {
+            outputs.push(Output::table(
+                "generated-preemptions",
+                "Preemption bursts per minute drawn from the generator",
+                false,
+                move || report::minutes_table(&generated.preemptions, "preemptions"),
+            ));
+            outputs.push(Output::table(
+                "generated-additions",
+                "Additions per minute drawn from the generator",
+                false,
+                move || report::minutes_table(&generated.additions, "additions"),
+            ));
+        }
+        outputs
     }
 
     fn stdout_table<'a>(

@@ -64,6 +64,14 @@ pub(super) fn tick_table(events: &[TickEvent]) -> Table {
         .build()
 }
 
+/// `generated-preemptions`, `generated-additions`: (minute, nodes) rows.
+pub(super) fn minutes_table(rows: &[(u64, u32)], what: &str) -> Table {
+    TableBuilder::default()
+        .int("minute", rows.iter().map(|r| r.0 as i64))
+        .int(what, rows.iter().map(|r| i64::from(r.1)))
+        .build()
+}
+
 /// What the simulation gave, in a few lines.
 pub(super) fn terminal(s: &Simulation) -> String {
     use std::fmt::Write as _;

@@ -34,6 +34,7 @@ fn study(model: ModelKind) -> SimulateStudy {
         checkpoint_interval_s: 0.0,
         world_size: None,
         generator: super::GivenGenerator::default(),
+        generated: false,
         seed: 3,
     }
 }

@@ -29,6 +29,9 @@ pub struct TracesStudy {
     pub files: Vec<PathBuf>,
     /// How to read them.
     pub options: ReadOptions,
+    /// Also write each node-count trace's additions (`additions` table,
+    /// as the notebook's `full-64-additions-trace.csv`).
+    pub additions: bool,
 }
 
 /// One trace read and described (an element of `traces.json`).
@@ -135,7 +138,7 @@ impl Study for TracesStudy {
     }
 
     fn outputs<'a>(&'a self, traces: &'a Traces, _: &'a Provenance) -> Vec<Output<'a>> {
-        outputs::outputs(traces)
+        outputs::outputs(traces, self.additions)
     }
 
     fn stdout_table<'a>(

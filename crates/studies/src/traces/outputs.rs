@@ -13,7 +13,7 @@ use expost_sim::trace_stats::TraceStats;
 const SIZE: PaperSize = PaperSize::Page;
 
 /// The tables and figures, in the order they are listed.
-pub(super) fn outputs(traces: &Traces) -> Vec<Output<'_>> {
+pub(super) fn outputs(traces: &Traces, additions: bool) -> Vec<Output<'_>> {
     let mut outputs = vec![
         Output::table("traces", "Trace statistics", true, move || {
             stats_table(traces)
@@ -34,6 +34,14 @@ pub(super) fn outputs(traces: &Traces) -> Vec<Output<'_>> {
             move || hourly_table(traces),
         ),
     ];
+    if additions {
+        outputs.push(Output::table(
+            "additions",
+            "Nodes added at each rise of the node count",
+            false,
+            move || additions_table(traces),
+        ));
+    }
     let read = traces.read();
     if let Some(figure) = node_count_figure(&read) {
         outputs.push(Output::figure("node_count", "Live nodes", SIZE, figure));
@@ -137,6 +145,29 @@ fn counts_table(traces: &Traces) -> Table {
         .text("file", file)
         .float("t_s", t)
         .int("nodes", nodes)
+        .build()
+}
+
+/// `additions`: each rise of a trace's node count, as the notebook derives
+/// its additions trace (the time of the row before the rise, seconds from
+/// the trace's start, and the nodes added).
+pub(super) fn additions_table(traces: &Traces) -> Table {
+    let (mut file, mut t, mut added) = (Vec::new(), Vec::new(), Vec::new());
+    for (r, _) in traces.read() {
+        let Some(curve) = &r.curve else { continue };
+        for pair in curve.windows(2) {
+            let ((t0, before), (_, after)) = (pair[0], pair[1]);
+            if after > before {
+                file.push(r.file.as_str());
+                t.push(t0);
+                added.push(after - before);
+            }
+        }
+    }
+    TableBuilder::default()
+        .text("file", file)
+        .float("t_s", t)
+        .int("count", added)
         .build()
 }
 

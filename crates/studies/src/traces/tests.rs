@@ -8,6 +8,7 @@ fn study(files: &[&str]) -> TracesStudy {
             .map(|f| fixtures().join("preemption").join(f))
             .collect(),
         options: ReadOptions::default(),
+        additions: false,
     }
 }
 
@@ -89,4 +90,29 @@ fn outputs_are_the_tables_and_the_figures_there_is_data_for() {
     assert!(value[0].get("curve").is_none() && value[0].get("failure").is_none());
     // A removal-only trace has no count curve and names no node.
     assert!(traces.reports[1].curve.is_none());
+}
+
+/// The notebook's additions trace of the full-64 node trace: 51 rises,
+/// each at the row before it (the notebook's full-64-additions-trace.csv).
+#[test]
+fn additions_are_the_rises_of_the_node_count_as_the_notebook_derives_them() {
+    let mut s =
+        study(&["bamboo-simulation/traces/trace--full-64-node-trace/full-64-node-trace.csv"]);
+    s.additions = true;
+    let traces = run_here(&s, false).unwrap();
+    let provenance = Provenance::default();
+    let outputs = s.outputs(&traces, &provenance);
+    let additions = outputs
+        .iter()
+        .find(|o| o.name == "additions")
+        .expect("additions table");
+    assert_eq!(additions.file_names(), ["additions.csv"]);
+    drop(outputs);
+    let table = super::outputs::additions_table(&traces);
+    assert_eq!(table.rows(), 51);
+    s.additions = false;
+    assert!(s
+        .outputs(&traces, &provenance)
+        .iter()
+        .all(|o| o.name != "additions"));
 }
