@@ -157,8 +157,10 @@ impl Trials {
             let mut child = self.command(&tmp).spawn().unwrap();
             std::thread::sleep(at);
             let ended_first = child.try_wait().unwrap().is_some();
+            // It may have ended meanwhile: kill then says so, unheard.
             let _ = Command::new("kill")
                 .args([&format!("-{signal}"), &child.id().to_string()])
+                .stderr(Stdio::null())
                 .status();
             let deadline = Instant::now() + Duration::from_secs(60);
             let status = loop {
