@@ -57,7 +57,7 @@ fn cases() -> Vec<Case> {
             args: vec![fixture(
                 "tests/fixtures/preemption/bamboo-traces/traces/p3-trace.csv",
             )],
-            bad: vec!["--step-unit", "days"],
+            bad: vec!["--time-unit", "days"],
         },
         Case {
             study: "simulate",
