@@ -10,7 +10,9 @@
 //! it they print why and pass, unless `EXPOST_REQUIRE_SERVICES=1` is set.
 
 mod common;
-use common::{copy_dir, influxd_available as available, ombt_campaign as campaign, repo};
+use common::{
+    copy_dir, influxd_available as available, ombt_campaign as campaign, repo, servers_in,
+};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -24,20 +26,6 @@ fn expost_in(args: &[&str], cwd: &Path, tmp: &Path) -> Output {
         .env("TMPDIR", tmp)
         .output()
         .expect("expost runs")
-}
-
-/// Pids of the processes whose command line mentions `tmp`.
-fn servers_in(tmp: &Path) -> Vec<u32> {
-    let needle = tmp.to_string_lossy().into_owned();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&needle))
-        })
-        .collect()
 }
 
 fn assert_nothing_left(tmp: &Path) {

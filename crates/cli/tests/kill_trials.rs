@@ -13,6 +13,7 @@
 #![cfg(target_os = "linux")]
 
 mod common;
+use common::servers_in;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -60,24 +61,6 @@ fn temps(dir: &Path) -> Vec<String> {
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|name| name.starts_with(".expost-"))
-        .collect()
-}
-
-/// Pids of the processes run with a `-config` under `tmp` (the servers
-/// expost starts there).
-fn servers_in(tmp: &Path) -> Vec<u32> {
-    let needle = tmp.to_string_lossy().into_owned();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
-                let args: Vec<&[u8]> = c.split(|b| *b == 0).collect();
-                args.windows(2)
-                    .any(|w| w[0] == b"-config" && String::from_utf8_lossy(w[1]).contains(&needle))
-            })
-        })
         .collect()
 }
 

@@ -8,7 +8,9 @@
 //! `EXPOST_REQUIRE_SERVICES=1` is set: then they fail.
 
 mod common;
-use common::{copy_dir, influxd_available as available, json_of, ombt_campaign as campaign};
+use common::{
+    copy_dir, influxd_available as available, json_of, ombt_campaign as campaign, servers_in,
+};
 
 use expost_remote::influxd::{Influxd, Options};
 use serde_json::Value;
@@ -24,24 +26,6 @@ fn expost(args: &[&str], tmp: &Path) -> Output {
         .env("TMPDIR", tmp)
         .output()
         .expect("expost runs")
-}
-
-/// Pids of the servers `expost` started under `tmp`: the processes run
-/// with a `-config` that lives there (not a `tar` unpacking there).
-fn servers_in(tmp: &Path) -> Vec<u32> {
-    let needle = tmp.to_string_lossy().into_owned();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
-                let args: Vec<&[u8]> = c.split(|b| *b == 0).collect();
-                args.windows(2)
-                    .any(|w| w[0] == b"-config" && String::from_utf8_lossy(w[1]).contains(&needle))
-            })
-        })
-        .collect()
 }
 
 fn assert_nothing_left(tmp: &Path) {

@@ -366,6 +366,22 @@ mod tests {
         assert!(meta.holds(&meta, "telegraf"));
     }
 
+    /// `dir/t.tar.gz`, a gzipped tar of `dir/x` made by the system `tar`.
+    fn tar_of_x(dir: &Path) -> PathBuf {
+        let tarball = dir.join("t.tar.gz");
+        let ok = Command::new("tar")
+            .arg("-C")
+            .arg(dir)
+            .arg("-czf")
+            .arg(&tarball)
+            .arg("x")
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        tarball
+    }
+
     #[test]
     fn a_meta_db_over_the_limit_is_refused_without_reading_it_whole() {
         let dir = tempfile::tempdir().unwrap();
@@ -376,17 +392,7 @@ mod tests {
             .unwrap()
             .set_len(META_LIMIT + 4096)
             .unwrap();
-        let tarball = dir.path().join("t.tar.gz");
-        let ok = Command::new("tar")
-            .arg("-C")
-            .arg(dir.path())
-            .arg("-czf")
-            .arg(&tarball)
-            .arg("x")
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
+        let tarball = tar_of_x(dir.path());
         let err = MetaSnapshot::of_tarball(&tarball, 1 << 30).unwrap_err();
         assert!(matches!(err, MetaError::TooLarge { .. }), "{err:?}");
         assert!(err.to_string().contains("larger than 16 MiB"), "{err}");
@@ -412,17 +418,7 @@ mod tests {
     fn a_tarball_without_meta_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("x")).unwrap();
-        let tarball = dir.path().join("t.tar.gz");
-        let ok = Command::new("tar")
-            .arg("-C")
-            .arg(dir.path())
-            .arg("-czf")
-            .arg(&tarball)
-            .arg("x")
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
+        let tarball = tar_of_x(dir.path());
         let err = MetaSnapshot::of_tarball(&tarball, 1 << 30).unwrap_err();
         let text = err.to_string();
         assert!(
@@ -441,17 +437,7 @@ mod tests {
             .unwrap()
             .set_len(64 << 20)
             .unwrap();
-        let tarball = dir.path().join("t.tar.gz");
-        let ok = Command::new("tar")
-            .arg("-C")
-            .arg(dir.path())
-            .arg("-czf")
-            .arg(&tarball)
-            .arg("x")
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
+        let tarball = tar_of_x(dir.path());
         let err = MetaSnapshot::of_tarball(&tarball, 8 << 20).unwrap_err();
         assert!(
             err.to_string()

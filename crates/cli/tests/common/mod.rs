@@ -178,3 +178,21 @@ pub fn import(client: &InfluxClient, path: &Path) {
         .write(&database, &dml_lines(&text).join("\n"))
         .expect("the real line protocol is accepted");
 }
+
+/// Pids of the servers `expost` started under `tmp`: the processes run
+/// with a `-config` that lives there (not a `tar` unpacking there).
+pub fn servers_in(tmp: &Path) -> Vec<u32> {
+    let needle = tmp.to_string_lossy().into_owned();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                let args: Vec<&[u8]> = c.split(|b| *b == 0).collect();
+                args.windows(2)
+                    .any(|w| w[0] == b"-config" && String::from_utf8_lossy(w[1]).contains(&needle))
+            })
+        })
+        .collect()
+}
