@@ -14,7 +14,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The programs the test runs.
-const PROGRAMS: [&str; 6] = ["munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel"];
+const PROGRAMS: [&str; 6] = [
+    "munged",
+    "slurmctld",
+    "slurmd",
+    "sbatch",
+    "squeue",
+    "scancel",
+];
 
 /// Why the cluster cannot be started here, if it cannot.
 fn unavailable() -> Option<String> {
@@ -88,8 +95,11 @@ impl Cluster {
         }
         let key = root.join("munge/munge.key");
         let mut bytes = [0u8; 1024];
-        std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom").unwrap(), &mut bytes)
-            .unwrap();
+        std::io::Read::read_exact(
+            &mut std::fs::File::open("/dev/urandom").unwrap(),
+            &mut bytes,
+        )
+        .unwrap();
         std::fs::write(&key, bytes).unwrap();
         set_mode(&key, 0o400);
         let socket = root.join("munge/munge.socket");
@@ -128,7 +138,9 @@ impl Cluster {
             .env("SLURM_CONF", &self.conf)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(self.dir.path().join(format!("log/{name}.stderr"))).unwrap())
+            .stderr(
+                std::fs::File::create(self.dir.path().join(format!("log/{name}.stderr"))).unwrap(),
+            )
             .spawn()
             .unwrap_or_else(|e| panic!("{name} does not start: {e}"));
         self.daemons.push((name, child));
@@ -169,7 +181,11 @@ impl Cluster {
     fn logs(&self) -> String {
         let mut text = String::new();
         for dir in ["log", "munge"] {
-            for entry in std::fs::read_dir(self.dir.path().join(dir)).into_iter().flatten().flatten() {
+            for entry in std::fs::read_dir(self.dir.path().join(dir))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
                 if let Ok(body) = std::fs::read_to_string(entry.path()) {
                     let tail: Vec<&str> = body.lines().rev().take(20).collect();
                     text.push_str(&format!("--- {}\n", entry.path().display()));
@@ -193,7 +209,8 @@ impl Drop for Cluster {
                 .args(["-TERM", &child.id().to_string()])
                 .status();
             let start = Instant::now();
-            while matches!(child.try_wait(), Ok(None)) && start.elapsed() < Duration::from_secs(10) {
+            while matches!(child.try_wait(), Ok(None)) && start.elapsed() < Duration::from_secs(10)
+            {
                 std::thread::sleep(Duration::from_millis(50));
             }
             let _ = child.kill();
@@ -318,7 +335,11 @@ fn a_sweep_run_as_a_slurm_array_job_merges_to_the_unsharded_sweep() {
     args.extend(sweep);
     args.extend(["-o", whole.to_str().unwrap()]);
     let out = expost(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for name in [
         "sweep.csv",
         "sweep.parquet",
@@ -328,18 +349,22 @@ fn a_sweep_run_as_a_slurm_array_job_merges_to_the_unsharded_sweep() {
         "sweep-spec.json",
     ] {
         let read = |dir: &Path| {
-            std::fs::read(dir.join(name))
-                .unwrap_or_else(|e| panic!("{}: {e}\n{}", dir.join(name).display(), job_logs(&out_dir)))
+            std::fs::read(dir.join(name)).unwrap_or_else(|e| {
+                panic!("{}: {e}\n{}", dir.join(name).display(), job_logs(&out_dir))
+            })
         };
         assert!(read(&merged) == read(&whole), "{name} differs");
     }
     for i in 1..=4 {
-        let spec = std::fs::read_to_string(out_dir.join(format!("shard-{i}/sweep-spec.json"))).unwrap();
+        let spec =
+            std::fs::read_to_string(out_dir.join(format!("shard-{i}/sweep-spec.json"))).unwrap();
         assert!(spec.contains(&format!("\"shard\": \"{i}/4\"")), "{spec}");
         let diagnostics =
             std::fs::read_to_string(out_dir.join(format!("shard-{i}/diagnostics.csv"))).unwrap();
         assert!(
-            diagnostics.contains(&format!("shard {i}/4 taken by --shard auto from SLURM_ARRAY_TASK_ID={i}")),
+            diagnostics.contains(&format!(
+                "shard {i}/4 taken by --shard auto from SLURM_ARRAY_TASK_ID={i}"
+            )),
             "{diagnostics}"
         );
     }
@@ -354,7 +379,11 @@ fn a_sweep_run_as_a_slurm_array_job_merges_to_the_unsharded_sweep() {
 /// The jobs' logs, for a failure's message.
 fn job_logs(out_dir: &Path) -> String {
     let mut text = String::new();
-    for entry in std::fs::read_dir(out_dir.join("logs")).into_iter().flatten().flatten() {
+    for entry in std::fs::read_dir(out_dir.join("logs"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         text.push_str(&format!(
             "--- {}\n{}\n",
             entry.path().display(),

@@ -142,7 +142,8 @@ impl MetaSnapshot {
             .map_err(|e| tar_error(format!("not a gzipped tarball: {e}")))?;
         let mut declared: u64 = 0;
         for entry in entries {
-            let entry = entry.map_err(|e| tar_error(format!("not a readable gzipped tarball: {e}")))?;
+            let entry =
+                entry.map_err(|e| tar_error(format!("not a readable gzipped tarball: {e}")))?;
             let size = entry.header().entry_size().unwrap_or(u64::MAX);
             // Each header counts as its 512 bytes: a stream of empty
             // entries is bounded too.

@@ -395,9 +395,8 @@ impl StudyCommand for RunArgs {
         };
         let study = match (self.shard, self.shards) {
             (Some(ShardArg::Auto), shards) => {
-                let env = |name: &str| {
-                    std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
-                };
+                let env =
+                    |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
                 SweepStudy::auto(settings, grid, auto_shard::from_env(&env, shards)?)
             }
             (_, Some(_)) => {
@@ -491,8 +490,14 @@ fn slurm(args: &SlurmArgs) -> Result<ExitCode> {
 fn slurm_job(args: &SlurmArgs) -> Result<ArrayJob, String> {
     let sweep = &args.sweep;
     let not_here = [
-        (sweep.output.is_some(), "-o (the shards go to --out-dir DIR/shard-I, the merge to DIR/merged)"),
-        (sweep.shard.is_some(), "--shard (each task runs --shard auto)"),
+        (
+            sweep.output.is_some(),
+            "-o (the shards go to --out-dir DIR/shard-I, the merge to DIR/merged)",
+        ),
+        (
+            sweep.shard.is_some(),
+            "--shard (each task runs --shard auto)",
+        ),
         (sweep.json, "--json"),
         (sweep.save_study.is_some(), "--save-study"),
     ];
@@ -519,8 +524,8 @@ fn slurm_job(args: &SlurmArgs) -> Result<ArrayJob, String> {
         expost_studies::sweep::slurm::check_time(time)?;
     }
     let absolute = |path: &Path, what: &str| -> Result<String, String> {
-        let path = std::path::absolute(path)
-            .map_err(|e| format!("{what} {}: {e}", path.display()))?;
+        let path =
+            std::path::absolute(path).map_err(|e| format!("{what} {}: {e}", path.display()))?;
         path.to_str()
             .map(str::to_string)
             .ok_or_else(|| format!("{what} {}: not UTF-8", path.display()))
@@ -528,8 +533,9 @@ fn slurm_job(args: &SlurmArgs) -> Result<ArrayJob, String> {
     let expost = match &args.expost {
         Some(path) => absolute(path, "--expost")?,
         None => {
-            let exe = std::env::current_exe()
-                .map_err(|e| format!("the path of this expost is unknown ({e}); give --expost PATH"))?;
+            let exe = std::env::current_exe().map_err(|e| {
+                format!("the path of this expost is unknown ({e}); give --expost PATH")
+            })?;
             absolute(&exe, "this expost")?
         }
     };
@@ -575,7 +581,9 @@ fn sbatch_options(args: &SlurmArgs) -> Result<Vec<String>, String> {
     }
     for extra in &args.sbatch_arg {
         if !extra.starts_with('-') {
-            return Err(format!("--sbatch-arg {extra:?}: an sbatch option starts with -"));
+            return Err(format!(
+                "--sbatch-arg {extra:?}: an sbatch option starts with -"
+            ));
         }
         options.push(extra.clone());
     }
@@ -651,8 +659,14 @@ mod tests {
             "-q",
         ]);
         let flags = sweep_flags(&given).unwrap();
-        assert!(flags.contains(&"--profile=/p/run 86".to_string()), "{flags:?}");
-        assert!(flags.contains(&"--rates=0.05,-0.0,0.001".to_string()), "{flags:?}");
+        assert!(
+            flags.contains(&"--profile=/p/run 86".to_string()),
+            "{flags:?}"
+        );
+        assert!(
+            flags.contains(&"--rates=0.05,-0.0,0.001".to_string()),
+            "{flags:?}"
+        );
         let words: Vec<&str> = flags.iter().map(String::as_str).collect();
         let back = parse(&words);
         assert_eq!(
@@ -667,9 +681,15 @@ mod tests {
         let auto = parse(&["--profile", "p", "--shard", "auto", "--shards", "4"]);
         assert_eq!(auto.shard, Some(ShardArg::Auto));
         let fixed = parse(&["--profile", "p", "--shard", "2/4", "--shards", "4"]);
-        assert!(fixed.study().unwrap_err().contains("--shards goes with --shard auto"));
+        assert!(fixed
+            .study()
+            .unwrap_err()
+            .contains("--shards goes with --shard auto"));
         assert!(Cli::try_parse_from(["sweep", "--profile", "p", "--shard", "soon"]).is_err());
         assert_eq!(String::from(ShardArg::Auto), "auto");
-        assert_eq!("3/8".parse(), Ok(ShardArg::Fixed(Shard { index: 3, count: 8 })));
+        assert_eq!(
+            "3/8".parse(),
+            Ok(ShardArg::Fixed(Shard { index: 3, count: 8 }))
+        );
     }
 }

@@ -46,7 +46,10 @@ impl AutoShard {
 ///
 /// # Errors
 /// Which variables are missing, not whole numbers or inconsistent.
-pub fn from_env(var: &dyn Fn(&str) -> Option<String>, shards: Option<u32>) -> Result<AutoShard, String> {
+pub fn from_env(
+    var: &dyn Fn(&str) -> Option<String>,
+    shards: Option<u32>,
+) -> Result<AutoShard, String> {
     if shards == Some(0) {
         return Err("--shards must be at least 1".into());
     }
@@ -121,12 +124,15 @@ fn slurm_shard(
         }
         None => 1,
     };
-    let offset = id.checked_sub(min).filter(|o| o % step == 0).ok_or_else(|| {
-        format!(
-            "--shard auto: {SLURM_TASK_ID}={id} is not one of the array's ids \
+    let offset = id
+        .checked_sub(min)
+        .filter(|o| o % step == 0)
+        .ok_or_else(|| {
+            format!(
+                "--shard auto: {SLURM_TASK_ID}={id} is not one of the array's ids \
              (from {SLURM_TASK_MIN}={min} in steps of {step})"
-        )
-    })?;
+            )
+        })?;
     let index = offset / step + 1;
     if index > count {
         return Err(format!(
@@ -214,11 +220,7 @@ mod tests {
 
     #[test]
     fn the_diagnostic_names_the_variables_read() {
-        let a = from_env(
-            &env(&[(SLURM_TASK_ID, "2"), (SLURM_TASK_COUNT, "3")]),
-            None,
-        )
-        .unwrap();
+        let a = from_env(&env(&[(SLURM_TASK_ID, "2"), (SLURM_TASK_COUNT, "3")]), None).unwrap();
         assert_eq!(a.shard, Shard { index: 2, count: 3 });
         assert_eq!(a.scheduler, "slurm");
         assert_eq!(
@@ -238,10 +240,7 @@ mod tests {
         assert!(err(&[(SLURM_TASK_ID, "1")], None).contains(SLURM_TASK_COUNT));
         assert!(err(&[(SLURM_TASK_ID, "x"), (SLURM_TASK_COUNT, "2")], None)
             .contains("SLURM_ARRAY_TASK_ID=\"x\" is not a whole number"));
-        let e = err(
-            &[(SLURM_TASK_ID, "0"), (SLURM_TASK_COUNT, "4")],
-            None,
-        );
+        let e = err(&[(SLURM_TASK_ID, "0"), (SLURM_TASK_COUNT, "4")], None);
         assert!(e.contains("SLURM_ARRAY_TASK_ID=0 is not one of"), "{e}");
         let e = err(
             &[
@@ -251,9 +250,15 @@ mod tests {
             ],
             None,
         );
-        assert!(e.contains("task 9 of the array") && e.contains("--array=1-3"), "{e}");
+        assert!(
+            e.contains("task 9 of the array") && e.contains("--array=1-3"),
+            "{e}"
+        );
         let e = err(&[(SLURM_TASK_ID, "1"), (SLURM_TASK_COUNT, "4")], Some(3));
-        assert!(e.contains("--shards 3") && e.contains("SLURM_ARRAY_TASK_COUNT=4"), "{e}");
+        assert!(
+            e.contains("--shards 3") && e.contains("SLURM_ARRAY_TASK_COUNT=4"),
+            "{e}"
+        );
         assert!(err(&[(K8S_INDEX, "2")], None).contains("--shards N"));
         assert!(err(&[(K8S_INDEX, "2")], Some(2)).contains("from 0 to 1"));
         assert!(err(&[(K8S_INDEX, "0"), (SLURM_TASK_ID, "1")], Some(2)).contains("both"));

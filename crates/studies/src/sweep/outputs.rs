@@ -26,9 +26,11 @@ pub(super) fn outputs(result: &SweepResult) -> Vec<Output<'_>> {
             "Sweep specification (what `expost sweep merge` checks)",
             Kind::Json,
             move || {
-                serde_json::to_vec_pretty(&SpecFile::of(result)).map_err(|source| OutputError::Json {
-                    name: "sweep-spec".into(),
-                    source,
+                serde_json::to_vec_pretty(&SpecFile::of(result)).map_err(|source| {
+                    OutputError::Json {
+                        name: "sweep-spec".into(),
+                        source,
+                    }
                 })
             },
         ),

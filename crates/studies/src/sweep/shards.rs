@@ -199,7 +199,11 @@ pub fn read_shards(
     let (profile_path, profile) = merge_profile(first, profile, &mut diags)?;
     let specs: Vec<SweepSpec> = read.iter().map(|s| s.spec.spec.clone()).collect();
     let spec = specs[0].clone();
-    let records = sweep::merge(&specs, read.into_iter().map(|s| s.records).collect(), &profile)?;
+    let records = sweep::merge(
+        &specs,
+        read.into_iter().map(|s| s.records).collect(),
+        &profile,
+    )?;
     let study = SweepStudy::merged(&spec, profile_path.clone());
     let result = SweepResult::new(
         spec,
@@ -224,8 +228,8 @@ fn read_shard(dir: &Path) -> Result<ShardDir, ShardsError> {
         message: format!("not a sweep spec: {e}"),
     })?;
     let (path, bytes) = read(dir.join("sweep.csv"))?;
-    let records =
-        sweep::read_csv(bytes.as_slice()).map_err(|message| ShardsError::Format { path, message })?;
+    let records = sweep::read_csv(bytes.as_slice())
+        .map_err(|message| ShardsError::Format { path, message })?;
     Ok(ShardDir {
         dir: dir.to_path_buf(),
         spec,
@@ -347,7 +351,9 @@ fn merge_profile(
     let recorded = first.spec.profile.as_ref();
     match (asked, recorded) {
         (MergeProfile::FromShards, Some(used)) => Ok((used.path.clone(), used.values.clone())),
-        (MergeProfile::FromShards, None) => Err(ShardsError::NoProfile(first.dir.join("sweep-spec.json"))),
+        (MergeProfile::FromShards, None) => {
+            Err(ShardsError::NoProfile(first.dir.join("sweep-spec.json")))
+        }
         (MergeProfile::Given(path), recorded) => {
             let profile = expost_formats::profile::read(path, diags)?;
             match recorded {

@@ -188,7 +188,10 @@ mod tests {
     fn the_script_submits_an_array_then_a_merge_after_it() {
         let text = script(&job("/data/sweep", "/p/run-86"));
         assert!(text.contains("sbatch --parsable --array=1-4 --job-name=expost-sweep --partition=debug --time=0:10:00 --output=\"$logs/shard-%a.log\" --wrap=\"$task\""), "{text}");
-        assert!(text.contains("--dependency=afterok:\"$array_job\" --job-name=expost-sweep-merge"), "{text}");
+        assert!(
+            text.contains("--dependency=afterok:\"$array_job\" --job-name=expost-sweep-merge"),
+            "{text}"
+        );
         assert!(text.contains("merge=''\\''/opt/my tools/expost'\\'' sweep merge /data/sweep/shard-* -o /data/sweep/merged --quiet'"), "{text}");
     }
 
@@ -222,7 +225,9 @@ mod tests {
             format!("[/opt/my tools/expost][sweep][--profile=/p/run 86's][--seeds=2][--shard][auto][-o][{o}/shard-3]")
         );
         assert!(
-            lines[1].starts_with(&format!("[/opt/my tools/expost][sweep][merge][{o}/shard-*][-o][{o}/merged]")),
+            lines[1].starts_with(&format!(
+                "[/opt/my tools/expost][sweep][merge][{o}/shard-*][-o][{o}/merged]"
+            )),
             "{}",
             lines[1]
         );
