@@ -64,7 +64,7 @@ pub enum Sub {
     Merge(MergeArgs),
     /// Print a script that runs the sweep as a Slurm array job, then merges its shards.
     #[command(after_help = SLURM_HELP)]
-    Slurm(SlurmArgs),
+    Slurm(Box<SlurmArgs>),
 }
 
 /// The end of `expost sweep merge --help`.
