@@ -116,7 +116,10 @@ fn slurm_shard(
     };
     let step = match var(SLURM_TASK_STEP) {
         Some(text) => {
-            let step = whole(SLURM_TASK_STEP, &text)?.max(1);
+            let step = whole(SLURM_TASK_STEP, &text)?;
+            if step == 0 {
+                return Err(format!("--shard auto: {SLURM_TASK_STEP}=0"));
+            }
             if step != 1 {
                 from.push(format!("{SLURM_TASK_STEP}={step}"));
             }
@@ -263,5 +266,11 @@ mod tests {
         assert!(err(&[(K8S_INDEX, "2")], Some(2)).contains("from 0 to 1"));
         assert!(err(&[(K8S_INDEX, "0"), (SLURM_TASK_ID, "1")], Some(2)).contains("both"));
         assert!(err(&[(K8S_INDEX, "0")], Some(0)).contains("at least 1"));
+        let zero_step = [
+            (SLURM_TASK_ID, "1"),
+            (SLURM_TASK_COUNT, "2"),
+            (SLURM_TASK_STEP, "0"),
+        ];
+        assert!(err(&zero_step, None).contains("SLURM_ARRAY_TASK_STEP=0"));
     }
 }
