@@ -40,9 +40,24 @@ if ! command -v influxd >/dev/null; then
     fi
 fi
 
+echo "== Slurm and MUNGE for the sweep array-job test (Debian's slurm-wlm; the test starts its own daemons)"
+need_slurm=()
+for program in slurmctld slurmd sbatch squeue; do
+    command -v "$program" >/dev/null || { need_slurm=(slurm-wlm); break; }
+done
+command -v munged >/dev/null || need_slurm+=(munge)
+if ((${#need_slurm[@]})); then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq "${need_slurm[@]}"
+    else
+        echo "missing: ${need_slurm[*]} (install them, or run as root)" >&2
+        exit 1
+    fi
+fi
+
 echo "== build and test"
 # The browser test fails, rather than skips, when Chromium is missing; the
-# service tests (influxd) fail, rather than skip, when their server is missing.
+# service tests (influxd, Slurm) fail, rather than skip, when their server is missing.
 EXPOST_REQUIRE_BROWSER=1 EXPOST_REQUIRE_SERVICES=1 cargo test --workspace --locked
 
 echo "== format"

@@ -161,6 +161,10 @@ fn nonsense_parameters_are_usage_errors_found_before_any_input_is_read() {
             "--rates -2.0 is out of range",
         ),
         (&["sweep", "--shard", "3/2"][..], "1 ≤ i ≤ n"),
+        (
+            &["sweep", "--shard", "2/4", "--shards", "4"][..],
+            "--shards goes with --shard auto",
+        ),
         (&["traces", "a.csv", "--step-unit", "m"][..], "--time-unit"),
         (&["traces", "a.csv", "--time-unit", "fortnight"][..], "--time-unit"),
         // Options that would be ignored by the model or strategy chosen.
@@ -326,17 +330,8 @@ fn sweep_shards_merge_to_the_unsharded_sweep() {
     run(&["-o", &whole]);
     run(&["--shard", "1/2", "-o", &s1]);
     run(&["--shard", "2/2", "-o", &s2]);
-    let out = expost(&[
-        "sweep",
-        "merge",
-        &s1,
-        &s2,
-        "--profile",
-        &profile(),
-        "-o",
-        &merged,
-        "-q",
-    ]);
+    // The profile comes from the shards' sweep-spec.json.
+    let out = expost(&["sweep", "merge", &s1, &s2, "-o", &merged, "-q"]);
     assert!(
         out.status.success(),
         "{}",
@@ -365,7 +360,137 @@ fn sweep_shards_merge_to_the_unsharded_sweep() {
         "-q",
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("missing"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 of 2 shards missing: 2"));
+    let out = expost(&["sweep", "merge", &s1, &s2, &s1, "-o", &d("m3"), "-q"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shard 1/2 is given twice"));
+}
+
+/// `expost sweep ARGS` with exactly the array-job variables `vars` set.
+fn sweep_in_task(args: &[&str], vars: &[(&str, &str)]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_expost"));
+    command.arg("sweep").args(args).env("NO_COLOR", "1");
+    for name in [
+        "SLURM_ARRAY_TASK_ID",
+        "SLURM_ARRAY_TASK_COUNT",
+        "SLURM_ARRAY_TASK_MIN",
+        "SLURM_ARRAY_TASK_STEP",
+        "JOB_COMPLETION_INDEX",
+    ] {
+        command.env_remove(name);
+    }
+    command.envs(vars.iter().copied()).output().unwrap()
+}
+
+#[test]
+fn shard_auto_takes_the_shard_from_the_array_jobs_variables() {
+    let p = profile();
+    let args = [
+        "--profile",
+        &p,
+        "--rates",
+        "0.1",
+        "--seeds",
+        "4",
+        "--hours",
+        "1",
+        "--json",
+        "--shard",
+        "auto",
+    ];
+    let slurm = [
+        ("SLURM_ARRAY_TASK_ID", "2"),
+        ("SLURM_ARRAY_TASK_MIN", "0"),
+        ("SLURM_ARRAY_TASK_COUNT", "4"),
+    ];
+    let out = sweep_in_task(&args, &slurm);
+    let json = json_of(&out);
+    assert_eq!(json["shard"], "3/4");
+    assert_eq!(json["shard_from"]["scheduler"], "slurm");
+    assert_eq!(json["shard_from"]["from"][0], "SLURM_ARRAY_TASK_ID=2");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shard 3/4 from SLURM_ARRAY_TASK_ID=2"));
+    let mut with_count = args.to_vec();
+    with_count.extend(["--shards", "4"]);
+    let out = sweep_in_task(&with_count, &[("JOB_COMPLETION_INDEX", "0")]);
+    assert_eq!(json_of(&out)["shard"], "1/4");
+    for (args, vars, says) in [
+        (
+            &args[..],
+            &[][..],
+            "SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT",
+        ),
+        (
+            &args[..],
+            &[("JOB_COMPLETION_INDEX", "1")][..],
+            "give --shards N",
+        ),
+        (&with_count[..], &slurm[..], "--shards 4 but the array has"),
+    ] {
+        let out = sweep_in_task(args, vars);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if vars.len() == 3 {
+            // --shards 4 with 4 tasks is consistent: it runs.
+            assert!(out.status.success(), "{stderr}");
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(2), "{vars:?}: {stderr}");
+        assert!(stderr.contains(says), "{vars:?}: {stderr}");
+    }
+}
+
+#[test]
+fn sweep_slurm_refuses_options_that_do_not_apply() {
+    let p = profile();
+    for (extra, says) in [
+        (&["-o", "x"][..], "does not take -o"),
+        (&["--shard", "1/2"][..], "does not take --shard"),
+        (&["--time", "1h"][..], "--time \"1h\""),
+        (&["--shards", "1000"][..], "--shards 1000: need 1 to 16"),
+    ] {
+        let mut args = vec![
+            "sweep",
+            "slurm",
+            "--profile",
+            &p,
+            "--rates",
+            "0.1,0.2",
+            "--seeds",
+            "2",
+        ];
+        args.extend(["--out-dir", "/nonexistent/out"]);
+        args.extend(extra);
+        let out = expost(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(stderr.contains(says), "{extra:?}: {stderr}");
+    }
+    let out = expost(&["sweep", "slurm", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("--dependency=afterok") && help.contains("sh sweep.sh"),
+        "{help}"
+    );
+    let out = expost(&[
+        "sweep",
+        "slurm",
+        "--profile",
+        &p,
+        "--out-dir",
+        "/data/my sweep",
+        "--shards",
+        "3",
+        "--expost",
+        "/opt/expost",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let script = String::from_utf8_lossy(&out.stdout);
+    assert!(script.contains("out='/data/my sweep'"), "{script}");
+    assert!(script.contains("--array=1-3"), "{script}");
+    assert!(script.contains(&format!("--profile={p}")), "{script}");
 }
 
 #[test]

@@ -5,7 +5,10 @@
 //! generator comes from its grid point and seed index, never from the
 //! thread that runs it, and units are combined in job order.
 
+pub mod auto_shard;
 mod outputs;
+mod shards;
+pub mod slurm;
 
 use crate::simulate::SimSettings;
 use crate::study::{Context, Discovered, Provenance, Study, StudyError, UnitDiagnostic};
@@ -18,7 +21,9 @@ use expost_sim::sweep::{self, GridPoint, Optimum, PointSummary, Shard, SweepReco
 use std::io;
 use std::sync::OnceLock;
 
+pub use auto_shard::AutoShard;
 pub use outputs::sweep_table;
+pub use shards::{read_shards, MergeProfile, ProfileUsed, ShardsError, SpecFile};
 
 /// What the grid is made of, besides the shared settings.
 #[derive(Debug, Clone)]
@@ -46,6 +51,8 @@ pub struct SweepStudy {
     pub grid: SweepGrid,
     /// The shard to run (`1/1`: all of it).
     pub shard: Shard,
+    /// How `--shard auto` found the shard, when it did.
+    pub auto_shard: Option<AutoShard>,
     /// The spec and profile, once discovered.
     loaded: OnceLock<Loaded>,
 }
@@ -70,8 +77,10 @@ pub struct Job {
 pub struct SweepResult {
     /// What was swept.
     pub spec: SweepSpec,
-    /// The profile.
+    /// The profile, as used.
     pub profile: Profile,
+    /// Where the profile was read.
+    pub profile_path: std::path::PathBuf,
     /// Which shard this is (`1/1`: the whole sweep).
     pub shard: Shard,
     /// Every simulation, in job order.
@@ -85,10 +94,12 @@ pub struct SweepResult {
 }
 
 impl SweepResult {
-    /// Summarises `records` (in job order) of `spec` under `profile`.
+    /// Summarises `records` (in job order) of `spec` under `profile`
+    /// (read from `profile_path`).
     pub fn new(
         spec: SweepSpec,
         profile: Profile,
+        profile_path: std::path::PathBuf,
         shard: Shard,
         records: Vec<SweepRecord>,
         diagnostics: Vec<Diagnostic>,
@@ -99,6 +110,7 @@ impl SweepResult {
         SweepResult {
             spec,
             profile,
+            profile_path,
             shard,
             records,
             summaries,
@@ -115,7 +127,16 @@ impl SweepStudy {
             settings,
             grid,
             shard,
+            auto_shard: None,
             loaded: OnceLock::new(),
+        }
+    }
+
+    /// A sweep of `grid` with `settings`, running the shard `--shard auto` found.
+    pub fn auto(settings: SimSettings, grid: SweepGrid, auto: AutoShard) -> SweepStudy {
+        SweepStudy {
+            auto_shard: Some(auto.clone()),
+            ..SweepStudy::new(settings, grid, auto.shard)
         }
     }
 
@@ -192,6 +213,9 @@ impl Study for SweepStudy {
     /// shard's simulations.
     fn discover(&self) -> Result<Discovered<Job>, StudyError> {
         let mut diags = Diagnostics::default();
+        if let Some(auto) = &self.auto_shard {
+            diags.note(None, auto.describe());
+        }
         let profile = self.settings.load(&mut diags)?;
         let spec = self.spec(self.settings.config(profile.pipeline_depth));
         spec.validate(&profile).map_err(StudyError::Usage)?;
@@ -228,6 +252,7 @@ impl Study for SweepStudy {
         Ok(SweepResult::new(
             spec.clone(),
             profile.clone(),
+            self.settings.profile.clone(),
             self.shard,
             records,
             diagnostics,
@@ -242,7 +267,8 @@ impl Study for SweepStudy {
         0
     }
 
-    /// The summaries per grid point and the best intervals.
+    /// The summaries per grid point and the best intervals; which shard,
+    /// and from what when `--shard auto` found it.
     fn write_json(
         &self,
         result: &SweepResult,
@@ -251,7 +277,12 @@ impl Study for SweepStudy {
     ) -> io::Result<()> {
         serde_json::to_writer_pretty(
             out,
-            &serde_json::json!({"points": result.summaries, "optima": result.optima}),
+            &serde_json::json!({
+                "points": result.summaries,
+                "optima": result.optima,
+                "shard": result.shard,
+                "shard_from": self.auto_shard,
+            }),
         )?;
         Ok(())
     }
@@ -261,6 +292,7 @@ impl Study for SweepStudy {
             "simulations": result.records.len(),
             "grid_points": result.spec.grid(&result.profile).len(),
             "shard": result.shard,
+            "shard_from": self.auto_shard,
         })
     }
 
@@ -296,10 +328,10 @@ impl Study for SweepStudy {
     }
 
     fn headline(&self, result: &SweepResult) -> String {
-        let shard = if result.shard.is_whole() {
-            String::new()
-        } else {
-            format!(", shard {}", result.shard)
+        let shard = match (&self.auto_shard, result.shard.is_whole()) {
+            (Some(auto), _) => format!(", shard {} from {}", result.shard, auto.from.join(", ")),
+            (None, true) => String::new(),
+            (None, false) => format!(", shard {}", result.shard),
         };
         format!(
             "{} simulations ({} grid points{shard})",
@@ -311,71 +343,3 @@ impl Study for SweepStudy {
 
 #[cfg(test)]
 mod tests;
-
-/// Why the shards of a sweep could not be merged.
-#[derive(Debug, thiserror::Error)]
-pub enum ShardsError {
-    /// A shard's file could not be read.
-    #[error("could not read '{path}': {source}")]
-    Read {
-        /// The file.
-        path: std::path::PathBuf,
-        /// Why.
-        source: io::Error,
-    },
-    /// A shard's file is not what `expost sweep -o` writes.
-    #[error("{path}: {message}")]
-    Format {
-        /// The file.
-        path: std::path::PathBuf,
-        /// What is wrong.
-        message: String,
-    },
-    /// The profile could not be read.
-    #[error(transparent)]
-    Profile(#[from] expost_formats::profile::ProfileError),
-    /// The shards do not make one whole sweep.
-    #[error(transparent)]
-    Merge(#[from] sweep::MergeError),
-}
-
-/// Reads the shards written by `expost sweep --shard i/n -o DIR` (each
-/// folder's `sweep-spec.json` and `sweep.csv`) and the profile, checks that
-/// every simulation is there once, and gives the study and result the
-/// whole sweep would have given.
-///
-/// # Errors
-/// A shard that cannot be read, or shards that do not make one sweep.
-pub fn read_shards(
-    shards: &[std::path::PathBuf],
-    profile_path: &std::path::Path,
-) -> Result<(SweepStudy, SweepResult), ShardsError> {
-    let mut diags = Diagnostics::default();
-    let profile = expost_formats::profile::read(profile_path, &mut diags)?;
-    let read = |path: std::path::PathBuf| {
-        std::fs::read(&path)
-            .map(|bytes| (path.clone(), bytes))
-            .map_err(|source| ShardsError::Read { path, source })
-    };
-    let mut specs = Vec::new();
-    let mut parts = Vec::new();
-    for dir in shards {
-        let (path, bytes) = read(dir.join("sweep-spec.json"))?;
-        specs.push(serde_json::from_slice::<SweepSpec>(&bytes).map_err(|e| {
-            ShardsError::Format {
-                path,
-                message: format!("not a sweep spec: {e}"),
-            }
-        })?);
-        let (path, bytes) = read(dir.join("sweep.csv"))?;
-        parts.push(
-            sweep::read_csv(bytes.as_slice())
-                .map_err(|message| ShardsError::Format { path, message })?,
-        );
-    }
-    let records = sweep::merge(&specs, parts, &profile)?;
-    let spec = specs.swap_remove(0);
-    let study = SweepStudy::merged(&spec, profile_path.to_path_buf());
-    let result = SweepResult::new(spec, profile, Shard::default(), records, diags.into_items());
-    Ok((study, result))
-}

@@ -2,7 +2,7 @@
 //! simulation, the same columns in CSV and Parquet), and for a whole sweep
 //! the summaries per grid point, the best intervals, and their figures.
 
-use super::SweepResult;
+use super::{SpecFile, SweepResult};
 use crate::table_builder::TableBuilder;
 use expost_render::bars::{render_bars_at, Bar, StackedBars};
 use expost_render::figure::{Figure, Line, PaperSize};
@@ -26,9 +26,11 @@ pub(super) fn outputs(result: &SweepResult) -> Vec<Output<'_>> {
             "Sweep specification (what `expost sweep merge` checks)",
             Kind::Json,
             move || {
-                serde_json::to_vec_pretty(&result.spec).map_err(|source| OutputError::Json {
-                    name: "sweep-spec".into(),
-                    source,
+                serde_json::to_vec_pretty(&SpecFile::of(result)).map_err(|source| {
+                    OutputError::Json {
+                        name: "sweep-spec".into(),
+                        source,
+                    }
                 })
             },
         ),

@@ -138,3 +138,151 @@ fn options_are_checked_before_the_profile_is_read() {
     assert!(s.check().unwrap_err().contains("world size 0"));
     assert!(matches!(s.discover(), Err(StudyError::Input(m)) if m.contains("/nonexistent")));
 }
+
+/// Runs `study` and writes what merge reads (sweep-spec.json, sweep.csv) in `dir`.
+fn write_shard(dir: &std::path::Path, study: &SweepStudy) -> std::path::PathBuf {
+    let result = run_here(study, false).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    let spec = serde_json::to_vec_pretty(&SpecFile::of(&result)).unwrap();
+    std::fs::write(dir.join("sweep-spec.json"), spec).unwrap();
+    let mut csv = Vec::new();
+    Csv.write_to(&sweep_table(&result.records), &mut csv)
+        .unwrap();
+    std::fs::write(dir.join("sweep.csv"), csv).unwrap();
+    dir.to_path_buf()
+}
+
+/// Shards 1..=3 of 3 of the test sweep, in folders of `root`.
+fn three_shards(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    (1..=3)
+        .map(|index| {
+            write_shard(
+                &root.join(format!("s{index}")),
+                &study(Shard { index, count: 3 }),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn merge_takes_the_profile_from_the_shards_spec() {
+    let root = tempfile::tempdir().unwrap();
+    let dirs = three_shards(root.path());
+    let whole = run_here(&study(Shard::default()), false).unwrap();
+    let (_, merged) = read_shards(&dirs, MergeProfile::FromShards).unwrap();
+    assert_eq!(merged.records, whole.records);
+    assert_eq!(merged.profile, whole.profile);
+    assert_eq!(merged.profile_path, whole.profile_path);
+    assert_eq!(SpecFile::of(&merged), SpecFile::of(&whole));
+    assert!(merged.diagnostics.is_empty(), "{:?}", merged.diagnostics);
+    let given = whole.profile_path.clone();
+    let (_, again) = read_shards(&dirs, MergeProfile::Given(&given)).unwrap();
+    assert_eq!(again.records, whole.records);
+    assert!(
+        again
+            .diagnostics
+            .iter()
+            .any(|d| d.message.contains("the same values")),
+        "{:?}",
+        again.diagnostics
+    );
+}
+
+#[test]
+fn a_missing_shard_is_named() {
+    let root = tempfile::tempdir().unwrap();
+    let dirs = three_shards(root.path());
+    let err = read_shards(
+        &[dirs[0].clone(), dirs[2].clone()],
+        MergeProfile::FromShards,
+    )
+    .unwrap_err();
+    assert!(matches!(&err, ShardsError::Missing { first, total: 1, count: 3 } if first == &[2]));
+    assert_eq!(
+        err.to_string(),
+        "1 of 3 shards missing: 2 (each of the 3 shards must be given once)"
+    );
+    assert!(!err.is_usage());
+}
+
+#[test]
+fn a_shard_given_twice_is_named() {
+    let root = tempfile::tempdir().unwrap();
+    let mut dirs = three_shards(root.path());
+    let copy = root.path().join("s2 again");
+    std::fs::create_dir(&copy).unwrap();
+    for name in ["sweep-spec.json", "sweep.csv"] {
+        std::fs::copy(dirs[1].join(name), copy.join(name)).unwrap();
+    }
+    dirs.push(copy);
+    let err = read_shards(&dirs, MergeProfile::FromShards).unwrap_err();
+    assert!(matches!(err, ShardsError::Duplicate { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("shard 2/3 is given twice") && text.contains("s2 again"),
+        "{text}"
+    );
+}
+
+#[test]
+fn shards_of_different_sweeps_are_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let dirs = three_shards(root.path());
+    let mut other = study(Shard { index: 2, count: 3 });
+    other.grid.seeds = 4;
+    other.settings.spot_price = 1.5;
+    let odd = write_shard(&root.path().join("other"), &other);
+    let err = read_shards(
+        &[dirs[0].clone(), odd, dirs[2].clone()],
+        MergeProfile::FromShards,
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("base.prices.spot: 0.91 ≠ 1.5") && text.contains("seeds: 3 ≠ 4"),
+        "{text}"
+    );
+    // Another expost version is another sweep too.
+    let spec = dirs[1].join("sweep-spec.json");
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&spec).unwrap()).unwrap();
+    value["expost_version"] = "0.0.1".into();
+    std::fs::write(&spec, serde_json::to_vec(&value).unwrap()).unwrap();
+    let err = read_shards(&dirs, MergeProfile::FromShards).unwrap_err();
+    assert!(err.to_string().contains("expost_version"), "{err}");
+    // As is another split of the same sweep.
+    let half = write_shard(
+        &root.path().join("half"),
+        &study(Shard { index: 2, count: 2 }),
+    );
+    let err = read_shards(&[dirs[0].clone(), half], MergeProfile::FromShards).unwrap_err();
+    assert!(matches!(err, ShardsError::Count { .. }), "{err}");
+}
+
+#[test]
+fn spec_files_without_the_profile_need_profile_given() {
+    let root = tempfile::tempdir().unwrap();
+    let dirs = three_shards(root.path());
+    for dir in &dirs {
+        let path = dir.join("sweep-spec.json");
+        let mut value: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let map = value.as_object_mut().unwrap();
+        for key in ["profile", "shard", "expost_version"] {
+            map.remove(key);
+        }
+        std::fs::write(&path, serde_json::to_vec(&value).unwrap()).unwrap();
+    }
+    let err = read_shards(&dirs, MergeProfile::FromShards).unwrap_err();
+    assert!(
+        err.is_usage() && err.to_string().contains("give --profile"),
+        "{err}"
+    );
+    let profile = study(Shard::default()).settings.profile;
+    let (_, merged) = read_shards(&dirs, MergeProfile::Given(&profile)).unwrap();
+    assert_eq!(merged.records.len(), 24);
+    assert!(merged
+        .diagnostics
+        .iter()
+        .any(|d| d.message.contains("does not say which shard")));
+}
