@@ -69,24 +69,60 @@ fn async_checkpoints_run_back_to_back_without_stalling() {
 /// over many seeds matches the first-order Young/Daly expression.
 #[test]
 fn checkpoint_restart_waste_matches_young_daly_within_5_percent() {
+    let (rel, mean, expected) = young_daly_gap(60.0, 47.0, 4, 0.02, 180.0, 1.0);
+    assert!(
+        rel < 0.05,
+        "simulated {mean:.5}, Young/Daly {expected:.5} ({:.1} %)",
+        rel * 100.0
+    );
+}
+
+/// The same on other settings: a costlier checkpoint, more nodes, a lower
+/// rate, a shorter preparation, and intervals at and off the optimum.
+#[test]
+fn young_daly_holds_on_other_settings_and_intervals() {
+    for (save, load, nodes, rate, prep, at) in [
+        (120.0, 30.0, 8, 0.01, 60.0, 1.0),
+        (120.0, 30.0, 8, 0.01, 60.0, 0.5),
+        (30.0, 90.0, 2, 0.05, 300.0, 2.0),
+    ] {
+        let (rel, mean, expected) = young_daly_gap(save, load, nodes, rate, prep, at);
+        assert!(
+            rel < 0.05,
+            "δ {save} s, {nodes} nodes at {rate}/h, interval ×{at}: simulated {mean:.5}, Young/Daly {expected:.5} ({:.1} %)",
+            rel * 100.0
+        );
+    }
+}
+
+/// Checkpoint-restart under Poisson preemptions at `at` × Young's interval,
+/// over 400 seeds of 30 days: the relative gap between the mean wasted
+/// fraction and Young/Daly's first-order expression, and both.
+fn young_daly_gap(
+    save: f64,
+    load: f64,
+    nodes: u32,
+    rate: f64,
+    prep: f64,
+    at: f64,
+) -> (f64, f64, f64) {
     let p = Profile {
         reconfiguration_s: 0.0,
-        checkpoint_save_s: 60.0,
-        checkpoint_load_s: 47.0,
-        iteration_s: [(4, 1.0)].into_iter().collect(),
+        checkpoint_save_s: save,
+        checkpoint_load_s: load,
+        iteration_s: [(nodes, 1.0)].into_iter().collect(),
         global_batch: 1,
         pipeline_depth: None,
     };
-    let (nodes, rate) = (4u32, 0.02);
     let mtbf = 3600.0 / (rate * f64::from(nodes));
-    let tau = young_daly_interval(p.checkpoint_save_s, mtbf);
+    let tau = young_daly_interval(p.checkpoint_save_s, mtbf) * at;
     let cfg = SimConfig {
         strategy: Strategy::CheckpointRestart,
         duration_s: 30.0 * 86_400.0,
         initial_nodes: nodes,
         max_instances: nodes,
         pipeline_depth: 1,
-        prep_s: 180.0,
+        prep_s: prep,
         checkpoint_interval_s: tau,
         ..SimConfig::default()
     };
@@ -106,12 +142,7 @@ fn checkpoint_restart_waste_matches_young_daly_within_5_percent() {
         cfg.prep_s + p.checkpoint_load_s,
         mtbf,
     );
-    let rel = (mean - expected).abs() / expected;
-    assert!(
-        rel < 0.05,
-        "simulated {mean:.5}, Young/Daly {expected:.5} ({:.1} %)",
-        rel * 100.0
-    );
+    ((mean - expected).abs() / expected, mean, expected)
 }
 
 fn replay_trace() -> Trace {
