@@ -723,6 +723,24 @@ fn tick_takes_the_notebooks_two_traces_or_given_parameters() {
     );
     assert!(v["tick_events"].as_u64().unwrap() > 0);
     assert!(v["tick_reconfigurations"].is_u64());
+    // Its result: progress, the time split, the cluster's changes and cost.
+    let r = &v["tick_result"];
+    assert_eq!(r["wall_s"], 3600.0);
+    let split: f64 = [
+        "useful_s",
+        "reconfiguration_s",
+        "rollback_s",
+        "waiting_s",
+        "other_s",
+    ]
+    .iter()
+    .map(|k| r[k].as_f64().unwrap())
+    .sum();
+    assert!((split - 3600.0).abs() < 1e-6, "{r}");
+    assert!(
+        r["samples"].as_f64().unwrap() > 0.0 && r["cost_spot"].as_f64().unwrap() > 0.0,
+        "{r}"
+    );
 }
 
 /// `--generated`: the per-minute traces the notebook's generator cell

@@ -293,12 +293,80 @@ fn sorted(set: &BTreeSet<u32>) -> Vec<u32> {
     set.iter().copied().collect()
 }
 
+/// What the notebook's simulation gave besides its trace: its progress,
+/// where the wall time went, the cluster's changes and its cost.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TickOutcome {
+    /// Simulated wall time, s.
+    pub wall_s: f64,
+    /// The notebook's last step id (it counts each resume as a step).
+    pub last_step_id: u64,
+    /// Iterations done and kept (not rolled back).
+    pub iterations: u64,
+    /// Samples trained: iterations kept × the profile's global batch.
+    pub samples: f64,
+    /// Samples per wall second.
+    pub throughput: f64,
+    /// Seconds in steps kept.
+    pub useful_s: f64,
+    /// Seconds reconfiguring (from a reconfiguration's start to training again).
+    pub reconfiguration_s: f64,
+    /// Seconds of steps lost to rollbacks (done after the last saved step).
+    pub rollback_s: f64,
+    /// Seconds with no world size to train at, outside reconfigurations.
+    pub waiting_s: f64,
+    /// The rest of the wall time: the iteration under way at the end, and
+    /// the notebook's 5-second ticks between an iteration's end and the
+    /// tick that notices it.
+    pub other_s: f64,
+    /// Reconfigurations (the trace's reconfig events).
+    pub reconfigurations: u64,
+    /// Instances preempted.
+    pub preemptions: u64,
+    /// Instances added.
+    pub additions: u64,
+    /// Mean instances alive (prepping, standby and active).
+    pub mean_instances: f64,
+    /// Instance-hours.
+    pub node_hours: f64,
+    /// Cost at spot prices, $ (see [`TickOutcome::priced`]).
+    pub cost_spot: f64,
+    /// Cost at on-demand prices, $.
+    pub cost_on_demand: f64,
+    /// Samples per spot dollar.
+    pub samples_per_dollar: f64,
+}
+
+impl TickOutcome {
+    /// The outcome with its costs at `prices` per instance-hour.
+    pub fn priced(mut self, prices: crate::metrics::Prices) -> TickOutcome {
+        self.cost_spot = self.node_hours * prices.spot;
+        self.cost_on_demand = self.node_hours * prices.on_demand;
+        self.samples_per_dollar = if self.cost_spot > 0.0 {
+            self.samples / self.cost_spot
+        } else {
+            0.0
+        };
+        self
+    }
+}
+
 /// Runs the notebook's simulation; returns its trace of steps and reconfigurations.
 pub fn run(
     params: &TickParams,
     profile: &Profile,
     draws: &mut dyn Draws,
 ) -> Result<Vec<TickEvent>, TickError> {
+    run_counted(params, profile, draws).map(|(trace, _)| trace)
+}
+
+/// [`run`], also counting what [`TickOutcome`] reports (the draws, and so
+/// the trace, are the same).
+pub fn run_counted(
+    params: &TickParams,
+    profile: &Profile,
+    draws: &mut dyn Draws,
+) -> Result<(Vec<TickEvent>, TickOutcome), TickError> {
     if params.pipeline_depth == 0 {
         return Err(TickError::Param("pipeline depth must be at least 1".into()));
     }
@@ -327,7 +395,9 @@ pub fn run(
     let mut reconfig_end: Option<i64> = None;
     let (mut checkpoint_running, mut checkpoint_start) = (false, 0i64);
     let mut now = 0i64;
+    let mut count = Counts::default();
     while now < end {
+        count.instance_ticks += c.all.len() as u64;
         let all_len = c.all.len() as i64;
         let mut num_to_add = 0i64;
         if draws.random()? < add_chance {
@@ -363,6 +433,8 @@ pub fn run(
         } else {
             Vec::new()
         };
+        count.preemptions += preempted.len() as u64;
+        count.additions += num_to_add.max(0) as u64;
         let mut lost_active = false;
         for id in preempted {
             if c.active.remove(&id) {
@@ -408,6 +480,7 @@ pub fn run(
                         checkpoint_running = true;
                     }
                     step += 1;
+                    count.steps.push((step, iter_end - last.t_us));
                     trace.push(TickEvent {
                         ws: last.ws,
                         t_us: iter_end,
@@ -415,6 +488,8 @@ pub fn run(
                         id: step,
                     });
                 }
+            } else {
+                count.waiting_us += TICK_US;
             }
         } else if let Some(mut end_us) = reconfig_end {
             if lost_active || new_pipeline {
@@ -422,6 +497,7 @@ pub fn run(
             }
             reconfig_end = Some(end_us);
             if now > end_us {
+                count.resume(last_saved, end_us);
                 step = last_saved + 1;
                 trace.push(TickEvent {
                     ws: c.active.len() as u32,
@@ -442,13 +518,86 @@ pub fn run(
             reconfig_cnt += 1;
             if reconfig_end.is_none() {
                 reconfig_end = Some(now + reconfig_us);
+                count.reconfig_since = Some(now);
             }
             checkpoint_running = false;
             rearrange(&mut c, lost_active, new_pipeline, depth, draws)?;
         }
         now += TICK_US;
     }
-    Ok(trace)
+    let outcome = count.outcome(end, step, reconfig_cnt, p.global_batch);
+    Ok((trace, outcome))
+}
+
+/// What [`run_counted`] counts as the simulation goes.
+#[derive(Default)]
+struct Counts {
+    /// Instances alive, summed over ticks.
+    instance_ticks: u64,
+    preemptions: u64,
+    additions: u64,
+    /// (step id, µs) of the steps done and not yet rolled back.
+    steps: Vec<(u64, i64)>,
+    rolled_back_us: i64,
+    reconfiguring_us: i64,
+    waiting_us: i64,
+    /// When the reconfiguration under way started.
+    reconfig_since: Option<i64>,
+}
+
+impl Counts {
+    /// Training resumes at `at` from step `last_saved`: the reconfiguration
+    /// ends, and the steps after the saved one are lost.
+    fn resume(&mut self, last_saved: u64, at: i64) {
+        if let Some(since) = self.reconfig_since.take() {
+            self.reconfiguring_us += at - since;
+        }
+        while self.steps.last().is_some_and(|s| s.0 > last_saved) {
+            if let Some((_, us)) = self.steps.pop() {
+                self.rolled_back_us += us;
+            }
+        }
+    }
+
+    fn outcome(
+        &self,
+        end: i64,
+        steps: u64,
+        reconfigurations: u64,
+        global_batch: u32,
+    ) -> TickOutcome {
+        let s = |us: i64| us as f64 / 1e6;
+        let wall_s = s(end);
+        // A reconfiguration still under way at the end lasts to the end.
+        let reconfiguration_s =
+            s(self.reconfiguring_us + self.reconfig_since.map_or(0, |since| end - since));
+        let iterations = self.steps.len() as u64;
+        let samples = iterations as f64 * f64::from(global_batch);
+        let useful_s = s(self.steps.iter().map(|st| st.1).sum());
+        let (rollback_s, waiting_s) = (s(self.rolled_back_us), s(self.waiting_us));
+        let ticks = (end / TICK_US).max(1) as f64;
+        let mean_instances = self.instance_ticks as f64 / ticks;
+        TickOutcome {
+            wall_s,
+            last_step_id: steps,
+            iterations,
+            samples,
+            throughput: if wall_s > 0.0 { samples / wall_s } else { 0.0 },
+            useful_s,
+            reconfiguration_s,
+            rollback_s,
+            waiting_s,
+            other_s: wall_s - useful_s - reconfiguration_s - rollback_s - waiting_s,
+            reconfigurations,
+            preemptions: self.preemptions,
+            additions: self.additions,
+            mean_instances,
+            node_hours: mean_instances * wall_s / 3600.0,
+            cost_spot: 0.0,
+            cost_on_demand: 0.0,
+            samples_per_dollar: 0.0,
+        }
+    }
 }
 
 fn move_sampled(

@@ -143,3 +143,40 @@ fn the_notebooks_fit_of_two_traces_gives_its_recorded_parameters() {
     assert!(close(fit.big_add_chance, 1.0 / 17.0), "{fit:?}");
     assert_eq!(want.big_add_chance, 0.05);
 }
+
+/// The notebook's run, counted: the same trace, and an outcome whose time
+/// split accounts for the wall time (the rest is at most the iteration
+/// under way and the ticks that notice iteration ends).
+#[test]
+fn the_counted_run_gives_the_same_trace_and_an_outcome_that_adds_up() {
+    let params: TickParams = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("notebook-tick/params.json")).unwrap(),
+    )
+    .unwrap();
+    let profile = read_run(
+        &fixtures().join("bamboo-simulation/profiling-runs/run-86"),
+        &mut expost_model::Diagnostics::default(),
+    )
+    .unwrap();
+    for seed in 0..20 {
+        let mut live = tick::Live::new(expost_sim::model::seeded(seed));
+        let (trace, outcome) = tick::run_counted(&params, &profile, &mut live).unwrap();
+        let mut again = tick::Live::new(expost_sim::model::seeded(seed));
+        assert_eq!(trace, tick::run(&params, &profile, &mut again).unwrap());
+        assert_eq!(outcome.wall_s, 355.0 * 60.0);
+        assert_eq!(
+            outcome.reconfigurations,
+            trace.iter().filter(|e| e.reconfig).count() as u64
+        );
+        let steps = trace.iter().filter(|e| !e.reconfig).count() as u64;
+        assert!(outcome.iterations < steps, "seed {seed}: {outcome:?}");
+        // Each iteration ends at most one 5-second tick before it is seen.
+        let slack = 5.0 * (outcome.iterations + outcome.reconfigurations) as f64 + 20.0;
+        assert!(
+            outcome.other_s >= -1e-6 && outcome.other_s <= slack,
+            "seed {seed}: {outcome:?}"
+        );
+        let priced = outcome.priced(expost_sim::metrics::Prices::default());
+        assert!(priced.cost_spot > 0.0 && priced.samples_per_dollar > 0.0);
+    }
+}

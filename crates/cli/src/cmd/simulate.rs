@@ -475,14 +475,6 @@ impl Args {
             if set(self.checkpoint_interval, 0.0) {
                 ignored.push(("--checkpoint-interval", event_driven));
             }
-            if set(self.spot_price, defaults::spot_price())
-                || set(self.on_demand_price, defaults::on_demand_price())
-            {
-                ignored.push((
-                    "--spot-price/--on-demand-price",
-                    "the event-driven models (the tick simulation gives no cost)",
-                ));
-            }
         }
         match ignored.as_slice() {
             [] => Ok(()),

@@ -25,7 +25,7 @@ use expost_sim::model::{
     PreemptionModel, Replay,
 };
 use expost_sim::sweep::job_mtbf_s;
-use expost_sim::tick::{self, Live, TickEvent, TickParams, NOTEBOOK_BIG_ADD_CHANCE};
+use expost_sim::tick::{self, Live, TickEvent, TickOutcome, TickParams, NOTEBOOK_BIG_ADD_CHANCE};
 pub use generator::{parse_burst, Generator, GivenGenerator};
 use std::io;
 use std::path::PathBuf;
@@ -308,6 +308,8 @@ pub struct Simulation {
     pub result: Option<SimResult>,
     /// The notebook's trace of steps and reconfigurations (`--model tick`).
     pub tick: Option<Vec<TickEvent>>,
+    /// What the tick simulation gave: progress, time split, changes, cost.
+    pub tick_result: Option<TickOutcome>,
     /// Young/Daly's optimum beside a checkpoint-restart simulation.
     pub young_daly: Option<YoungDaly>,
     /// Why the simulation failed, if it did.
@@ -435,10 +437,14 @@ impl Study for SimulateStudy {
         let Prepared { profile, cfg, run } = unit;
         let mut rng = expost_sim::model::seeded(self.seed);
         let (mut result, mut events, mut failure) = (None, None, None);
+        let mut tick_outcome = None;
         let generator = match run {
             Run::Tick(params, generator) => {
-                match tick::run(params, profile, &mut Live::new(rng)) {
-                    Ok(e) => events = Some(e),
+                match tick::run_counted(params, profile, &mut Live::new(rng)) {
+                    Ok((e, outcome)) => {
+                        events = Some(e);
+                        tick_outcome = Some(outcome.priced(cfg.prices));
+                    }
                     Err(e) => {
                         failure = Some(Diagnostic {
                             file: String::new(),
@@ -489,6 +495,7 @@ impl Study for SimulateStudy {
             iteration_time_method,
             result,
             tick: events,
+            tick_result: tick_outcome,
             young_daly,
             failure,
         }
@@ -541,6 +548,7 @@ impl Study for SimulateStudy {
             "result": s.result,
             "tick_events": s.tick.as_ref().map(Vec::len),
             "tick_reconfigurations": s.tick.as_ref().map(|t| t.iter().filter(|e| e.reconfig).count()),
+            "tick_result": s.tick_result,
             "generator": s.generator,
             "young_daly": s.young_daly,
         })

@@ -7,7 +7,7 @@ use expost_model::profile::Profile;
 use expost_render::table::Table;
 use expost_sim::engine::SimConfig;
 use expost_sim::metrics::{SimResult, YoungDaly};
-use expost_sim::tick::TickEvent;
+use expost_sim::tick::{TickEvent, TickOutcome};
 use serde::Serialize;
 
 /// `simulate.json` and `--json`.
@@ -22,6 +22,8 @@ pub(super) struct Report<'a> {
     result: Option<SimResult>,
     tick_events: Option<usize>,
     tick_reconfigurations: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tick_result: Option<&'a TickOutcome>,
     #[serde(skip_serializing_if = "Option::is_none")]
     generator: Option<&'a Generator>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -43,6 +45,7 @@ impl Simulation {
                 .tick
                 .as_ref()
                 .map(|t| t.iter().filter(|e| e.reconfig).count()),
+            tick_result: self.tick_result.as_ref(),
             generator: self.generator.as_ref(),
             young_daly: self.young_daly.as_ref(),
         }
@@ -134,6 +137,31 @@ pub(super) fn terminal(s: &Simulation) -> String {
             y.simulated_interval_s,
             100.0 * y.expected_waste_at_simulated_interval,
             100.0 * y.simulated_waste
+        );
+    }
+    if let Some(x) = &s.tick_result {
+        let pct = |v: f64| 100.0 * v / x.wall_s;
+        let _ = writeln!(
+            out,
+            "wall {:.1} h: {} iterations kept, {:.0} samples, {:.3} samples/s",
+            x.wall_s / 3600.0,
+            x.iterations,
+            x.samples,
+            x.throughput
+        );
+        let _ = writeln!(
+            out,
+            "time: useful {:.1} %, reconfiguration {:.1} %, rollback {:.1} %, waiting {:.1} %, other {:.1} % (ticks, the iteration under way)",
+            pct(x.useful_s),
+            pct(x.reconfiguration_s),
+            pct(x.rollback_s),
+            pct(x.waiting_s),
+            pct(x.other_s)
+        );
+        let _ = writeln!(
+            out,
+            "{} preemptions, {} additions; mean {:.1} instances; cost ${:.2} spot (${:.2} at on-demand prices); {:.0} samples per spot dollar",
+            x.preemptions, x.additions, x.mean_instances, x.cost_spot, x.cost_on_demand, x.samples_per_dollar
         );
     }
     if let Some(events) = &s.tick {
