@@ -143,18 +143,20 @@ pub fn run<C: StudyCommand>(command: C) -> Result<ExitCode> {
     };
     let bar = progress::bar(discovered.units.len() as u64, study.unit_noun(), quiet);
     let context = Context::new(&INTERRUPTED);
-    let analysed: Vec<_> = discovered
-        .units
-        .par_iter()
-        .map(|unit| {
-            if context.interrupted() {
-                return None;
-            }
-            let result = study.analyse(unit, &context);
-            bar.inc(1);
-            Some(result)
-        })
-        .collect();
+    let analyse = |unit| {
+        if context.interrupted() {
+            return None;
+        }
+        let result = study.analyse(unit, &context);
+        bar.inc(1);
+        Some(result)
+    };
+    // One unit (a simulation, one trace) runs here: starting a thread pool
+    // would cost more than it.
+    let analysed: Vec<_> = match discovered.units.as_slice() {
+        [one] => vec![analyse(one)],
+        units => units.par_iter().map(analyse).collect(),
+    };
     bar.finish_and_clear();
     let Some(analysed) = analysed
         .into_iter()
