@@ -630,3 +630,80 @@ fn an_anchor_decades_away_from_the_flows_is_a_warning() {
     assert_eq!(warnings.len(), 2, "one per flow: {}", report["runs"][0]);
     assert!(warnings[0].contains("10957.5 days"), "{warnings:?}");
 }
+
+/// `--mark`: each run's time of another Shremote event, from its own log,
+/// in the JSON and as a labelled line on the figures; an event a log lacks
+/// is a warning naming the events it has; the anchor cannot be marked.
+#[test]
+fn marked_events_are_timed_per_run_and_drawn() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = expost(&[
+        "failover",
+        example().to_str().unwrap(),
+        "--mark",
+        "failover,recovery",
+        "-o",
+        out_dir.path().to_str().unwrap(),
+        "-q",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "no \"recovery\" event to mark (events: iperf_server, iperf_client, failover)"
+        ),
+        "{stderr}"
+    );
+    let json = read_json(&out_dir.path().join("failover.json"));
+    for run in json["runs"].as_array().unwrap() {
+        // Each run's own log: its failover event after its client start.
+        let log: Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                example()
+                    .join(run["path"].as_str().unwrap())
+                    .join("event_log.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        // Shremote's two formats name a command `name_` or `name`.
+        let time = |name: &str| {
+            log.as_array()
+                .unwrap()
+                .iter()
+                .find(|e| (e["name_"] == name || e["name"] == name) && e["time_"].is_f64())
+                .and_then(|e| e["time_"].as_f64())
+        };
+        let want = time("failover").map(|t| t - time("iperf_client").unwrap());
+        let got = run["marks"].get("failover").and_then(Value::as_f64);
+        match (got, want) {
+            (Some(got), Some(want)) => {
+                assert!((got - want).abs() < 1e-6, "{}: {got} vs {want}", run["run"])
+            }
+            (got, want) => assert_eq!(got, want, "{}", run["run"]),
+        }
+        assert!(run["marks"].get("recovery").is_none());
+    }
+    let figures: Value = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.path().join("figures.json")).unwrap(),
+    )
+    .unwrap();
+    for figure in figures.as_array().unwrap() {
+        let labels: Vec<&str> = figure["figure"]["markers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["label"].as_str())
+            .collect();
+        assert!(labels.contains(&"failover"), "{labels:?}");
+    }
+
+    let out = expost(&[
+        "failover",
+        example().to_str().unwrap(),
+        "--mark",
+        "iperf_client",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("that is the anchor"));
+}

@@ -92,6 +92,12 @@ pub struct Args {
     #[arg(long, default_value_t = defaults::anchor(), value_name = "NAME")]
     #[serde(default = "defaults::anchor")]
     pub anchor: String,
+    /// Other Shremote events to mark on the figures (e.g. failover,recovery):
+    /// each drawn as a labelled vertical line at its median time, and each
+    /// run's time of it in the JSON (`marks`).
+    #[arg(long, value_name = "NAME,…", value_delimiter = ',')]
+    #[serde(default)]
+    pub mark: Vec<String>,
     /// Epoch width in seconds (samples are binned by the epoch their interval ends in, rounding up).
     #[arg(long, default_value_t = defaults::bin(), value_name = "SECONDS", allow_hyphen_values = true)]
     #[serde(default = "defaults::bin")]
@@ -185,6 +191,26 @@ mod window_text {
 }
 
 impl Args {
+    /// `--mark`'s event names: none empty, none twice, not the anchor.
+    fn marks(&self) -> Result<Vec<String>, String> {
+        let mut marks: Vec<String> = Vec::new();
+        for name in &self.mark {
+            let name = name.trim();
+            if name.is_empty() {
+                return Err("--mark: an event name is empty".into());
+            }
+            if name == self.anchor {
+                return Err(format!(
+                    "--mark {name}: that is the anchor, at 0 s on every figure"
+                ));
+            }
+            if !marks.iter().any(|m| m == name) {
+                marks.push(name.to_string());
+            }
+        }
+        Ok(marks)
+    }
+
     fn options(&self) -> Result<Options, String> {
         use super::check::{real, whole_usize};
         real("--bin", self.bin, 0.001, false, 3600.0, "seconds")?;
@@ -232,6 +258,7 @@ impl Args {
                 BandArg::Median => BandKind::MedianMinMax,
                 BandArg::Mean => BandKind::MeanCi95,
             },
+            marks: self.marks()?,
         })
     }
 

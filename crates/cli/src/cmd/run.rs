@@ -408,6 +408,7 @@ mod tests {
             save_study: None,
             pattern: None,
             anchor: "iperf_client".into(),
+            mark: Vec::new(),
             bin: 0.1,
             window: "3:6".parse().ok(),
             rolling: 2,

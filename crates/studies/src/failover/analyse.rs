@@ -40,6 +40,9 @@ pub struct Options {
     pub text: TextOptions,
     /// Which band to compute for figures.
     pub band: BandKind,
+    /// Other events of the Shremote log to mark (their first time per run,
+    /// drawn as labelled vertical lines).
+    pub marks: Vec<String>,
 }
 
 impl Default for Options {
@@ -54,6 +57,7 @@ impl Default for Options {
             keep_flow_epochs: false,
             text: TextOptions::default(),
             band: BandKind::default(),
+            marks: Vec::new(),
         }
     }
 }
@@ -134,6 +138,8 @@ pub struct RunResult {
     pub packets: Option<u64>,
     /// The outage (start after the anchor, duration); `None` when it could not be told.
     pub outage: Option<Outage>,
+    /// Each marked event's first time, seconds after the anchor (`--mark`).
+    pub marks: BTreeMap<String, f64>,
     /// True when the run was analysed (false: it failed, see diagnostics).
     pub ok: bool,
     /// Everything reported while reading and analysing the run.
@@ -169,7 +175,7 @@ pub fn analyse_run(
             Some(t) => Some(t),
             None => {
                 let names = log.names();
-                diags.set_file(log_file);
+                diags.set_file(log_file.clone());
                 diags.error(
                     None,
                     format!(
@@ -191,6 +197,9 @@ pub fn analyse_run(
         return run;
     };
     run.anchor_epoch = Some(anchor);
+    if let Some(log) = &files.events {
+        run.marks = marks_of(log, anchor, &options.marks, &log_file, diags);
+    }
     diags.set_file(format!("{run_dir}/iperf"));
     if files.flows.is_empty() {
         if diags.count_at_least(expost_model::Severity::Error) == 0 {
@@ -235,6 +244,36 @@ pub fn analyse_run(
     finish_run(&mut run, prepared, window, run_dir, options);
     run.ok = true;
     run
+}
+
+/// The first time of each event in `names`, seconds after `anchor`; an
+/// event the log does not have is a warning naming those it has.
+fn marks_of(
+    log: &expost_formats::shremote::EventLog,
+    anchor: f64,
+    names: &[String],
+    log_file: &str,
+    diags: &mut Diagnostics,
+) -> BTreeMap<String, f64> {
+    let mut marks = BTreeMap::new();
+    for name in names {
+        match log.first_time(name) {
+            Some(t) => {
+                marks.insert(name.clone(), t - anchor);
+            }
+            None => {
+                diags.set_file(log_file.to_string());
+                diags.warn(
+                    None,
+                    format!(
+                        "no {name:?} event to mark (events: {})",
+                        log.names().join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    marks
 }
 
 /// Flows start seconds after the anchor event; more than this apart, the

@@ -2,7 +2,7 @@
 //! across trials around it), for loss, throughput, goodput and RTT against
 //! time, plus a zoom around the outage.
 
-use super::{Campaign, ConfigResult, Options};
+use super::{Campaign, ConfigResult, Options, RunResult};
 use expost_formats::iperf3_json::Protocol;
 use expost_ops::bin::EpochGrid;
 use expost_ops::stats::median;
@@ -23,7 +23,12 @@ struct Plan<'a> {
 pub fn figures(campaign: &Campaign, options: &Options, anchor: &str) -> Vec<(String, Figure)> {
     plans(campaign)
         .iter()
-        .map(|plan| (plan.stem.clone(), figure_of(plan, options, anchor)))
+        .map(|plan| {
+            (
+                plan.stem.clone(),
+                figure_of(plan, &campaign.runs, options, anchor),
+            )
+        })
         .collect()
 }
 
@@ -131,7 +136,7 @@ fn axis(metric: Metric, largest: f64) -> (f64, String) {
     }
 }
 
-fn figure_of(plan: &Plan<'_>, options: &Options, anchor: &str) -> Figure {
+fn figure_of(plan: &Plan<'_>, runs: &[RunResult], options: &Options, anchor: &str) -> Figure {
     let labels = config_labels(&plan.configs);
     let largest = plan
         .configs
@@ -151,6 +156,14 @@ fn figure_of(plan: &Plan<'_>, options: &Options, anchor: &str) -> Figure {
         .iter()
         .filter_map(|c| c.outage_start_s.map(|s| s.median))
         .collect();
+    let mut markers: Vec<VMarker> = median(&outage_starts)
+        .map(|x| VMarker {
+            x,
+            label: Some("outage".into()),
+        })
+        .into_iter()
+        .collect();
+    markers.extend(marked_events(plan, runs, options));
     Figure {
         title: None,
         x_label: format!("Time since {anchor} (s)"),
@@ -158,14 +171,27 @@ fn figure_of(plan: &Plan<'_>, options: &Options, anchor: &str) -> Figure {
         x_range: plan.zoom.or(options.window.map(|w| (w.start, w.end))),
         y_range: None,
         lines,
-        markers: median(&outage_starts)
-            .map(|x| VMarker {
-                x,
-                label: Some("outage".into()),
-            })
-            .into_iter()
-            .collect(),
+        markers,
     }
+}
+
+/// A labelled line at each `--mark`ed event: its median time over the
+/// figure's runs that have it.
+fn marked_events(plan: &Plan<'_>, runs: &[RunResult], options: &Options) -> Vec<VMarker> {
+    options
+        .marks
+        .iter()
+        .filter_map(|name| {
+            let times: Vec<f64> = (plan.configs.iter())
+                .flat_map(|c| c.runs.iter())
+                .filter_map(|&i| runs.get(i)?.marks.get(name).copied())
+                .collect();
+            Some(VMarker {
+                x: median(&times)?,
+                label: Some(name.clone()),
+            })
+        })
+        .collect()
 }
 
 /// The configuration's centre line and band; a gap in the epochs breaks both.

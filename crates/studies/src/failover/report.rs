@@ -4,6 +4,7 @@
 use super::{Campaign, ConfigResult, RunResult};
 use expost_model::{Diagnostic, Params, Severity};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Median, min and max across trials.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -73,6 +74,10 @@ pub struct RunReport<'a> {
     pub outage_start_s: Option<f64>,
     /// How long the outage lasted, ms (0 when none was seen); null when unknown.
     pub outage_ms: Option<f64>,
+    /// Each `--mark`ed event's first time, seconds after the anchor (only
+    /// with `--mark`; an event the run's log lacks is left out and warned).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub marks: &'a BTreeMap<String, f64>,
     /// True when the run was analysed.
     pub ok: bool,
     /// The window in which all flows ran, seconds after the anchor.
@@ -162,6 +167,7 @@ impl<'a> RunReport<'a> {
             packets: run.packets,
             outage_start_s: run.outage.and_then(|o| finite(o.start)),
             outage_ms: run.outage.and_then(|o| finite(o.duration * 1e3)),
+            marks: &run.marks,
             ok: run.ok,
             overlap_s: run.overlap.map(|w| [w.start, w.end]),
             flow_starts: run
