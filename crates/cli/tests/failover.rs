@@ -707,3 +707,63 @@ fn marked_events_are_timed_per_run_and_drawn() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("that is the anchor"));
 }
+
+/// `--band mean`: a 95 % interval of the mean reaches below 0 % loss on
+/// the example; figures clip it to the quantity's range and the legend
+/// says so; bands.csv keeps the interval as computed.
+#[test]
+fn mean_bands_are_clipped_to_the_physical_range_and_the_legend_says_so() {
+    let figures_of = |band: &str| {
+        let out_dir = tempfile::tempdir().unwrap();
+        let out = expost(&[
+            "failover",
+            example().to_str().unwrap(),
+            "--band",
+            band,
+            "-o",
+            out_dir.path().to_str().unwrap(),
+            "-q",
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+        let figures: Value = serde_json::from_str(
+            &std::fs::read_to_string(out_dir.path().join("figures.json")).unwrap(),
+        )
+        .unwrap();
+        let bands = std::fs::read_to_string(out_dir.path().join("bands.csv")).unwrap();
+        (figures, bands)
+    };
+    let (figures, bands) = figures_of("mean");
+    let loss = figures
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "loss")
+        .unwrap();
+    assert_eq!(
+        loss["figure"]["note"],
+        "band: 95 % CI of the mean, clipped to 0–100 %"
+    );
+    for line in loss["figure"]["lines"].as_array().unwrap() {
+        for b in line["band"].as_array().unwrap() {
+            let (low, high) = (b[1].as_f64(), b[2].as_f64());
+            assert!(low.is_none_or(|v| (0.0..=100.0).contains(&v)), "{b}");
+            assert!(high.is_none_or(|v| (0.0..=100.0).contains(&v)), "{b}");
+        }
+    }
+    // The table keeps the interval as computed: below 0 somewhere.
+    let mut rows = bands.lines();
+    let header: Vec<&str> = rows.next().unwrap().split(',').collect();
+    let low = header.iter().position(|h| *h == "ci95_low").unwrap();
+    assert!(rows.any(|r| r
+        .split(',')
+        .nth(low)
+        .and_then(|v| v.parse::<f64>().ok())
+        .is_some_and(|v| v < 0.0)));
+    // Min–max bands stay within the data: no note.
+    let (figures, _) = figures_of("median");
+    assert!(figures
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["figure"].get("note").is_none()));
+}

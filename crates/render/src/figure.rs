@@ -110,6 +110,9 @@ pub struct Figure {
     pub lines: Vec<Line>,
     /// Vertical dashed lines marking moments, e.g. a failover.
     pub markers: Vec<VMarker>,
+    /// A note ending the legend, without a sample (e.g. how the bands were
+    /// clipped).
+    pub note: Option<String>,
 }
 
 /// One series: a central line with an optional band around it.
@@ -197,7 +200,8 @@ fn printable_labels(fig: &Figure) -> Option<Figure> {
         || fig
             .markers
             .iter()
-            .any(|m| m.label.as_deref().is_some_and(changes));
+            .any(|m| m.label.as_deref().is_some_and(changes))
+        || fig.note.as_deref().is_some_and(changes);
     if !any {
         return None;
     }
@@ -212,6 +216,7 @@ fn printable_labels(fig: &Figure) -> Option<Figure> {
     for marker in &mut clean.markers {
         marker.label = marker.label.as_deref().map(fix);
     }
+    clean.note = fig.note.as_deref().map(fix);
     Some(clean)
 }
 
@@ -685,9 +690,10 @@ fn legend_grid(items: &[LegendItem], avail: f64, gap: f64) -> Vec<(f64, usize)> 
         .collect()
 }
 
-/// One legend entry and where it goes.
+/// One legend entry and where it goes: a line's (with its sample), or the
+/// figure's note (`line` is `None`: text only).
 struct LegendItem<'a> {
-    line: usize,
+    line: Option<usize>,
     label: &'a str,
     width: f64,
 }
@@ -720,17 +726,24 @@ pub fn render_svg(fig: &Figure, size: PaperSize) -> Result<String, FigureError> 
     let sample_len = 16.0 * k;
     let sample_gap = 3.0 * k;
     let item_gap = 10.0 * k;
-    let items: Vec<LegendItem> = fig
+    let mut items: Vec<LegendItem> = fig
         .lines
         .iter()
         .enumerate()
         .filter(|(_, l)| !l.label.trim().is_empty())
         .map(|(i, l)| LegendItem {
-            line: i,
+            line: Some(i),
             label: l.label.as_str(),
             width: sample_len + sample_gap + font::text_width(&l.label, st.legend_font),
         })
         .collect();
+    if let Some(note) = fig.note.as_deref().filter(|n| !n.trim().is_empty()) {
+        items.push(LegendItem {
+            line: None,
+            label: note,
+            width: font::text_width(note, st.legend_font),
+        });
+    }
     let avail = st.w - 2.0 * margin;
     // One row if everything fits; else a grid of equal-width columns, so
     // that the entries line up.
@@ -986,7 +999,16 @@ pub fn render_svg(fig: &Figure, size: PaperSize) -> Result<String, FigureError> 
         for (&(dx, r), it) in legend.iter().zip(&items) {
             let x = left + dx;
             let cy = legend_top + (r as f64 + 0.5) * legend_row_h;
-            let lk = &looks[it.line];
+            let Some(line) = it.line else {
+                root.draw(&Text::new(
+                    it.label.to_string(),
+                    (u(x), u(cy)),
+                    text_style(st.legend_font, &TEXT, Pos::new(HPos::Left, VPos::Center)),
+                ))
+                .map_err(draw_err)?;
+                continue;
+            };
+            let lk = &looks[line];
             let y = cy * UNITS_PER_PT;
             let sample = [(x * UNITS_PER_PT, y), ((x + sample_len) * UNITS_PER_PT, y)];
             draw_polyline(

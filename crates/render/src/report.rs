@@ -109,7 +109,7 @@ pub struct ReportFile {
 /// A figure spec as JSON (the form `figures.json` and the report script use).
 pub fn figure_to_json(fig: &Figure) -> Value {
     let num = |v: f64| if v.is_finite() { json!(v) } else { Value::Null };
-    json!({
+    let mut value = json!({
         "title": fig.title,
         "x_label": fig.x_label,
         "y_label": fig.y_label,
@@ -121,7 +121,11 @@ pub fn figure_to_json(fig: &Figure) -> Value {
             "band": l.band.iter().map(|&(x, lo, hi)| json!([num(x), num(lo), num(hi)])).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "markers": fig.markers.iter().map(|m| json!({"x": num(m.x), "label": m.label})).collect::<Vec<_>>(),
-    })
+    });
+    if let Some(note) = &fig.note {
+        value["note"] = json!(note);
+    }
+    value
 }
 
 /// Reads a figure spec back from [`figure_to_json`]'s form; `None` when it does not have that shape.
@@ -169,6 +173,7 @@ pub fn figure_from_json(value: &Value) -> Option<Figure> {
                     .collect()
             })
             .unwrap_or_default(),
+        note: value["note"].as_str().map(str::to_string),
     })
 }
 
@@ -473,6 +478,7 @@ mod tests {
                 x: 1.0,
                 label: Some("outage".into()),
             }],
+            note: Some("band: min–max".into()),
         }
     }
 
@@ -482,6 +488,7 @@ mod tests {
         assert_eq!(back.lines[0].points[0], (0.0, 1.0));
         assert!(back.lines[0].points[1].0.is_nan());
         assert_eq!(back.x_range, Some((0.0, 2.0)));
+        assert_eq!(back.note.as_deref(), Some("band: min–max"));
         assert_eq!(back.markers[0].label.as_deref(), Some("outage"));
         assert!(figure_from_json(&json!({"lines": 3})).is_none());
     }

@@ -55,6 +55,7 @@ fn demo_figure(n: usize) -> Figure {
             x: 4.0,
             label: Some("failover".into()),
         }],
+        note: None,
     }
 }
 
@@ -396,7 +397,7 @@ fn timing() {
 #[test]
 fn legend_is_one_row_or_an_aligned_grid() {
     let item = |w: f64| LegendItem {
-        line: 0,
+        line: Some(0),
         label: "",
         width: w,
     };
@@ -433,4 +434,20 @@ fn marker_labels_do_not_overlap_and_avoid_other_lines() {
         3.0,
     );
     assert_eq!(edge[0].side, Side::Left);
+}
+
+#[test]
+fn a_note_ends_the_legend_as_text_without_a_sample() {
+    let mut fig = demo_figure(50);
+    let plain = render_svg(&fig, PaperSize::Page).unwrap();
+    fig.note = Some("band: 95 % CI, clipped to 0–100 %".into());
+    let noted = render_svg(&fig, PaperSize::Page).unwrap();
+    assert!(
+        noted.contains("band: 95 % CI, clipped to 0–100 %"),
+        "note missing"
+    );
+    // Text only: no more line samples or marker shapes than without it.
+    let count = |svg: &str, what: &str| svg.matches(what).count();
+    assert_eq!(count(&noted, "<polyline"), count(&plain, "<polyline"));
+    assert_eq!(count(&noted, "<text"), count(&plain, "<text") + 1);
 }

@@ -145,11 +145,17 @@ fn figure_of(plan: &Plan<'_>, runs: &[RunResult], options: &Options, anchor: &st
         .flat_map(|b| b.values().map(|p| p.max))
         .fold(0.0, f64::max);
     let (scale, y_label) = axis(plan.metric, largest);
+    let mut clipped = false;
     let lines = plan
         .configs
         .iter()
         .zip(labels)
-        .map(|(config, label)| line_of(config, plan.metric, scale, label, &options.grid, options))
+        .map(|(config, label)| {
+            let (line, clipped_here) =
+                line_of(config, plan.metric, scale, label, &options.grid, options);
+            clipped |= clipped_here;
+            line
+        })
         .collect();
     let outage_starts: Vec<f64> = plan
         .configs
@@ -172,7 +178,26 @@ fn figure_of(plan: &Plan<'_>, runs: &[RunResult], options: &Options, anchor: &st
         y_range: None,
         lines,
         markers,
+        note: clipped.then(|| clip_note(plan.metric)),
     }
+}
+
+/// The range a metric's values can take (before the axis scale): a loss is
+/// a fraction, everything else at least 0.
+fn physical_range(metric: Metric) -> (f64, f64) {
+    match metric {
+        Metric::Loss => (0.0, 1.0),
+        _ => (0.0, f64::INFINITY),
+    }
+}
+
+/// The legend's note when a confidence interval was clipped.
+fn clip_note(metric: Metric) -> String {
+    let range = match metric {
+        Metric::Loss => "0–100 %",
+        _ => "values ≥ 0",
+    };
+    format!("band: 95 % CI of the mean, clipped to {range}")
 }
 
 /// A labelled line at each `--mark`ed event: its median time over the
@@ -194,7 +219,9 @@ fn marked_events(plan: &Plan<'_>, runs: &[RunResult], options: &Options) -> Vec<
         .collect()
 }
 
-/// The configuration's centre line and band; a gap in the epochs breaks both.
+/// The configuration's centre line and band; a gap in the epochs breaks
+/// both. A band is kept within the metric's physical range (a confidence
+/// interval of a mean can reach below 0 % loss): true when it was clipped.
 fn line_of(
     config: &ConfigResult,
     metric: Metric,
@@ -202,7 +229,9 @@ fn line_of(
     label: String,
     grid: &EpochGrid,
     options: &Options,
-) -> Line {
+) -> (Line, bool) {
+    let (floor, ceiling) = physical_range(metric);
+    let mut clipped = false;
     let mut points = Vec::new();
     let mut band = Vec::new();
     let mut previous: Option<i64> = None;
@@ -212,16 +241,20 @@ fn line_of(
             band.push((f64::NAN, f64::NAN, f64::NAN));
         }
         let (centre, low, high) = p.pick(options.band);
+        let (low_in, high_in) = (low.clamp(floor, ceiling), high.clamp(floor, ceiling));
+        // A missing bound (NaN) stays missing, and is no clipping.
+        clipped |= (low < floor) || (high > ceiling) || (high < floor) || (low > ceiling);
         let t = grid.time_of(k);
         points.push((t, centre * scale));
-        band.push((t, low * scale, high * scale));
+        band.push((t, low_in * scale, high_in * scale));
         previous = Some(k);
     }
-    Line {
+    let line = Line {
         label,
         points,
         band,
-    }
+    };
+    (line, clipped)
 }
 
 /// A legend label per configuration of a figure: the parameters that
