@@ -485,3 +485,83 @@ fn a_killed_expost_leaves_no_influxd_running() {
     }
     assert_nothing_left(tmp.path());
 }
+
+/// ombt-orchestrator's own layout (runs holding influxdb-data.tar.gz, no
+/// *.lp export): by default the tarballs are served, as with `--telemetry
+/// tarball`, and a note says so; without an influxd that can run, a
+/// warning says what to install or pass.
+#[test]
+fn the_default_serves_the_runs_tarballs_when_there_are_no_lp_files() {
+    if !available("the_default_serves_the_runs_tarballs_when_there_are_no_lp_files") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("campaign");
+    copy_dir(&campaign(), &root);
+    let mut removed = 0;
+    for case in std::fs::read_dir(&root).unwrap().flatten() {
+        for run in std::fs::read_dir(case.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            for file in std::fs::read_dir(run.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                if file.path().extension().is_some_and(|e| e == "lp") {
+                    std::fs::remove_file(file.path()).unwrap();
+                    removed += 1;
+                }
+            }
+        }
+    }
+    assert!(removed > 0);
+    let run = |extra: &[&str], out: &Path| {
+        let mut args = vec![
+            "ombt",
+            root.to_str().unwrap(),
+            "--json",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        expost(&args, tmp.path())
+    };
+    let (auto_out, tarball_out) = (work.path().join("auto"), work.path().join("tarball"));
+    let auto = run(&[], &auto_out);
+    assert_eq!(
+        auto.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&auto.stderr)
+    );
+    let json = json_of(&auto);
+    let said = json["campaign_diagnostics"].to_string();
+    assert!(
+        said.contains("no *.lp telemetry files: telemetry from the runs' influxdb-data.tar.gz"),
+        "{said}"
+    );
+    let explicit = run(&["--telemetry", "tarball"], &tarball_out);
+    assert_eq!(explicit.status.code(), Some(0));
+    let series = |dir: &Path| std::fs::read_to_string(dir.join("series.csv")).unwrap();
+    assert!(series(&auto_out) == series(&tarball_out), "series differ");
+    assert_nothing_left(tmp.path());
+
+    // No influxd: nothing read, and a warning saying what to do.
+    let out = Command::new(env!("CARGO_BIN_EXE_expost"))
+        .args(["ombt", root.to_str().unwrap(), "-q"])
+        .env("EXPOST_INFLUXD", "/nonexistent/influxd")
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("no telemetry read: the runs hold influxdb-data.tar.gz but no *.lp files")
+            && stderr.contains("install Debian's influxdb package"),
+        "{stderr}"
+    );
+}

@@ -92,7 +92,7 @@ pub struct Args {
     #[arg(long, value_name = "URL", conflicts_with_all = ["no_telemetry", "telemetry"], group = "server")]
     #[serde(default, serialize_with = "shown_url")]
     pub influx: Option<String>,
-    /// Where telemetry comes from: lp (each run's *.lp files, the default) or tarball (each run's influxdb-data.tar.gz, served by a local influxd).
+    /// Where telemetry comes from: lp (each run's *.lp files) or tarball (each run's influxdb-data.tar.gz, served by a local influxd). Default: the *.lp files, or, in a campaign with none whose runs hold influxdb-data.tar.gz (ombt-orchestrator's own layout), the tarballs when an influxd can run (else a warning says what to install or pass).
     #[arg(
         long,
         value_enum,
@@ -230,6 +230,9 @@ impl Args {
         if !self.no_telemetry && !server && !self.queries.is_empty() {
             return Err("--query needs --influx URL or --telemetry tarball".into());
         }
+        // The default may serve the runs' tarballs: it needs the timeout too.
+        let auto = !self.no_telemetry && !server && self.lp.is_none() && self.telemetry.is_none();
+        let server = server || auto;
         if server && !(self.timeout > 0.0 && self.timeout.is_finite()) {
             return Err(format!(
                 "--timeout {} must be a positive number of seconds",
@@ -243,6 +246,9 @@ impl Args {
                 max_unpacked: self.max_unpacked_bytes()?,
             },
             (Some(url), false) => TelemetryFrom::Influx(url.clone()),
+            (None, false) if auto => TelemetryFrom::Auto {
+                max_unpacked: self.max_unpacked_bytes()?,
+            },
             (None, false) => TelemetryFrom::LineProtocol(self.lp.clone()),
         };
         Ok(TelemetryOptions {

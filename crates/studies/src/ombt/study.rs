@@ -58,7 +58,6 @@ impl Study for OmbtStudy {
     /// `influxd` that cannot run is said once) and told the runs (so it
     /// can plan which servers answer for which runs).
     fn discover(&self) -> Result<Discovered<CampaignRun>, StudyError> {
-        let mut source = self.telemetry.source().map_err(StudyError::Input)?;
         if !self.root.exists() {
             return Err(StudyError::Input(format!(
                 "campaign '{}' does not exist",
@@ -72,6 +71,9 @@ impl Study for OmbtStudy {
                 self.root.display()
             )));
         }
+        let (telemetry, chosen) = self.telemetry.resolved(&units);
+        diagnostics.extend(chosen);
+        let mut source = telemetry.source().map_err(StudyError::Input)?;
         if let Some(source) = source.as_mut() {
             diagnostics.extend(source.plan(&units));
         }

@@ -107,6 +107,14 @@ pub trait TelemetrySource: Send + Sync + std::fmt::Debug {
 pub enum TelemetryFrom {
     /// Nowhere: telemetry is not read.
     Nothing,
+    /// The default: each run's `*.lp` files; in a campaign without any
+    /// but whose runs hold `influxdb-data.tar.gz` (ombt-orchestrator's own
+    /// layout), those tarballs, served by a local `influxd` (or, when none
+    /// can run, nothing, and a warning saying what to install or pass).
+    Auto {
+        /// The most a tarball may unpack to, bytes.
+        max_unpacked: u64,
+    },
     /// Line-protocol exports read in-process: this file for every run, or
     /// (`None`) each run's own `*.lp` files.
     LineProtocol(Option<PathBuf>),
@@ -141,7 +149,61 @@ pub struct TelemetryOptions {
 impl TelemetryOptions {
     /// Whether local servers are started (and must be stopped, even on Ctrl-C).
     pub fn starts_servers(&self) -> bool {
-        matches!(self.from, TelemetryFrom::Tarball { .. })
+        matches!(
+            self.from,
+            TelemetryFrom::Tarball { .. } | TelemetryFrom::Auto { .. }
+        )
+    }
+
+    /// These options with [`TelemetryFrom::Auto`] decided for `runs`, and
+    /// what the campaign's diagnostics should say of the choice.
+    pub fn resolved(&self, runs: &[CampaignRun]) -> (TelemetryOptions, Vec<Diagnostic>) {
+        let TelemetryFrom::Auto { max_unpacked } = self.from else {
+            return (self.clone(), Vec::new());
+        };
+        let has = |wanted: &dyn Fn(&Path) -> bool| {
+            runs.iter().filter_map(|r| r.dir.as_deref()).any(|dir| {
+                std::fs::read_dir(dir)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .any(|e| wanted(&e.path()))
+            })
+        };
+        let with = |from: TelemetryFrom| TelemetryOptions {
+            from,
+            ..self.clone()
+        };
+        let lp = |p: &Path| p.extension().is_some_and(|e| e == "lp");
+        let tarball = |p: &Path| p.file_name().is_some_and(|n| n == super::tarball::TARBALL);
+        if has(&lp) || !has(&tarball) {
+            return (with(TelemetryFrom::LineProtocol(None)), Vec::new());
+        }
+        let mut said = Diagnostics::default();
+        let program = influxd::program();
+        if influxd::available(&program) {
+            said.note(
+                None,
+                format!(
+                    "no *.lp telemetry files: telemetry from the runs' {} (served by a local influxd; --telemetry lp or --no-telemetry to refuse)",
+                    super::tarball::TARBALL
+                ),
+            );
+            let from = TelemetryFrom::Tarball {
+                share: true,
+                max_unpacked,
+            };
+            return (with(from), said.into_items());
+        }
+        said.warn(
+            None,
+            format!(
+                "no telemetry read: the runs hold {} but no *.lp files, and '{}' cannot run to serve them (install Debian's influxdb package, or set EXPOST_INFLUXD; --no-telemetry silences this)",
+                super::tarball::TARBALL,
+                program.to_string_lossy()
+            ),
+        );
+        (with(TelemetryFrom::Nothing), said.into_items())
     }
 
     /// The source these options name; `None` for [`TelemetryFrom::Nothing`].
@@ -153,6 +215,9 @@ impl TelemetryOptions {
         let measurements = self.measurements.clone();
         Ok(Some(match &self.from {
             TelemetryFrom::Nothing => return Ok(None),
+            TelemetryFrom::Auto { .. } => {
+                return Err("telemetry options not resolved for the campaign".into())
+            }
             TelemetryFrom::Tarball {
                 share,
                 max_unpacked,
