@@ -174,7 +174,8 @@
         th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
         var body = table.tBodies[0], rows = Array.prototype.slice.call(body.rows);
         rows.sort(function (r1, r2) {
-          var a = r1.cells[column].textContent, b = r2.cells[column].textContent;
+          var c1 = r1.cells[column], c2 = r2.cells[column];
+          var a = c1.dataset.v || c1.textContent, b = c2.dataset.v || c2.textContent;
           var na = parseFloat(a), nb = parseFloat(b);
           var cmp = (!isNaN(na) && !isNaN(nb) && String(na) === a.trim() && String(nb) === b.trim()) ? na - nb : a.localeCompare(b, undefined, { numeric: true });
           return ascending ? cmp : -cmp;

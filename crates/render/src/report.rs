@@ -445,22 +445,92 @@ fn render_table(html: &mut String, table: &HtmlTable) {
         }
         for cell in row {
             let numeric = !cell.is_empty() && cell.parse::<f64>().is_ok();
-            html.push_str(if numeric {
-                "<td class=\"num\">"
-            } else {
-                "<td>"
-            });
-            html.push_str(&escape(cell));
-            html.push_str("</td>");
+            match readable(cell) {
+                // Rounded for reading: the full value on hover and for sorting.
+                Some(short) => html.push_str(&format!(
+                    "<td class=\"num\" title=\"{0}\" data-v=\"{0}\">{1}</td>",
+                    escape(cell),
+                    escape(&short)
+                )),
+                None => {
+                    html.push_str(if numeric {
+                        "<td class=\"num\">"
+                    } else {
+                        "<td>"
+                    });
+                    html.push_str(&escape(cell));
+                    html.push_str("</td>");
+                }
+            }
         }
         html.push_str("</tr>\n");
     }
     html.push_str("</tbody></table></div>\n");
 }
 
+/// A number written with more than 4 significant digits, rounded to 4
+/// for reading (`3.996253490447998` → `3.996`, `0.000123456` →
+/// `0.0001235`, `1234567.8` → `1.235e6`); `None` for text, whole numbers
+/// and numbers short enough already. Tables' CSV and Parquet files keep
+/// every digit.
+pub fn readable(cell: &str) -> Option<String> {
+    let text = cell.trim();
+    if !text.contains(['.', 'e', 'E']) {
+        return None;
+    }
+    let v: f64 = text.parse().ok().filter(|v: &f64| v.is_finite())?;
+    let short = if v == 0.0 {
+        "0".to_string()
+    } else if !(1e-4..1e6).contains(&v.abs()) {
+        let s = format!("{v:.3e}");
+        match s.split_once('e') {
+            Some((mantissa, exp)) => format!(
+                "{}e{exp}",
+                mantissa.trim_end_matches('0').trim_end_matches('.')
+            ),
+            None => s,
+        }
+    } else {
+        let decimals = (3 - v.abs().log10().floor() as i32).max(0) as usize;
+        let s = format!("{v:.decimals$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    (short.len() < text.len()).then_some(short)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_numbers_are_rounded_for_reading_and_the_rest_kept() {
+        assert_eq!(readable("3.996253490447998").as_deref(), Some("3.996"));
+        assert_eq!(readable("0.000123456").as_deref(), Some("0.0001235"));
+        assert_eq!(readable("1234567.891").as_deref(), Some("1.235e6"));
+        assert_eq!(readable("447.48322619577414").as_deref(), Some("447.5"));
+        assert_eq!(readable("-0.12345678").as_deref(), Some("-0.1235"));
+        assert_eq!(readable("2.5"), None);
+        assert_eq!(readable("1795435757"), None);
+        assert_eq!(readable("run_1"), None);
+        assert_eq!(readable("NaN"), None);
+        assert_eq!(readable(""), None);
+        let mut html = String::new();
+        let table = HtmlTable {
+            title: "t".into(),
+            header: vec!["x".into()],
+            rows: vec![vec!["3.996253490447998".into()]],
+            ..HtmlTable::default()
+        };
+        render_table(&mut html, &table);
+        assert!(
+            html.contains("<td class=\"num\" title=\"3.996253490447998\" data-v=\"3.996253490447998\">3.996</td>"),
+            "{html}"
+        );
+    }
 
     fn figure() -> Figure {
         Figure {
