@@ -33,6 +33,8 @@ pub struct Common {
     pub quiet: bool,
     /// `--save-study [FILE]`.
     pub save_study: Option<Option<PathBuf>>,
+    /// `--figures NAME,…`: the only figures and charts written (all when empty).
+    pub figures: Vec<String>,
 }
 
 /// `StudyCommand::common` for `Args` that hold the common options under
@@ -45,6 +47,7 @@ macro_rules! common_options {
                 json: self.json,
                 quiet: self.quiet,
                 save_study: self.save_study.clone(),
+                figures: self.figures.clone(),
             }
         }
     };
@@ -213,7 +216,7 @@ pub fn finish<S: Study>(
     let quiet = common.quiet || common.json || to_stdout;
     let mut failed = false;
     if let Some(dir) = output {
-        failed |= write_outputs(study, combined, provenance, dir, quiet);
+        failed |= write_outputs(study, combined, provenance, dir, &common.figures, quiet);
     }
     let printed = if to_stdout {
         stream_table(study, combined)
@@ -256,6 +259,33 @@ pub fn finish<S: Study>(
     }
 }
 
+/// With `--figures`, drops the figures and charts not named; a name that
+/// matches none is a warning listing those there are (figures depend on
+/// the data, so they are known only now).
+fn keep_figures(outputs: &mut Vec<Output<'_>>, figures: &[String]) {
+    if figures.is_empty() {
+        return;
+    }
+    let drawing = |o: &Output<'_>| matches!(o.kind, Kind::Figure | Kind::Chart);
+    let drawn: Vec<&str> = outputs
+        .iter()
+        .filter(|o| drawing(o))
+        .map(|o| o.name.as_str())
+        .collect();
+    for wanted in figures.iter().filter(|w| !drawn.contains(&w.as_str())) {
+        eprintln!(
+            "warning: --figures: no figure or chart named {} here (there are: {})",
+            printable(wanted),
+            if drawn.is_empty() {
+                "none".to_string()
+            } else {
+                printable(&drawn.join(", ")).into_owned()
+            }
+        );
+    }
+    outputs.retain(|o| !drawing(o) || figures.contains(&o.name));
+}
+
 /// Every output of `study`, then the JSON summary, `diagnostics` and the
 /// manifest; failures are printed and make the result true.
 fn write_outputs<S: Study>(
@@ -263,10 +293,12 @@ fn write_outputs<S: Study>(
     combined: &S::Combined,
     provenance: &Provenance,
     dir: &OutputDir,
+    figures: &[String],
     quiet: bool,
 ) -> bool {
     let diagnostics = study.diagnostics(combined);
     let mut outputs: Vec<Output<'_>> = study.outputs(combined, provenance);
+    keep_figures(&mut outputs, figures);
     outputs.push(Output::table("diagnostics", "Diagnostics", true, || {
         study::diagnostics_table(&diagnostics)
     }));

@@ -767,3 +767,36 @@ fn mean_bands_are_clipped_to_the_physical_range_and_the_legend_says_so() {
         .iter()
         .all(|f| f["figure"].get("note").is_none()));
 }
+
+/// `--figures`: only the figures named are written (every table still is);
+/// a name that matches no figure is a warning naming those there are.
+#[test]
+fn only_the_figures_named_are_written() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = expost(&[
+        "failover",
+        example().to_str().unwrap(),
+        "--figures",
+        "loss,nope",
+        "-o",
+        out_dir.path().to_str().unwrap(),
+        "-q",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr
+            .contains("--figures: no figure or chart named nope here (there are: loss_zoom, loss,"),
+        "{stderr}"
+    );
+    let mut files: Vec<String> = std::fs::read_dir(out_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".svg") || n.ends_with(".png") || n.ends_with(".pdf"))
+        .collect();
+    files.sort();
+    assert_eq!(files, ["loss.pdf", "loss.png", "loss.svg"]);
+    assert!(out_dir.path().join("runs.csv").is_file());
+    let manifest = std::fs::read_to_string(out_dir.path().join("manifest.json")).unwrap();
+    assert!(!manifest.contains("loss_zoom.svg"));
+}

@@ -65,6 +65,12 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     #[serde(skip)]
     pub save_study: Option<Option<PathBuf>>,
+    /// Write only these figures and charts, by name (their files' names
+    /// without extension, e.g. loss,loss_zoom); tables and the rest are all
+    /// written. Default: every figure.
+    #[arg(long, value_name = "NAME,…", value_delimiter = ',')]
+    #[serde(default)]
+    pub figures: Vec<String>,
     /// Path pattern naming the parameters, relative to ROOT, e.g.
     /// '{proto}_{rate}/{trial}'. Default: {exp}_{config}/{exp}_{config}_{trial}.
     #[arg(long, value_name = "PATTERN")]

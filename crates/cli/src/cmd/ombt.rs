@@ -84,6 +84,12 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     #[serde(skip)]
     pub save_study: Option<Option<PathBuf>>,
+    /// Write only these figures and charts, by name (their files' names
+    /// without extension, e.g. loss,loss_zoom); tables and the rest are all
+    /// written. Default: every figure.
+    #[arg(long, value_name = "NAME,…", value_delimiter = ',')]
+    #[serde(default)]
+    pub figures: Vec<String>,
     /// Read telemetry for every run from this line-protocol export file.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["influx", "no_telemetry", "telemetry"])]
     #[serde(default)]

@@ -158,6 +158,12 @@ pub struct Args {
     #[arg(long, value_name = "FILE", conflicts_with = "load")]
     #[serde(skip)]
     pub save_study: Option<Option<PathBuf>>,
+    /// Write only these figures and charts, by name (their files' names
+    /// without extension, e.g. loss,loss_zoom); tables and the rest are all
+    /// written. Default: every figure.
+    #[arg(long, value_name = "NAME,…", value_delimiter = ',')]
+    #[serde(default)]
+    pub figures: Vec<String>,
     /// No progress bar and no summary table.
     #[arg(short, long)]
     #[serde(skip)]

@@ -406,6 +406,7 @@ mod tests {
             output: Some(out.clone()),
             json: false,
             save_study: None,
+            figures: Vec::new(),
             pattern: None,
             anchor: "iperf_client".into(),
             mark: Vec::new(),

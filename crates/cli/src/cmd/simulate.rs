@@ -310,6 +310,12 @@ with_sim_settings! {
         #[arg(long, value_name = "FILE")]
         #[serde(skip)]
         pub save_study: Option<Option<PathBuf>>,
+        /// Write only these figures and charts, by name (their files' names
+        /// without extension, e.g. loss,loss_zoom); tables and the rest are all
+        /// written. Default: every figure.
+        #[arg(long, value_name = "NAME,…", value_delimiter = ',')]
+        #[serde(default)]
+        pub figures: Vec<String>,
         /// No summary on stdout (diagnostics are still printed).
         #[arg(short, long)]
         #[serde(skip)]

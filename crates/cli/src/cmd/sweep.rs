@@ -339,6 +339,12 @@ with_sim_settings! {
         #[arg(long, value_name = "FILE")]
         #[serde(skip)]
         pub save_study: Option<Option<PathBuf>>,
+        /// Write only these figures and charts, by name (their files' names
+        /// without extension, e.g. loss,loss_zoom); tables and the rest are all
+        /// written. Default: every figure.
+        #[arg(long, value_name = "NAME,…", value_delimiter = ',')]
+        #[serde(default)]
+        pub figures: Vec<String>,
         /// No progress bar or summary.
         #[arg(short, long)]
         #[serde(skip)]
@@ -457,6 +463,7 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
         json: false,
         quiet: args.quiet,
         save_study: None,
+        figures: Vec::new(),
     };
     Ok(crate::driver::finish(
         &study,
@@ -608,6 +615,8 @@ fn sweep_flags(args: &RunArgs) -> Result<Vec<String>, String> {
         let flag = format!("--{}", key.replace('_', "-"));
         match value {
             serde_json::Value::Null | serde_json::Value::Bool(false) => {}
+            // An empty list is the option left out (`--figures=` would be one empty name).
+            serde_json::Value::Array(items) if items.is_empty() => {}
             serde_json::Value::Bool(true) => flags.push(flag),
             serde_json::Value::Array(items) => {
                 let items: Vec<String> = items.iter().map(text).collect();

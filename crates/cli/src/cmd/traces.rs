@@ -52,6 +52,12 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     #[serde(skip)]
     pub save_study: Option<Option<PathBuf>>,
+    /// Write only these figures and charts, by name (their files' names
+    /// without extension, e.g. loss,loss_zoom); tables and the rest are all
+    /// written. Default: every figure.
+    #[arg(long, value_name = "NAME,…", value_delimiter = ',')]
+    #[serde(default)]
+    pub figures: Vec<String>,
     /// Unit of a step plot's offsets: ms, s, min or h (default: the unit
     /// its header names, as `milliseconds,count`; without one, hours when
     /// an offset has a fraction, else seconds, and that guess is said).
