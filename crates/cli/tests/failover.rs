@@ -631,23 +631,31 @@ fn an_anchor_decades_away_from_the_flows_is_a_warning() {
     assert!(warnings[0].contains("10957.5 days"), "{warnings:?}");
 }
 
+/// `expost failover` on the example with `extra` options, writing into a
+/// new folder: the folder, the exit code and stderr.
+fn on_example(extra: &[&str]) -> (tempfile::TempDir, Option<i32>, String) {
+    let out_dir = tempfile::tempdir().unwrap();
+    let root = example();
+    let mut args = vec!["failover", root.to_str().unwrap()];
+    args.extend(extra);
+    args.extend(["-o", out_dir.path().to_str().unwrap(), "-q"]);
+    let out = expost(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out_dir, out.status.code(), stderr)
+}
+
+/// An output folder's figures.json.
+fn figures_json(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("figures.json")).unwrap()).unwrap()
+}
+
 /// `--mark`: each run's time of another Shremote event, from its own log,
 /// in the JSON and as a labelled line on the figures; an event a log lacks
 /// is a warning naming the events it has; the anchor cannot be marked.
 #[test]
 fn marked_events_are_timed_per_run_and_drawn() {
-    let out_dir = tempfile::tempdir().unwrap();
-    let out = expost(&[
-        "failover",
-        example().to_str().unwrap(),
-        "--mark",
-        "failover,recovery",
-        "-o",
-        out_dir.path().to_str().unwrap(),
-        "-q",
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let (out_dir, code, stderr) = on_example(&["--mark", "failover,recovery"]);
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stderr.contains(
             "no \"recovery\" event to mark (events: iperf_server, iperf_client, failover)"
@@ -684,10 +692,7 @@ fn marked_events_are_timed_per_run_and_drawn() {
         }
         assert!(run["marks"].get("recovery").is_none());
     }
-    let figures: Value = serde_json::from_str(
-        &std::fs::read_to_string(out_dir.path().join("figures.json")).unwrap(),
-    )
-    .unwrap();
+    let figures = figures_json(out_dir.path());
     for figure in figures.as_array().unwrap() {
         let labels: Vec<&str> = figure["figure"]["markers"]
             .as_array()
@@ -714,23 +719,10 @@ fn marked_events_are_timed_per_run_and_drawn() {
 #[test]
 fn mean_bands_are_clipped_to_the_physical_range_and_the_legend_says_so() {
     let figures_of = |band: &str| {
-        let out_dir = tempfile::tempdir().unwrap();
-        let out = expost(&[
-            "failover",
-            example().to_str().unwrap(),
-            "--band",
-            band,
-            "-o",
-            out_dir.path().to_str().unwrap(),
-            "-q",
-        ]);
-        assert_eq!(out.status.code(), Some(0));
-        let figures: Value = serde_json::from_str(
-            &std::fs::read_to_string(out_dir.path().join("figures.json")).unwrap(),
-        )
-        .unwrap();
+        let (out_dir, code, stderr) = on_example(&["--band", band]);
+        assert_eq!(code, Some(0), "{stderr}");
         let bands = std::fs::read_to_string(out_dir.path().join("bands.csv")).unwrap();
-        (figures, bands)
+        (figures_json(out_dir.path()), bands)
     };
     let (figures, bands) = figures_of("mean");
     let loss = figures
@@ -772,18 +764,8 @@ fn mean_bands_are_clipped_to_the_physical_range_and_the_legend_says_so() {
 /// a name that matches no figure is a warning naming those there are.
 #[test]
 fn only_the_figures_named_are_written() {
-    let out_dir = tempfile::tempdir().unwrap();
-    let out = expost(&[
-        "failover",
-        example().to_str().unwrap(),
-        "--figures",
-        "loss,nope",
-        "-o",
-        out_dir.path().to_str().unwrap(),
-        "-q",
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let (out_dir, code, stderr) = on_example(&["--figures", "loss,nope"]);
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stderr
             .contains("--figures: no figure or chart named nope here (there are: loss_zoom, loss,"),

@@ -111,13 +111,18 @@ impl SimResult {
         } else {
             0.0
         };
-        self.cost_spot = self.node_hours * prices.spot;
-        self.cost_on_demand = self.node_hours * prices.on_demand;
-        self.samples_per_dollar = if self.cost_spot > 0.0 {
-            self.samples / self.cost_spot
-        } else {
-            0.0
-        };
+        (self.cost_spot, self.cost_on_demand, self.samples_per_dollar) =
+            prices.costs(self.node_hours, self.samples);
+    }
+}
+
+impl Prices {
+    /// The cost of `node_hours` at spot and on-demand prices, and the
+    /// samples per spot dollar (0 when it cost nothing).
+    pub fn costs(self, node_hours: f64, samples: f64) -> (f64, f64, f64) {
+        let spot = node_hours * self.spot;
+        let per_dollar = if spot > 0.0 { samples / spot } else { 0.0 };
+        (spot, node_hours * self.on_demand, per_dollar)
     }
 }
 

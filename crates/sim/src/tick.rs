@@ -340,13 +340,8 @@ pub struct TickOutcome {
 impl TickOutcome {
     /// The outcome with its costs at `prices` per instance-hour.
     pub fn priced(mut self, prices: crate::metrics::Prices) -> TickOutcome {
-        self.cost_spot = self.node_hours * prices.spot;
-        self.cost_on_demand = self.node_hours * prices.on_demand;
-        self.samples_per_dollar = if self.cost_spot > 0.0 {
-            self.samples / self.cost_spot
-        } else {
-            0.0
-        };
+        (self.cost_spot, self.cost_on_demand, self.samples_per_dollar) =
+            prices.costs(self.node_hours, self.samples);
         self
     }
 }
