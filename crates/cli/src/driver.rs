@@ -11,7 +11,7 @@
 use crate::progress;
 use anyhow::{Context as _, Result};
 use expost_model::Severity;
-use expost_render::output::{Kind, Manifest, Output, OutputDir, Written};
+use expost_render::output::{Content, Kind, Manifest, Output, OutputDir, Written};
 use expost_render::printable::printable;
 use expost_render::table::Csv;
 use expost_studies::study::{self, Context, Provenance, Study, StudyError};
@@ -35,6 +35,8 @@ pub struct Common {
     pub save_study: Option<Option<PathBuf>>,
     /// `--figures NAME,…`: the only figures and charts written (all when empty).
     pub figures: Vec<String>,
+    /// `--ylim NAME=MIN:MAX`, as given (checked by [`run`]).
+    pub ylim: Vec<String>,
 }
 
 /// `StudyCommand::common` for `Args` that hold the common options under
@@ -48,6 +50,7 @@ macro_rules! common_options {
                 quiet: self.quiet,
                 save_study: self.save_study.clone(),
                 figures: self.figures.clone(),
+                ylim: self.ylim.clone(),
             }
         }
     };
@@ -112,6 +115,9 @@ pub fn run<C: StudyCommand>(command: C) -> Result<ExitCode> {
         Err(message) => return Ok(usage_error(C::NAME, &message)),
     };
     let name = study.name();
+    if let Err(message) = parse_ylims(&common.ylim) {
+        return Ok(usage_error(C::NAME, &message));
+    }
     let to_stdout = common.output.as_deref() == Some(Path::new("-"));
     if to_stdout && common.json {
         return Ok(usage_error(
@@ -216,7 +222,7 @@ pub fn finish<S: Study>(
     let quiet = common.quiet || common.json || to_stdout;
     let mut failed = false;
     if let Some(dir) = output {
-        failed |= write_outputs(study, combined, provenance, dir, &common.figures, quiet);
+        failed |= write_outputs(study, combined, provenance, dir, common, quiet);
     }
     let printed = if to_stdout {
         stream_table(study, combined)
@@ -259,6 +265,69 @@ pub fn finish<S: Study>(
     }
 }
 
+/// `--ylim`'s `NAME=MIN:MAX` values.
+///
+/// # Errors
+/// A value not of that form, or with MIN not below MAX, in words.
+fn parse_ylims(given: &[String]) -> std::result::Result<Vec<(String, f64, f64)>, String> {
+    given
+        .iter()
+        .map(|text| {
+            let bad = || {
+                format!("--ylim {text:?}: expected NAME=MIN:MAX with MIN < MAX (e.g. loss=0:100)")
+            };
+            let (name, range) = text.split_once('=').ok_or_else(bad)?;
+            let (low, high) = range.split_once(':').ok_or_else(bad)?;
+            let number = |s: &str| s.trim().parse::<f64>().ok().filter(|v| v.is_finite());
+            match (number(low), number(high)) {
+                (Some(low), Some(high)) if low < high && !name.trim().is_empty() => {
+                    Ok((name.trim().to_string(), low, high))
+                }
+                _ => Err(bad()),
+            }
+        })
+        .collect()
+}
+
+/// With `--ylim`, sets the y axis of the line figures named; a name that
+/// is no line figure here is a warning.
+fn set_ylims<'a>(outputs: Vec<Output<'a>>, ylims: &[(String, f64, f64)]) -> Vec<Output<'a>> {
+    let figures: Vec<String> = (outputs.iter())
+        .filter(|o| o.kind == Kind::Figure)
+        .map(|o| o.name.clone())
+        .collect();
+    for (name, _, _) in ylims.iter().filter(|(n, _, _)| !figures.contains(n)) {
+        eprintln!(
+            "warning: --ylim: no line figure named {} here (there are: {})",
+            printable(name),
+            printable(&figures.join(", "))
+        );
+    }
+    outputs
+        .into_iter()
+        .map(|output| {
+            let Some(&(_, low, high)) =
+                (ylims.iter()).find(|(n, _, _)| output.kind == Kind::Figure && *n == output.name)
+            else {
+                return output;
+            };
+            let build = output.build;
+            Output {
+                build: Box::new(move || {
+                    Ok(match build()? {
+                        Content::Figure(mut figure, size) => {
+                            figure.y_range = Some((low, high));
+                            Content::Figure(figure, size)
+                        }
+                        other => other,
+                    })
+                }),
+                ..output
+            }
+        })
+        .collect()
+}
+
 /// With `--figures`, drops the figures and charts not named; a name that
 /// matches none is a warning listing those there are (figures depend on
 /// the data, so they are known only now).
@@ -293,12 +362,13 @@ fn write_outputs<S: Study>(
     combined: &S::Combined,
     provenance: &Provenance,
     dir: &OutputDir,
-    figures: &[String],
+    common: &Common,
     quiet: bool,
 ) -> bool {
     let diagnostics = study.diagnostics(combined);
     let mut outputs: Vec<Output<'_>> = study.outputs(combined, provenance);
-    keep_figures(&mut outputs, figures);
+    keep_figures(&mut outputs, &common.figures);
+    let mut outputs = set_ylims(outputs, &parse_ylims(&common.ylim).unwrap_or_default());
     outputs.push(Output::table("diagnostics", "Diagnostics", true, || {
         study::diagnostics_table(&diagnostics)
     }));

@@ -782,3 +782,45 @@ fn only_the_figures_named_are_written() {
     let manifest = std::fs::read_to_string(out_dir.path().join("manifest.json")).unwrap();
     assert!(!manifest.contains("loss_zoom.svg"));
 }
+
+/// The texts of an SVG's `<text>` elements, trimmed.
+fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let body = &t[t.find('>')? + 1..];
+            Some(body[..body.find("</text>")?].trim().to_string())
+        })
+        .collect()
+}
+
+/// `--ylim NAME=MIN:MAX` sets a line figure's y axis; a malformed value
+/// is exit 2 before any work, and a name that is no figure a warning.
+#[test]
+fn ylim_sets_the_y_axis_of_the_figure_named() {
+    let (out_dir, code, stderr) = on_example(&[
+        "--figures",
+        "loss",
+        "--ylim",
+        "loss=0:50",
+        "--ylim",
+        "nope=0:1",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("--ylim: no line figure named nope here (there are: loss)"),
+        "{stderr}"
+    );
+    let texts = svg_texts(&std::fs::read_to_string(out_dir.path().join("loss.svg")).unwrap());
+    assert!(texts.iter().any(|t| t == "50"), "{texts:?}");
+    assert!(
+        !texts.iter().any(|t| t == "60" || t == "80" || t == "100"),
+        "{texts:?}"
+    );
+    for bad in ["loss=5:1", "loss", "loss=a:b", "=0:1"] {
+        let (out_dir, code, stderr) = on_example(&["--ylim", bad]);
+        assert_eq!(code, Some(2), "{bad}: {stderr}");
+        assert!(stderr.contains("expected NAME=MIN:MAX"), "{stderr}");
+        assert_eq!(std::fs::read_dir(out_dir.path()).unwrap().count(), 0);
+    }
+}

@@ -89,6 +89,11 @@ pub struct Args {
     #[arg(long, value_name = "NAME,…", value_delimiter = ',')]
     #[serde(default)]
     pub figures: Vec<String>,
+    /// Set a line figure's y axis: NAME=MIN:MAX (e.g. loss=0:100),
+    /// repeatable. The report's interactive chart keeps its own axes.
+    #[arg(long, value_name = "NAME=MIN:MAX", allow_hyphen_values = true)]
+    #[serde(default)]
+    pub ylim: Vec<String>,
     /// Path pattern naming the parameters, relative to ROOT, e.g.
     /// '{study}/fec_udp_failover_{poll_ms}/{_}_{trial}'. Default: the Flightplan layout {exp}_{config}/{exp}_{config}_{trial}.
     #[arg(long, value_name = "PATTERN")]

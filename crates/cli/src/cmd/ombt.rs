@@ -90,6 +90,11 @@ pub struct Args {
     #[arg(long, value_name = "NAME,…", value_delimiter = ',')]
     #[serde(default)]
     pub figures: Vec<String>,
+    /// Set a line figure's y axis: NAME=MIN:MAX (e.g. loss=0:100),
+    /// repeatable. The report's interactive chart keeps its own axes.
+    #[arg(long, value_name = "NAME=MIN:MAX", allow_hyphen_values = true)]
+    #[serde(default)]
+    pub ylim: Vec<String>,
     /// Read telemetry for every run from this line-protocol export file.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["influx", "no_telemetry", "telemetry"])]
     #[serde(default)]

@@ -164,6 +164,11 @@ pub struct Args {
     #[arg(long, value_name = "NAME,…", value_delimiter = ',')]
     #[serde(default)]
     pub figures: Vec<String>,
+    /// Set a line figure's y axis: NAME=MIN:MAX (e.g. loss=0:100),
+    /// repeatable. The report's interactive chart keeps its own axes.
+    #[arg(long, value_name = "NAME=MIN:MAX", allow_hyphen_values = true)]
+    #[serde(default)]
+    pub ylim: Vec<String>,
     /// No progress bar and no summary table.
     #[arg(short, long)]
     #[serde(skip)]

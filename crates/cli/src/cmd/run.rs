@@ -407,6 +407,7 @@ mod tests {
             json: false,
             save_study: None,
             figures: Vec::new(),
+            ylim: Vec::new(),
             pattern: None,
             anchor: "iperf_client".into(),
             mark: Vec::new(),

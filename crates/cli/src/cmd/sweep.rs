@@ -345,6 +345,11 @@ with_sim_settings! {
         #[arg(long, value_name = "NAME,…", value_delimiter = ',')]
         #[serde(default)]
         pub figures: Vec<String>,
+        /// Set a line figure's y axis: NAME=MIN:MAX (e.g. loss=0:100),
+        /// repeatable. The report's interactive chart keeps its own axes.
+        #[arg(long, value_name = "NAME=MIN:MAX", allow_hyphen_values = true)]
+        #[serde(default)]
+        pub ylim: Vec<String>,
         /// No progress bar or summary.
         #[arg(short, long)]
         #[serde(skip)]
@@ -464,6 +469,7 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
         quiet: args.quiet,
         save_study: None,
         figures: Vec::new(),
+        ylim: Vec::new(),
     };
     Ok(crate::driver::finish(
         &study,

@@ -58,6 +58,11 @@ pub struct Args {
     #[arg(long, value_name = "NAME,…", value_delimiter = ',')]
     #[serde(default)]
     pub figures: Vec<String>,
+    /// Set a line figure's y axis: NAME=MIN:MAX (e.g. loss=0:100),
+    /// repeatable. The report's interactive chart keeps its own axes.
+    #[arg(long, value_name = "NAME=MIN:MAX", allow_hyphen_values = true)]
+    #[serde(default)]
+    pub ylim: Vec<String>,
     /// Unit of a step plot's offsets: ms, s, min or h (default: the unit
     /// its header names, as `milliseconds,count`; without one, hours when
     /// an offset has a fraction, else seconds, and that guess is said).
