@@ -824,3 +824,54 @@ fn ylim_sets_the_y_axis_of_the_figure_named() {
         assert_eq!(std::fs::read_dir(out_dir.path()).unwrap().count(), 0);
     }
 }
+
+/// `--only` chooses the configurations drawn, `--label` their legend
+/// entries; values no configuration has are warnings, malformed ones exit 2.
+#[test]
+fn only_and_label_choose_and_name_the_lines_drawn() {
+    let (out_dir, code, stderr) = on_example(&[
+        "--only",
+        "config=020,050,999",
+        "--label",
+        "config=020:20 ms poll",
+        "--label",
+        "config=050:50 ms poll",
+        "--label",
+        "config=777:never",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: --only config=999: no configuration has it"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("--label config=777: no configuration has it"),
+        "{stderr}"
+    );
+    let figures = figures_json(out_dir.path());
+    let loss = figures
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "loss")
+        .unwrap();
+    let labels: Vec<&str> = loss["figure"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["20 ms poll", "50 ms poll"]);
+    // Tables keep every configuration.
+    let configs = std::fs::read_to_string(out_dir.path().join("configs.csv")).unwrap();
+    assert_eq!(configs.lines().count(), 1 + 5);
+    for bad in [
+        &["--only", "config"][..],
+        &["--only", "=020"][..],
+        &["--label", "config=020"][..],
+        &["--label", "config=020:"][..],
+    ] {
+        let (_, code, stderr) = on_example(bad);
+        assert_eq!(code, Some(2), "{bad:?}: {stderr}");
+    }
+}

@@ -49,6 +49,8 @@ impl fmt::Display for Diagnostic {
         let level = self.severity.as_str();
         match self.line {
             Some(line) => write!(f, "{level}: {}:{line}: {}", self.file, self.message),
+            // Of no file (an option, the campaign as a whole).
+            None if self.file.is_empty() => write!(f, "{level}: {}", self.message),
             None => write!(f, "{level}: {}: {}", self.file, self.message),
         }
     }

@@ -103,6 +103,17 @@ pub struct Args {
     #[arg(long, default_value_t = defaults::anchor(), value_name = "NAME")]
     #[serde(default = "defaults::anchor")]
     pub anchor: String,
+    /// Legend text for a configuration: PARAM=VALUE:TEXT (e.g.
+    /// config=001:1 ms poll); repeatable.
+    #[arg(long, value_name = "PARAM=VALUE:TEXT")]
+    #[serde(default)]
+    pub label: Vec<String>,
+    /// Draw only the configurations whose PARAM has one of these values:
+    /// PARAM=V1,V2 (e.g. config=020,050); repeatable, all must hold. Tables
+    /// keep every configuration.
+    #[arg(long, value_name = "PARAM=V1,V2")]
+    #[serde(default)]
+    pub only: Vec<String>,
     /// Other Shremote events to mark on the figures (e.g. failover,recovery):
     /// each drawn as a labelled vertical line at its median time, and each
     /// run's time of it in the JSON (`marks`).
@@ -222,6 +233,27 @@ impl Args {
         Ok(marks)
     }
 
+    /// `--only`'s PARAM=V1,V2 values.
+    fn only(&self) -> Result<Vec<(String, Vec<String>)>, String> {
+        self.only
+            .iter()
+            .map(|given| {
+                let bad =
+                    || format!("--only {given:?}: expected PARAM=V1,V2 (e.g. config=020,050)");
+                let (param, values) = given.split_once('=').ok_or_else(bad)?;
+                let values: Vec<String> = values
+                    .split(',')
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty())
+                    .collect();
+                if param.trim().is_empty() || values.is_empty() {
+                    return Err(bad());
+                }
+                Ok((param.trim().to_string(), values))
+            })
+            .collect()
+    }
+
     fn options(&self) -> Result<Options, String> {
         use super::check::{real, whole_usize};
         real("--bin", self.bin, 0.001, false, 3600.0, "seconds")?;
@@ -270,6 +302,10 @@ impl Args {
                 BandArg::Mean => BandKind::MeanCi95,
             },
             marks: self.marks()?,
+            labels: (self.label.iter())
+                .map(|l| l.parse().map_err(|e| format!("--label {e}")))
+                .collect::<Result<_, String>>()?,
+            only: self.only()?,
         })
     }
 

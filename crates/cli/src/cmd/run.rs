@@ -411,6 +411,8 @@ mod tests {
             pattern: None,
             anchor: "iperf_client".into(),
             mark: Vec::new(),
+            label: Vec::new(),
+            only: Vec::new(),
             bin: 0.1,
             window: "3:6".parse().ok(),
             rolling: 2,

@@ -43,6 +43,12 @@ pub struct Options {
     /// Other events of the Shremote log to mark (their first time per run,
     /// drawn as labelled vertical lines).
     pub marks: Vec<String>,
+    /// Legend entries: the configuration whose parameter has this value
+    /// is drawn under this text (`--label PARAM=VALUE:TEXT`).
+    pub labels: Vec<ConfigLabel>,
+    /// Only the configurations whose parameter has one of these values
+    /// are drawn (`--only PARAM=V1,V2`, all of them must hold).
+    pub only: Vec<(String, Vec<String>)>,
 }
 
 impl Default for Options {
@@ -58,6 +64,8 @@ impl Default for Options {
             text: TextOptions::default(),
             band: BandKind::default(),
             marks: Vec::new(),
+            labels: Vec::new(),
+            only: Vec::new(),
         }
     }
 }
@@ -107,6 +115,36 @@ pub struct FlowResult {
     pub lost_packets: Option<(u64, u64)>,
     /// The UDP outage this flow saw.
     pub outage: Option<UdpOutage>,
+}
+
+/// A legend entry given for a configuration (`--label PARAM=VALUE:TEXT`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigLabel {
+    /// The parameter.
+    pub param: String,
+    /// Its value.
+    pub value: String,
+    /// The legend text.
+    pub text: String,
+}
+
+impl std::str::FromStr for ConfigLabel {
+    type Err = String;
+
+    /// `PARAM=VALUE:TEXT`, e.g. `config=001:1 ms poll`.
+    fn from_str(given: &str) -> Result<ConfigLabel, String> {
+        let bad = || format!("{given:?}: expected PARAM=VALUE:TEXT (e.g. config=001:1 ms poll)");
+        let (param, rest) = given.split_once('=').ok_or_else(bad)?;
+        let (value, text) = rest.split_once(':').ok_or_else(bad)?;
+        if param.trim().is_empty() || value.trim().is_empty() || text.trim().is_empty() {
+            return Err(bad());
+        }
+        Ok(ConfigLabel {
+            param: param.trim().to_string(),
+            value: value.trim().to_string(),
+            text: text.trim().to_string(),
+        })
+    }
 }
 
 /// The analysis of one run.

@@ -21,7 +21,7 @@ struct Plan<'a> {
 /// configuration, the loss, throughput, goodput and RTT against time, and a
 /// zoom around the outage.
 pub fn figures(campaign: &Campaign, options: &Options, anchor: &str) -> Vec<(String, Figure)> {
-    plans(campaign)
+    plans(campaign, options)
         .iter()
         .map(|plan| {
             (
@@ -43,12 +43,12 @@ pub fn title_of(stem: &str) -> String {
     title
 }
 
-fn plans(campaign: &Campaign) -> Vec<Plan<'_>> {
+fn plans<'a>(campaign: &'a Campaign, options: &Options) -> Vec<Plan<'a>> {
     let of = |proto: Protocol| -> Vec<&ConfigResult> {
         campaign
             .configs
             .iter()
-            .filter(|c| c.proto == Some(proto))
+            .filter(|c| c.proto == Some(proto) && drawn(c, options))
             .collect()
     };
     let (udp, tcp) = (of(Protocol::Udp), of(Protocol::Tcp));
@@ -137,7 +137,7 @@ fn axis(metric: Metric, largest: f64) -> (f64, String) {
 }
 
 fn figure_of(plan: &Plan<'_>, runs: &[RunResult], options: &Options, anchor: &str) -> Figure {
-    let labels = config_labels(&plan.configs);
+    let labels = config_labels(&plan.configs, options);
     let largest = plan
         .configs
         .iter()
@@ -259,7 +259,41 @@ fn line_of(
 
 /// A legend label per configuration of a figure: the parameters that
 /// differ between them (`name value`, joined), or all of them when none differ.
-fn config_labels(configs: &[&ConfigResult]) -> Vec<String> {
+/// Whether `--only` lets `config` be drawn.
+fn drawn(config: &ConfigResult, options: &Options) -> bool {
+    options.only.iter().all(|(param, values)| {
+        config
+            .params
+            .get(param.as_str())
+            .is_some_and(|v| values.iter().any(|w| w == v))
+    })
+}
+
+/// What `--label` and `--only` name that no configuration has: warnings.
+pub fn unmatched_figure_options(configs: &[ConfigResult], options: &Options) -> Vec<String> {
+    let has = |param: &str, value: &str| {
+        configs
+            .iter()
+            .any(|c| c.params.get(param).is_some_and(|v| v == value))
+    };
+    let mut said = Vec::new();
+    for label in &options.labels {
+        if !has(&label.param, &label.value) {
+            said.push(format!(
+                "--label {}={}: no configuration has it; the label is not used",
+                label.param, label.value
+            ));
+        }
+    }
+    for (param, values) in &options.only {
+        for value in values.iter().filter(|v| !has(param, v)) {
+            said.push(format!("--only {param}={value}: no configuration has it"));
+        }
+    }
+    said
+}
+
+fn config_labels(configs: &[&ConfigResult], options: &Options) -> Vec<String> {
     let names: Vec<&String> = configs
         .first()
         .map(|c| c.params.keys().collect())
@@ -275,6 +309,14 @@ fn config_labels(configs: &[&ConfigResult]) -> Vec<String> {
     configs
         .iter()
         .map(|c| {
+            let given = options.labels.iter().find(|l| {
+                c.params
+                    .get(l.param.as_str())
+                    .is_some_and(|v| *v == l.value)
+            });
+            if let Some(label) = given {
+                return label.text.clone();
+            }
             let shown: Vec<String> = c
                 .params
                 .iter()

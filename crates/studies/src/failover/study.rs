@@ -61,6 +61,15 @@ impl Study for FailoverStudy {
         diagnostics: Vec<Diagnostic>,
     ) -> Result<Campaign, StudyError> {
         let configs = super::group_configs(&runs);
+        let mut diagnostics = diagnostics;
+        for message in super::figures::unmatched_figure_options(&configs, &self.options) {
+            diagnostics.push(Diagnostic {
+                file: String::new(),
+                line: None,
+                message,
+                severity: expost_model::Severity::Warning,
+            });
+        }
         Ok(Campaign {
             runs,
             configs,
