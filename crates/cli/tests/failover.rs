@@ -875,3 +875,40 @@ fn only_and_label_choose_and_name_the_lines_drawn() {
         assert_eq!(code, Some(2), "{bad:?}: {stderr}");
     }
 }
+
+/// `--trials` draws only the trials named, the bands made of them alone
+/// (one trial: its own values, a band of no width); a trial no run has is
+/// a warning, an empty one exit 2.
+#[test]
+fn trials_choose_which_runs_the_figures_are_made_of() {
+    let (out_dir, code, stderr) = on_example(&["--trials", "1,9"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("--trials 9: no run analysed has this trial"),
+        "{stderr}"
+    );
+    let figures = figures_json(out_dir.path());
+    let loss = figures
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "loss")
+        .unwrap();
+    for line in loss["figure"]["lines"].as_array().unwrap() {
+        for b in line["band"].as_array().unwrap() {
+            assert_eq!(b[1], b[2], "{}: one trial, no spread", line["label"]);
+        }
+    }
+    // Without --trials the bands have width somewhere.
+    let figures = figures_json(on_example(&[]).0.path());
+    let spread = figures.as_array().unwrap().iter().any(|f| {
+        f["figure"]["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["band"].as_array().unwrap().iter().any(|b| b[1] != b[2]))
+    });
+    assert!(spread);
+    let (_, code, _) = on_example(&["--trials", ""]);
+    assert_eq!(code, Some(2));
+}

@@ -114,6 +114,11 @@ pub struct Args {
     #[arg(long, value_name = "PARAM=V1,V2")]
     #[serde(default)]
     pub only: Vec<String>,
+    /// Draw only these trials (e.g. 1,2), the bands made of them alone;
+    /// tables keep every trial.
+    #[arg(long, value_name = "T1,T2", value_delimiter = ',')]
+    #[serde(default)]
+    pub trials: Vec<String>,
     /// Other Shremote events to mark on the figures (e.g. failover,recovery):
     /// each drawn as a labelled vertical line at its median time, and each
     /// run's time of it in the JSON (`marks`).
@@ -233,6 +238,17 @@ impl Args {
         Ok(marks)
     }
 
+    /// `--trials`' names, none empty.
+    fn trials(&self) -> Result<Vec<String>, String> {
+        self.trials
+            .iter()
+            .map(|t| match t.trim() {
+                "" => Err("--trials: a trial is empty (e.g. --trials 1,2)".to_string()),
+                t => Ok(t.to_string()),
+            })
+            .collect()
+    }
+
     /// `--only`'s PARAM=V1,V2 values.
     fn only(&self) -> Result<Vec<(String, Vec<String>)>, String> {
         self.only
@@ -306,6 +322,7 @@ impl Args {
                 .map(|l| l.parse().map_err(|e| format!("--label {e}")))
                 .collect::<Result<_, String>>()?,
             only: self.only()?,
+            trials: self.trials()?,
         })
     }
 

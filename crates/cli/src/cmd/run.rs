@@ -413,6 +413,7 @@ mod tests {
             mark: Vec::new(),
             label: Vec::new(),
             only: Vec::new(),
+            trials: Vec::new(),
             bin: 0.1,
             window: "3:6".parse().ok(),
             rolling: 2,

@@ -49,6 +49,9 @@ pub struct Options {
     /// Only the configurations whose parameter has one of these values
     /// are drawn (`--only PARAM=V1,V2`, all of them must hold).
     pub only: Vec<(String, Vec<String>)>,
+    /// Only these trials are drawn, their bands made of them alone
+    /// (`--trials 1,2`; all when empty).
+    pub trials: Vec<String>,
 }
 
 impl Default for Options {
@@ -66,6 +69,7 @@ impl Default for Options {
             marks: Vec::new(),
             labels: Vec::new(),
             only: Vec::new(),
+            trials: Vec::new(),
         }
     }
 }

@@ -21,7 +21,9 @@ struct Plan<'a> {
 /// configuration, the loss, throughput, goodput and RTT against time, and a
 /// zoom around the outage.
 pub fn figures(campaign: &Campaign, options: &Options, anchor: &str) -> Vec<(String, Figure)> {
-    plans(campaign, options)
+    let chosen = chosen_trials(campaign, options);
+    let configs = chosen.as_deref().unwrap_or(&campaign.configs);
+    plans(configs, options)
         .iter()
         .map(|plan| {
             (
@@ -43,10 +45,34 @@ pub fn title_of(stem: &str) -> String {
     title
 }
 
-fn plans<'a>(campaign: &'a Campaign, options: &Options) -> Vec<Plan<'a>> {
-    let of = |proto: Protocol| -> Vec<&ConfigResult> {
+/// With `--trials`, each configuration remade of the chosen trials alone
+/// (its bands and outage spread with them); those with none left are not
+/// drawn. `None` without `--trials`.
+fn chosen_trials(campaign: &Campaign, options: &Options) -> Option<Vec<ConfigResult>> {
+    if options.trials.is_empty() {
+        return None;
+    }
+    let chosen = |i: &usize| {
+        campaign
+            .runs
+            .get(*i)
+            .is_some_and(|r| options.trials.contains(&r.trial))
+    };
+    Some(
         campaign
             .configs
+            .iter()
+            .filter_map(|c| {
+                let members: Vec<usize> = c.runs.iter().copied().filter(chosen).collect();
+                (!members.is_empty()).then(|| super::config_of(&campaign.runs, members))
+            })
+            .collect(),
+    )
+}
+
+fn plans<'a>(configs: &'a [ConfigResult], options: &Options) -> Vec<Plan<'a>> {
+    let of = |proto: Protocol| -> Vec<&ConfigResult> {
+        configs
             .iter()
             .filter(|c| c.proto == Some(proto) && drawn(c, options))
             .collect()
@@ -269,8 +295,13 @@ fn drawn(config: &ConfigResult, options: &Options) -> bool {
     })
 }
 
-/// What `--label` and `--only` name that no configuration has: warnings.
-pub fn unmatched_figure_options(configs: &[ConfigResult], options: &Options) -> Vec<String> {
+/// What `--label`, `--only` and `--trials` name that no configuration or
+/// run has: warnings.
+pub fn unmatched_figure_options(
+    runs: &[RunResult],
+    configs: &[ConfigResult],
+    options: &Options,
+) -> Vec<String> {
     let has = |param: &str, value: &str| {
         configs
             .iter()
@@ -288,6 +319,11 @@ pub fn unmatched_figure_options(configs: &[ConfigResult], options: &Options) -> 
     for (param, values) in &options.only {
         for value in values.iter().filter(|v| !has(param, v)) {
             said.push(format!("--only {param}={value}: no configuration has it"));
+        }
+    }
+    for trial in &options.trials {
+        if !runs.iter().any(|r| r.ok && &r.trial == trial) {
+            said.push(format!("--trials {trial}: no run analysed has this trial"));
         }
     }
     said

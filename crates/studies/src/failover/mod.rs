@@ -138,7 +138,7 @@ pub fn group_configs(runs: &[RunResult]) -> Vec<ConfigResult> {
         .collect()
 }
 
-fn config_of(runs: &[RunResult], members: Vec<usize>) -> ConfigResult {
+pub(crate) fn config_of(runs: &[RunResult], members: Vec<usize>) -> ConfigResult {
     let first = &runs[members[0]];
     let outages: Vec<_> = members.iter().filter_map(|&i| runs[i].outage).collect();
     let durations: Vec<f64> = outages.iter().map(|o| o.duration * 1e3).collect();

@@ -62,7 +62,7 @@ impl Study for FailoverStudy {
     ) -> Result<Campaign, StudyError> {
         let configs = super::group_configs(&runs);
         let mut diagnostics = diagnostics;
-        for message in super::figures::unmatched_figure_options(&configs, &self.options) {
+        for message in super::figures::unmatched_figure_options(&runs, &configs, &self.options) {
             diagnostics.push(Diagnostic {
                 file: String::new(),
                 line: None,
