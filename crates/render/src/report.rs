@@ -491,13 +491,7 @@ pub fn readable(cell: &str) -> Option<String> {
             None => s,
         }
     } else {
-        let decimals = (3 - v.abs().log10().floor() as i32).max(0) as usize;
-        let s = format!("{v:.decimals$}");
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
+        folder::number(v)
     };
     (short.len() < text.len()).then_some(short)
 }

@@ -256,7 +256,7 @@ pub fn headline(summary: &Value) -> Vec<(String, String)> {
 }
 
 /// A float with four significant digits, without trailing zeros.
-fn number(x: f64) -> String {
+pub(crate) fn number(x: f64) -> String {
     if !x.is_finite() || x == 0.0 {
         return format!("{x}");
     }
