@@ -161,22 +161,26 @@ impl TelemetryOptions {
         let TelemetryFrom::Auto { max_unpacked } = self.from else {
             return (self.clone(), Vec::new());
         };
-        let has = |wanted: &dyn Fn(&Path) -> bool| {
-            runs.iter().filter_map(|r| r.dir.as_deref()).any(|dir| {
-                std::fs::read_dir(dir)
-                    .into_iter()
-                    .flatten()
-                    .flatten()
-                    .any(|e| wanted(&e.path()))
-            })
-        };
+        // One listing of each run folder: whether any has *.lp files, and
+        // whether any holds a tarball.
+        let (mut lp, mut tarball) = (false, false);
+        for dir in runs.iter().filter_map(|r| r.dir.as_deref()) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                lp |= path.extension().is_some_and(|e| e == "lp");
+                tarball |= path
+                    .file_name()
+                    .is_some_and(|n| n == super::tarball::TARBALL);
+            }
+            if lp {
+                break;
+            }
+        }
         let with = |from: TelemetryFrom| TelemetryOptions {
             from,
             ..self.clone()
         };
-        let lp = |p: &Path| p.extension().is_some_and(|e| e == "lp");
-        let tarball = |p: &Path| p.file_name().is_some_and(|n| n == super::tarball::TARBALL);
-        if has(&lp) || !has(&tarball) {
+        if lp || !tarball {
             return (with(TelemetryFrom::LineProtocol(None)), Vec::new());
         }
         let mut said = Diagnostics::default();
