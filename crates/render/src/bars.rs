@@ -56,7 +56,8 @@ pub struct Bar {
 /// One row of a Gantt chart.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GanttRow {
-    /// Row label (shown when there are few rows).
+    /// Row label: shown for as many rows as have room (the part that
+    /// tells rows apart), and on hover over the row in a browser.
     pub label: String,
     /// A thin line under the row from `extent.0` to `extent.1` (e.g. the
     /// entity's lifetime), x axis units.
@@ -76,6 +77,9 @@ pub struct Gantt {
     pub y_label: String,
     /// Category names (legend), indexed by the slices' category.
     pub categories: Vec<String>,
+    /// Categories that span others (e.g. a whole phase made of steps):
+    /// drawn faded and behind the other slices of their row.
+    pub envelopes: Vec<usize>,
     /// Rows, top first.
     pub rows: Vec<GanttRow>,
 }
@@ -136,23 +140,44 @@ impl Frame<'_> {
     }
 }
 
-/// Legend entries laid out in rows across the width; returns the SVG and its height.
-fn legend(names: &[String], x0: f64, y0: f64, width: f64, font: f64) -> (String, f64) {
+/// Legend entries laid out in rows across the width; returns the SVG and
+/// its height. Entries whose `faded` is true get a faded swatch (as their
+/// slices are drawn); with `note`, the last entry is text without a swatch.
+fn legend(
+    names: &[String],
+    faded: &[bool],
+    note: bool,
+    (x0, y0, width): (f64, f64, f64),
+    font: f64,
+) -> (String, f64) {
     let mut svg = String::new();
     let (mut x, mut y) = (x0, y0);
     let swatch = font * 0.9;
     for (i, name) in names.iter().enumerate() {
-        let w = swatch + 3.0 + text_width(name, font) + 8.0;
+        let is_note = note && i + 1 == names.len();
+        let sample = if is_note { 0.0 } else { swatch + 3.0 };
+        let w = sample + text_width(name, font) + 8.0;
         if x + w > x0 + width && x > x0 {
             x = x0;
             y += font * 1.4;
         }
+        if !is_note {
+            let opacity = if faded.get(i) == Some(&true) {
+                r#" fill-opacity="0.35""#
+            } else {
+                ""
+            };
+            let _ = write!(
+                svg,
+                r#"<rect x="{x:.2}" y="{:.2}" width="{swatch:.2}" height="{swatch:.2}" fill="{}"{opacity}/>"#,
+                y - swatch + 1.0,
+                colour(i),
+            );
+        }
         let _ = write!(
             svg,
-            r#"<rect x="{x:.2}" y="{:.2}" width="{swatch:.2}" height="{swatch:.2}" fill="{}"/><text x="{:.2}" y="{:.2}" font-size="{font}">{}</text>"#,
-            y - swatch + 1.0,
-            colour(i),
-            x + swatch + 3.0,
+            r#"<text x="{:.2}" y="{:.2}" font-size="{font}">{}</text>"#,
+            x + sample,
             y + 1.0,
             escape(name)
         );
@@ -222,7 +247,7 @@ fn axes(
         f.plot_w(),
         f.plot_h(),
         st.axis_w,
-        (f.left + f.right) / 2.0,
+        x_label_centre(f, labels.0),
         f.h - st.label_font * 0.6,
         st.label_font,
         escape(labels.0),
@@ -234,12 +259,32 @@ fn axes(
     svg
 }
 
+/// Where the x axis label is centred: under the plot, moved in as far as
+/// it takes to stay on the page when the plot is narrow.
+fn x_label_centre(f: &Frame<'_>, label: &str) -> f64 {
+    let half = text_width(label, f.style.label_font) / 2.0 + 2.0;
+    let centre = (f.left + f.right) / 2.0;
+    centre.min(f.style.w - half).max(half)
+}
+
 /// Frame of a chart in `style` with a title, a legend and a left margin.
 fn frame<'a>(
     style: &'a Style,
     left: f64,
     title: &Option<String>,
     legend_names: &[String],
+) -> (Frame<'a>, String) {
+    frame_with(style, left, title, legend_names, &[], false)
+}
+
+/// [`frame`] with faded legend swatches and a note ending the legend (see [`legend`]).
+fn frame_with<'a>(
+    style: &'a Style,
+    left: f64,
+    title: &Option<String>,
+    legend_names: &[String],
+    faded: &[bool],
+    note: bool,
 ) -> (Frame<'a>, String) {
     let (w, h) = (style.w, style.h);
     let font = style.legend_font;
@@ -256,7 +301,13 @@ fn frame<'a>(
         );
         top += style.title_font * 1.6;
     }
-    let (legend_svg, legend_h) = legend(legend_names, left, top + font, w - left - font, font);
+    let (legend_svg, legend_h) = legend(
+        legend_names,
+        faded,
+        note,
+        (left, top + font, w - left - font),
+        font,
+    );
     svg.push_str(&legend_svg);
     top += legend_h + font * 0.4;
     let f = Frame {
@@ -360,7 +411,7 @@ fn draw_bars(chart: &StackedBars, style: &Style) -> Result<String, FigureError> 
     Ok(out)
 }
 
-/// Rows up to this many are labelled with their names; more get row numbers.
+/// Rows up to this many get room for a readable name each.
 const NAMED_ROWS: usize = 60;
 
 /// The height in inches a Gantt chart of `rows` rows gets: at least
@@ -404,28 +455,39 @@ fn draw_gantt(chart: &Gantt, style: &Style) -> Result<String, FigureError> {
     });
     let (x0, x1) = range_of(times).ok_or(FigureError::NoData)?;
     let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
-    // Names where each row has room for one, else row numbers.
-    let few = chart.rows.len() <= NAMED_ROWS;
-    let longest = chart
-        .rows
-        .iter()
-        .map(|r| text_width(&r.label, font * 0.8))
-        .fold(0.0, f64::max);
-    let left = if few {
-        (longest + font).min(w * 0.4)
-    } else {
-        font * 4.5
-    } + style.label_font * 1.6;
-    let (f, head) = frame(style, left, &chart.title, &chart.categories);
+    let names = RowNames::of(&chart.rows, font * 0.8, w * 0.3);
+    let left = names.width + font + style.label_font * 1.6;
+    let mut legend_names = chart.categories.clone();
+    let faded: Vec<bool> = (0..legend_names.len())
+        .map(|i| chart.envelopes.contains(&i))
+        .collect();
+    if let Some(pattern) = &names.pattern {
+        legend_names.push(format!("row names: {pattern}"));
+    }
+    let (f, head) = frame_with(
+        style,
+        left,
+        &chart.title,
+        &legend_names,
+        &faded,
+        names.pattern.is_some(),
+    );
     let mut out = open_svg(w, h);
     out.push_str(&head);
     let n = chart.rows.len().max(1) as f64;
     let row_h = f.plot_h() / n;
-    let name_font = (font * 0.8).min(row_h * 0.95);
+    // Two lanes (entity-level above, per-item below) while each is at least
+    // a point tall; past that density every slice fills its whole row, drawn
+    // edge to edge so that rows of a pixel or less keep their colours.
+    let dense = row_h * 0.4 < 1.0;
+    if dense {
+        out.push_str(r#"<g shape-rendering="crispEdges">"#);
+    }
     let sx = |v: f64| f.left + (v - x0) / (x1 - x0) * f.plot_w();
     for (i, row) in chart.rows.iter().enumerate() {
         let y = f.top + i as f64 * row_h;
-        if let Some((a, b)) = row.extent {
+        let _ = write!(out, "<g><title>{}</title>", escape(&row.label));
+        if let (Some((a, b)), false) = (row.extent, dense) {
             let _ = write!(
                 out,
                 r##"<rect x="{:.2}" y="{:.3}" width="{:.3}" height="{:.3}" fill="#BBBBBB"/>"##,
@@ -435,31 +497,41 @@ fn draw_gantt(chart: &Gantt, style: &Style) -> Result<String, FigureError> {
                 (row_h * 0.1).max(0.05)
             );
         }
-        for &(a, b, cat, lane) in &row.slices {
-            if !(a.is_finite() && b.is_finite()) {
-                continue;
-            }
-            let lane_y = y + row_h * (0.1 + 0.4 * f64::from(lane.min(1)));
+        // Envelopes first, so the slices they are made of draw over them.
+        let mut slices: Vec<&(f64, f64, usize, u8)> = row
+            .slices
+            .iter()
+            .filter(|s| s.0.is_finite() && s.1.is_finite())
+            .collect();
+        slices.sort_by_key(|s| !chart.envelopes.contains(&s.2));
+        for &&(a, b, cat, lane) in &slices {
+            let (lane_y, lane_h) = if dense {
+                (y, row_h)
+            } else {
+                (
+                    y + row_h * (0.1 + 0.4 * f64::from(lane.min(1))),
+                    row_h * 0.4,
+                )
+            };
+            let opacity = if chart.envelopes.contains(&cat) {
+                r#" fill-opacity="0.35""#
+            } else {
+                ""
+            };
             let _ = write!(
                 out,
-                r#"<rect x="{:.2}" y="{:.3}" width="{:.3}" height="{:.3}" fill="{}"/>"#,
+                r#"<rect x="{:.2}" y="{:.3}" width="{:.3}" height="{:.3}" fill="{}"{opacity}/>"#,
                 sx(a.min(b)),
                 lane_y,
                 (sx(a.max(b)) - sx(a.min(b))).max(0.15),
-                row_h * 0.4,
+                lane_h,
                 colour(cat)
             );
         }
-        if few {
-            let _ = write!(
-                out,
-                r#"<text x="{:.2}" y="{:.2}" font-size="{:.2}" text-anchor="end">{}</text>"#,
-                f.left - 3.0,
-                y + row_h * 0.5 + name_font * 0.35,
-                name_font,
-                escape(&row.label)
-            );
-        }
+        out.push_str("</g>");
+    }
+    if dense {
+        out.push_str("</g>");
     }
     out.push_str(&axes(
         &f,
@@ -468,25 +540,115 @@ fn draw_gantt(chart: &Gantt, style: &Style) -> Result<String, FigureError> {
         false,
         (&chart.x_label, &chart.y_label),
     ));
-    if !few {
-        // Row numbers at round values instead of names.
-        let target = (f.plot_h() / (font * 3.0)).max(2.0) as usize;
-        for t in ticks(0.0, n - 1.0, target)
-            .into_iter()
-            .filter(|t| t.fract() == 0.0)
-        {
-            let y = f.top + (t + 0.5) * row_h;
-            let _ = write!(
-                out,
-                r#"<text x="{:.2}" y="{:.2}" font-size="{font}" text-anchor="end">{}</text>"#,
-                f.left - 3.0,
-                y + font * 0.35,
-                t as usize + 1
-            );
-        }
+    // Names of every k-th row, k chosen so that no two overlap.
+    let name_font = names.font;
+    let step = ((name_font * 1.15) / row_h).ceil().max(1.0) as usize;
+    for (i, name) in names.shown.iter().enumerate().step_by(step) {
+        let y = f.top + (i as f64 + 0.5) * row_h;
+        let _ = write!(
+            out,
+            r#"<text x="{:.2}" y="{:.2}" font-size="{name_font:.2}" text-anchor="end">{}</text>"#,
+            f.left - 3.0,
+            y + name_font * 0.35,
+            escape(name)
+        );
     }
     out.push_str("</svg>\n");
     Ok(out)
+}
+
+/// The row names a Gantt chart shows: the part that tells rows apart (a
+/// prefix and suffix shared by every name, cut at a separator, is taken
+/// out and named once in the legend), shortened with "…" to fit a width.
+struct RowNames {
+    shown: Vec<String>,
+    /// `prefix…suffix` when a shared part was taken out.
+    pattern: Option<String>,
+    /// The widest name shown, points.
+    width: f64,
+    font: f64,
+}
+
+impl RowNames {
+    fn of(rows: &[GanttRow], font: f64, max_width: f64) -> RowNames {
+        let labels: Vec<&str> = rows.iter().map(|r| r.label.as_str()).collect();
+        let (prefix, suffix) = shared_ends(&labels);
+        let pattern = (prefix + suffix > 0).then(|| {
+            let any = labels[0];
+            format!("{}…{}", &any[..prefix], &any[any.len() - suffix..])
+        });
+        let shown: Vec<String> = labels
+            .iter()
+            .map(|l| fit_width(&l[prefix..l.len() - suffix], font, max_width))
+            .collect();
+        let width = shown
+            .iter()
+            .map(|s| text_width(s, font))
+            .fold(0.0, f64::max);
+        RowNames {
+            shown,
+            pattern,
+            width,
+            font,
+        }
+    }
+}
+
+/// Byte lengths of the longest prefix and suffix every label shares, each
+/// ending (prefix) or starting (suffix) at a separator (not a letter or
+/// digit), leaving every label something of its own. (0, 0) for fewer
+/// than two labels.
+fn shared_ends(labels: &[&str]) -> (usize, usize) {
+    let (Some(first), true) = (labels.first(), labels.len() > 1) else {
+        return (0, 0);
+    };
+    let is_separator = |c: char| !c.is_alphanumeric();
+    let mut prefix = first.len();
+    let mut suffix = first.len();
+    for l in &labels[1..] {
+        let common = first
+            .char_indices()
+            .zip(l.chars())
+            .find(|((_, a), b)| a != b)
+            .map_or(first.len().min(l.len()), |((i, _), _)| i);
+        prefix = prefix.min(common);
+        let common_end = first
+            .chars()
+            .rev()
+            .zip(l.chars().rev())
+            .take_while(|(a, b)| a == b)
+            .map(|(a, _)| a.len_utf8())
+            .sum::<usize>();
+        suffix = suffix.min(common_end);
+    }
+    // Cut the prefix just after its last separator, the suffix at its first.
+    let prefix = first[..prefix].rfind(is_separator).map_or(0, |i| {
+        i + first[i..].chars().next().map_or(1, char::len_utf8)
+    });
+    let tail = &first[first.len() - suffix..];
+    let suffix = tail.find(is_separator).map_or(0, |i| tail.len() - i);
+    let shortest = labels.iter().map(|l| l.len()).min().unwrap_or(0);
+    if prefix + suffix >= shortest {
+        return (0, 0);
+    }
+    (prefix, suffix)
+}
+
+/// `text`, or its beginning and "…" when it is wider than `max_width`.
+fn fit_width(text: &str, font: f64, max_width: f64) -> String {
+    if text_width(text, font) <= max_width {
+        return text.to_string();
+    }
+    let mut kept = String::new();
+    for c in text.chars() {
+        kept.push(c);
+        if text_width(&kept, font) + text_width("…", font) > max_width {
+            kept.pop();
+            break;
+        }
+    }
+    kept.push('…');
+    kept
 }
 
 /// Writes `<dir>/<stem>.svg`, `.png` (300 dpi) and `.pdf`, atomically.
@@ -569,10 +731,141 @@ mod tests {
             x_label: "t (s)".into(),
             y_label: "node".into(),
             categories: vec!["x".into(), "y".into()],
+            envelopes: Vec::new(),
             rows,
         };
         let svg = render_gantt(&chart, 7.0, gantt_height(3, 2.0)).unwrap();
-        assert!(svg.contains(">node-2<"));
+        // "node-" is shared by every name: shown once in the legend.
+        assert!(svg.contains(">2</text>"), "{svg}");
+        assert!(svg.contains("row names: node-…"));
+        assert!(svg.contains("<title>node-2</title>"));
         assert!(svg_to_pdf(&svg).unwrap().starts_with(b"%PDF"));
+    }
+
+    #[test]
+    fn shared_ends_are_cut_at_separators_and_leave_every_name_its_own_part() {
+        let ids = [
+            "tvm-0000000007_20-20240101t000000z",
+            "tvm-0000000007_1-20240101t000000z",
+            "tvm-0000000007_15-20240101t000000z",
+        ];
+        let (p, s) = shared_ends(&ids);
+        assert_eq!(
+            (&ids[0][..p], &ids[0][ids[0].len() - s..]),
+            ("tvm-0000000007_", "-20240101t000000z")
+        );
+        // A shared "1" after the separator stays with the names.
+        let ones = ["node_10", "node_11", "node_12"];
+        assert_eq!(shared_ends(&ones), (5, 0));
+        // Nothing shared at a separator, one name, a name that would be emptied.
+        assert_eq!(shared_ends(&["alpha", "beta"]), (0, 0));
+        assert_eq!(shared_ends(&["solo-1"]), (0, 0));
+        assert_eq!(shared_ends(&["a-b", "a-b-b"]), (0, 0));
+        assert_eq!(shared_ends(&["né-1", "né-2"]), (4, 0));
+    }
+
+    /// The y positions of the row names in `svg` and the widest one.
+    fn row_names(svg: &str) -> (Vec<f64>, f64, f64) {
+        let mut ys = Vec::new();
+        let mut widest: f64 = 0.0;
+        let mut font = 0.0;
+        for piece in svg.split("<text ").skip(1) {
+            if !piece.contains(r#"text-anchor="end">"#) || piece.contains("rotate") {
+                continue;
+            }
+            let attr = |name: &str| -> f64 {
+                let start = piece.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+                piece[start..].split('"').next().unwrap().parse().unwrap()
+            };
+            font = attr("font-size");
+            let text = piece.split('>').nth(1).unwrap().trim_end_matches("</text");
+            widest = widest.max(text_width(text, font));
+            ys.push(attr("y"));
+        }
+        (ys, widest, font)
+    }
+
+    fn pool(rows: usize, label: impl Fn(usize) -> String) -> Gantt {
+        Gantt {
+            title: Some("pool".into()),
+            x_label: "Time (s after 2023-12-12 09:48:07 UTC)".into(),
+            y_label: "Node (by node prep start)".into(),
+            categories: vec!["install".into(), "pull".into(), "prep".into()],
+            envelopes: vec![2],
+            rows: (0..rows)
+                .map(|i| GanttRow {
+                    label: label(i),
+                    extent: Some((0.0, 300.0)),
+                    slices: vec![
+                        (0.0, 40.0, 2, 0),
+                        (0.0, 30.0, 0, 0),
+                        (50.0, 200.0 + i as f64 % 50.0, 1, 1),
+                    ],
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn row_names_never_overlap_each_other_or_the_axis_title() {
+        for (rows, size) in [
+            (24, PaperSize::Column),
+            (24, PaperSize::Page),
+            (1500, PaperSize::Column),
+            (10_000, PaperSize::Page),
+        ] {
+            let chart = pool(rows, |i| format!("tvm-1219235766_{i}-20170622t183113z"));
+            let svg = render_gantt_at(&chart, size).unwrap();
+            let (ys, widest, font) = row_names(&svg);
+            assert!(
+                !ys.is_empty() && ys.len() <= rows,
+                "{rows} rows: {} names",
+                ys.len()
+            );
+            assert!(
+                ys.windows(2).all(|w| w[1] - w[0] >= font),
+                "{rows} rows: names closer than their size"
+            );
+            // The names end 3 pt left of the plot; the rotated axis title
+            // takes 1.6 label fonts at the left edge.
+            let left = svg.split(r#"fill="none" stroke="black""#).next().unwrap();
+            let plot_left: f64 = left
+                .rsplit("<rect x=\"")
+                .next()
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let style = Style::new(size);
+            assert!(
+                plot_left - 3.0 - widest >= style.label_font * 1.6 - 0.01,
+                "{rows} rows at {size:?}: names reach the axis title"
+            );
+        }
+    }
+
+    #[test]
+    fn dense_rows_fill_their_height_and_keep_every_category() {
+        let chart = pool(10_000, |i| format!("node-{i}"));
+        let svg = render_gantt_at(&chart, PaperSize::Page).unwrap();
+        assert!(svg.contains(r#"<g shape-rendering="crispEdges">"#));
+        for c in 0..3 {
+            assert!(
+                svg.contains(&format!("fill=\"{}\"", colour(c))),
+                "category {c} drawn"
+            );
+        }
+        assert_eq!(
+            svg.matches("<title>").count(),
+            10_000,
+            "every row named on hover"
+        );
+        // Envelopes drawn before the slices they hold.
+        let row = svg.split("<title>node-0</title>").nth(1).unwrap();
+        assert!(row.find(&colour(2)).unwrap() < row.find(&colour(0)).unwrap());
+        let sparse = render_gantt_at(&pool(24, |i| format!("node-{i}")), PaperSize::Page).unwrap();
+        assert!(!sparse.contains("crispEdges"));
     }
 }

@@ -69,9 +69,13 @@ fn timeline(p: &Provision) -> StackedBars {
     }
 }
 
-/// Every span of every node, one row per node.
+/// Every span of every node, one row per node: node prep (faded, behind
+/// its steps: Docker install, registry setup, shipyard pull) above, global
+/// resources (faded, behind the per-image pull, save, torrent, load) below.
 fn gantt(p: &Provision) -> Gantt {
     let t0 = origin(p);
+    // Steps first, so they keep the palette's first colours; the two
+    // envelopes last.
     let shown = [
         Phase::DockerInstall,
         Phase::PrivateRegistrySetup,
@@ -80,6 +84,8 @@ fn gantt(p: &Provision) -> Gantt {
         Phase::Save,
         Phase::Torrent,
         Phase::Load,
+        Phase::Nodeprep,
+        Phase::GlobalResources,
     ];
     let mut rows: Vec<GanttRow> = p
         .nodes
@@ -92,17 +98,22 @@ fn gantt(p: &Provision) -> Gantt {
         .collect();
     for s in &p.spans {
         if let Some(cat) = shown.iter().position(|ph| *ph == s.phase) {
-            let lane = u8::from(s.phase.per_image());
+            let lane = u8::from(s.phase.per_image() || s.phase == Phase::GlobalResources);
             rows[s.node as usize]
                 .slices
                 .push((s.start - t0, s.start - t0 + s.duration, cat, lane));
         }
     }
+    let envelope = |phase: Phase| shown.iter().position(|ph| *ph == phase);
     Gantt {
         title: Some(format!("Provisioning spans of {}", p.partition)),
         x_label: format!("Time (s after {})", utc(t0)),
         y_label: "Node (by node prep start)".into(),
         categories: shown.iter().map(|ph| ph.key().to_string()).collect(),
+        envelopes: [Phase::Nodeprep, Phase::GlobalResources]
+            .into_iter()
+            .filter_map(envelope)
+            .collect(),
         rows,
     }
 }
