@@ -572,3 +572,149 @@ fn a_params_json_as_root_finds_runs_named_from_the_campaign_folder() {
     assert_eq!(a["summary"]["ok"], 8);
     assert_eq!(a["runs"].as_array().unwrap().len(), 8);
 }
+
+#[test]
+fn figure_axes_are_chosen_and_what_a_point_averages_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().to_str().unwrap();
+    let root = campaign();
+    let root = root.to_str().unwrap();
+    // Servers on x, one line per call type, one figure for the single
+    // number of topics: each point averages runs with 1 and 2 clients.
+    let out = expost(&[
+        "ombt",
+        root,
+        "-q",
+        "-o",
+        out_dir,
+        "--x",
+        "nbr_servers",
+        "--group",
+        "call_type",
+        "--facet",
+        "nbr_topics",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("ombt.json")).unwrap())
+            .unwrap();
+    let figures = json["figures"].as_array().unwrap();
+    assert_eq!(figures.len(), 1);
+    let plan = &figures[0];
+    assert_eq!(plan["x"], "nbr_servers");
+    assert_eq!(plan["facet_value"], "1");
+    assert_eq!(
+        plan["averaged"],
+        serde_json::json!({"nbr_clients": ["1", "2"]})
+    );
+    let points = plan["points"].as_array().unwrap();
+    assert_eq!(points.len(), 4, "2 call types × 2 numbers of servers");
+    for p in points {
+        let runs: Vec<&str> = p["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        assert_eq!(runs.len(), 2, "{p}");
+        let servers = p["x"].as_f64().unwrap() as u64;
+        let call = p["group"].as_str().unwrap();
+        assert!(
+            runs.iter()
+                .all(|r| r.contains(&format!("_{call}_")) && r.ends_with(&format!("c_{servers}s"))),
+            "{runs:?}"
+        );
+    }
+    for stem in ["rate_nbr_topics_1", "latency_nbr_topics_1"] {
+        for ext in ["svg", "png", "pdf"] {
+            assert!(
+                dir.path().join(format!("{stem}.{ext}")).is_file(),
+                "{stem}.{ext}"
+            );
+        }
+        let svg = std::fs::read_to_string(dir.path().join(format!("{stem}.svg"))).unwrap();
+        assert!(
+            svg.contains("points: mean over nbr_clients (1, 2)"),
+            "{stem}: no note"
+        );
+        assert!(
+            svg.contains("call_type = rpc-cast"),
+            "{stem}: no line label"
+        );
+    }
+    // The rate of a point is the mean of its runs' rates (rpc-call: clients).
+    let runs = json["runs"].as_array().unwrap();
+    let rate = |name: &str| {
+        let r = runs.iter().find(|r| r["backup_dir"] == name).unwrap();
+        r["clients"]["rate"].as_f64().unwrap()
+    };
+    let specs: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("figures.json")).unwrap())
+            .unwrap();
+    let spec = specs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "rate_nbr_topics_1")
+        .unwrap();
+    let expected =
+        (rate("test_case_1/run_1_rpc-call_1c_1s") + rate("test_case_1/run_3_rpc-call_2c_1s")) / 2.0;
+    let text = spec.to_string();
+    assert!(
+        text.contains(&format!("{expected}")) || text.contains(&format!("{:.6}", expected)),
+        "{expected} not in {text}"
+    );
+}
+
+#[test]
+fn figure_axes_that_do_not_fit_are_said() {
+    let root = campaign();
+    let root = root.to_str().unwrap();
+    // One parameter on two axes: a bad command line.
+    let out = expost(&[
+        "ombt",
+        root,
+        "--json",
+        "--no-telemetry",
+        "--x",
+        "call_type",
+        "--facet",
+        "call_type",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("on two axes"));
+    // A parameter no run has: an error naming the parameters there are.
+    let out = expost(&[
+        "ombt",
+        root,
+        "--json",
+        "--no-telemetry",
+        "--group",
+        "nbr_cores",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let json = json_of(&out);
+    let said = json["campaign_diagnostics"].to_string();
+    assert!(
+        said.contains("nbr_cores") && said.contains("executor, length"),
+        "{said}"
+    );
+    assert_eq!(json["figures"].as_array().unwrap().len(), 0);
+    // A non-numeric x: every run left out of the figures, each with a warning.
+    let out = expost(&["ombt", root, "--json", "--no-telemetry", "--x", "executor"]);
+    let json = json_of(&out);
+    assert_eq!(json["figures"].as_array().unwrap().len(), 0);
+    for run in json["runs"].as_array().unwrap() {
+        assert!(
+            run["diagnostics"]
+                .to_string()
+                .contains("\\\"threading\\\", not a number"),
+            "{run}"
+        );
+    }
+}

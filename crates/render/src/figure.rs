@@ -690,6 +690,28 @@ fn legend_grid(items: &[LegendItem], avail: f64, gap: f64) -> Vec<(f64, usize)> 
         .collect()
 }
 
+/// `text` cut at spaces into pieces at most `width` wide at `size` (a
+/// single word wider than that is a piece of its own).
+fn wrap_words(text: &str, width: f64, size: f64) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    let mut end = 0;
+    for (i, _) in text
+        .match_indices(' ')
+        .chain(std::iter::once((text.len(), "")))
+    {
+        if end > start && font::text_width(&text[start..i], size) > width {
+            pieces.push(&text[start..end]);
+            start = end + 1;
+        }
+        end = i;
+    }
+    if start < text.len() {
+        pieces.push(&text[start..]);
+    }
+    pieces
+}
+
 /// One legend entry and where it goes: a line's (with its sample), or the
 /// figure's note (`line` is `None`: text only).
 struct LegendItem<'a> {
@@ -737,14 +759,17 @@ pub fn render_svg(fig: &Figure, size: PaperSize) -> Result<String, FigureError> 
             width: sample_len + sample_gap + font::text_width(&l.label, st.legend_font),
         })
         .collect();
-    if let Some(note) = fig.note.as_deref().filter(|n| !n.trim().is_empty()) {
-        items.push(LegendItem {
-            line: None,
-            label: note,
-            width: font::text_width(note, st.legend_font),
-        });
-    }
     let avail = st.w - 2.0 * margin;
+    if let Some(note) = fig.note.as_deref().filter(|n| !n.trim().is_empty()) {
+        // A note wider than the figure goes on as many rows as it needs.
+        for piece in wrap_words(note, avail, st.legend_font) {
+            items.push(LegendItem {
+                line: None,
+                label: piece,
+                width: font::text_width(piece, st.legend_font),
+            });
+        }
+    }
     // One row if everything fits; else a grid of equal-width columns, so
     // that the entries line up.
     let legend = legend_grid(&items, avail, item_gap);

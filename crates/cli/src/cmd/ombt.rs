@@ -8,7 +8,7 @@ use super::failover::SizeArg;
 use super::run::SavedStudy;
 use crate::driver::StudyCommand;
 use expost_studies::ombt::{
-    parse_query, LineProtocolFile, OmbtStudy, TelemetryFrom, TelemetryOptions,
+    parse_query, FigureAxes, LineProtocolFile, OmbtStudy, TelemetryFrom, TelemetryOptions,
 };
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -24,6 +24,7 @@ Examples:
   expost ombt campaign/ --lp telegraf-export.lp -o out/
   expost ombt campaign/ --telemetry tarball -o out/
   expost ombt campaign/ --measurement qdrouterd --measurement cpu -o out/
+  expost ombt campaign/ --x nbr_servers --group nbr_clients --facet executor -o out/
   expost ombt campaign/ --influx http://127.0.0.1:8086 \\
       --query \"q_len=SELECT max(messages) FROM rabbitmq_overview WHERE time >= \\$start AND time <= \\$stop\"
 
@@ -54,9 +55,10 @@ $stop are replaced by the window's ends in epoch nanoseconds.
 
 Outputs in -o DIR: runs.csv/.parquet (parameters + statistics + telemetry),
 series.csv/.parquet (telemetry samples), diagnostics.csv, ombt.json (as
---json), manifest.json (what the folder holds), figures rate_<call type>, latency_<call type> (against the number of
-clients, one line per number of servers; their specs in figures.json, for
-`expost report`), latency_dist_<run> (log-decade bars) and
+--json), manifest.json (what the folder holds), figures rate_<call type>,
+latency_<call type> (against the number of clients, one line per number of
+servers; other axes with --x, --group, --facet, then named
+rate_<facet>_<value>; their specs in figures.json, for `expost report`), latency_dist_<run> (log-decade bars) and
 telemetry_<run>_<measurement>_<field> (the run's window marked) as SVG, PNG
 and PDF.
 
@@ -95,6 +97,21 @@ pub struct Args {
     #[arg(long, value_name = "NAME=MIN:MAX", allow_hyphen_values = true)]
     #[serde(default)]
     pub ylim: Vec<String>,
+    /// The parameter on the rate and latency figures' x axis (a number; default nbr_clients).
+    #[arg(long, value_name = "PARAM")]
+    #[serde(default)]
+    pub x: Option<String>,
+    /// One line per value of this parameter (default nbr_servers).
+    #[arg(long, value_name = "PARAM")]
+    #[serde(default)]
+    pub group: Option<String>,
+    /// One rate and one latency figure per value of this parameter (default
+    /// call_type). Runs that share a point (same x, group and facet) are
+    /// averaged; the figure's legend and ombt.json ("figures") name the
+    /// parameters they differ in.
+    #[arg(long, value_name = "PARAM")]
+    #[serde(default)]
+    pub facet: Option<String>,
     /// Read telemetry for every run from this line-protocol export file.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["influx", "no_telemetry", "telemetry"])]
     #[serde(default)]
@@ -220,6 +237,33 @@ impl Args {
         Ok(())
     }
 
+    /// The figures' axes: the defaults where not given; one parameter on
+    /// two axes is refused.
+    fn axes(&self) -> Result<FigureAxes, String> {
+        let default = FigureAxes::default();
+        let axes = FigureAxes {
+            x: self.x.clone().unwrap_or(default.x),
+            group: self.group.clone().unwrap_or(default.group),
+            facet: self.facet.clone().unwrap_or(default.facet),
+        };
+        let named = [
+            ("x", &axes.x),
+            ("group", &axes.group),
+            ("facet", &axes.facet),
+        ];
+        for (i, (role, param)) in named.iter().enumerate() {
+            if param.trim().is_empty() {
+                return Err(format!("--{role} needs a parameter name"));
+            }
+            if let Some((other, _)) = named[i + 1..].iter().find(|(_, p)| p == param) {
+                return Err(format!(
+                    "'{param}' is on two axes (--{role} and --{other}): give each axis its own parameter"
+                ));
+            }
+        }
+        Ok(axes)
+    }
+
     /// `--max-unpacked` in bytes (default 4 GiB).
     fn max_unpacked_bytes(&self) -> Result<u64, String> {
         match self.max_unpacked {
@@ -292,11 +336,10 @@ impl StudyCommand for Args {
 
     fn study(&self) -> Result<OmbtStudy, String> {
         super::check::real("--timeout", self.timeout, 0.0, true, 86_400.0, "seconds")?;
-        Ok(OmbtStudy::new(
-            self.root.clone(),
-            self.telemetry()?,
-            self.size.into(),
-        ))
+        Ok(
+            OmbtStudy::new(self.root.clone(), self.telemetry()?, self.size.into())
+                .with_axes(self.axes()?),
+        )
     }
 
     /// The options to save: the InfluxDB URL without its password (a

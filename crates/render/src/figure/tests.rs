@@ -451,3 +451,57 @@ fn a_note_ends_the_legend_as_text_without_a_sample() {
     assert_eq!(count(&noted, "<polyline"), count(&plain, "<polyline"));
     assert_eq!(count(&noted, "<text"), count(&plain, "<text") + 1);
 }
+
+#[test]
+fn a_note_wider_than_the_figure_goes_on_several_rows_within_it() {
+    let mut fig = demo_figure(50);
+    let note: Vec<String> = (0..40).map(|i| format!("zq{i}")).collect();
+    let note = note.join(" ");
+    fig.note = Some(note.clone());
+    let svg = render_svg(&fig, PaperSize::Column).unwrap();
+    let st = Style::new(PaperSize::Column);
+    // (x, y, text) of every text element holding a word of the note.
+    let texts: Vec<(f64, f64, String)> = svg
+        .split("<text ")
+        .skip(1)
+        .filter_map(|t| {
+            let t = format!(" {t}");
+            let attr = |name: &str| -> Option<f64> {
+                t.split(&format!(" {name}=\""))
+                    .nth(1)?
+                    .split('"')
+                    .next()?
+                    .parse()
+                    .ok()
+            };
+            let body = t.split('>').nth(1)?.split('<').next()?.trim().to_string();
+            Some((attr("x")?, attr("y")?, body))
+        })
+        .filter(|(_, _, body)| body.starts_with("zq"))
+        .collect();
+    assert!(texts.len() >= 2, "one row: {texts:?}");
+    let joined: Vec<&str> = texts.iter().map(|(_, _, b)| b.as_str()).collect();
+    assert_eq!(joined.join(" "), note, "every word, in order");
+    // Drawn at a scale: the view box is wider than the page in points.
+    let view_w: f64 = svg
+        .split("viewBox=\"0 0 ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let scale = view_w / st.w;
+    for (x, _, body) in &texts {
+        let right = x + font::text_width(body, st.legend_font) * scale;
+        assert!(
+            right <= view_w + 0.5,
+            "{body} ends at {right}, past {view_w}"
+        );
+    }
+    assert!(
+        texts.windows(2).all(|w| w[1].1 > w[0].1),
+        "each piece on a row of its own"
+    );
+}

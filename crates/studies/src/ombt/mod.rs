@@ -8,6 +8,7 @@
 //! divided by the servers' count), and a minimum latency of 0 is kept (the
 //! notebook's `Stats` treated 0 as unset).
 
+mod axes;
 mod influx;
 mod load;
 mod outputs;
@@ -16,6 +17,7 @@ mod study;
 mod tarball;
 mod telemetry;
 
+pub use axes::{AxesFigure, AxesPoint, FigureAxes};
 pub use influx::{default_queries, parse_query, samples_of, samples_query, InfluxSource};
 pub use load::{
     find_campaign, find_controller_log, read_controller_logs, CampaignRun, ControllerLog,
@@ -309,6 +311,8 @@ pub struct Campaign {
     pub runs: Vec<RunResult>,
     /// Problems with the campaign itself (a `params.json` that cannot be read).
     pub diagnostics: Vec<Diagnostic>,
+    /// The rate and latency figures' points, per facet value.
+    pub figures: Vec<AxesFigure>,
 }
 
 impl Campaign {

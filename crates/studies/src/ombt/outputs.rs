@@ -2,6 +2,7 @@
 //! the notebook's figures against the number of clients, each run's
 //! latency distribution and telemetry figures.
 
+use super::axes::{AxesFigure, AxesPoint};
 use super::{Campaign, RunResult, Sample, SideStats};
 use expost_render::bars::{Bar, StackedBars};
 use expost_render::figure::{Figure, Line, VMarker};
@@ -120,94 +121,141 @@ pub fn series_table(campaign: &Campaign) -> Table {
     t
 }
 
-fn number(r: &RunResult, key: &str) -> Option<f64> {
-    r.params().get(key).and_then(|v| v.parse().ok())
-}
-
 /// The notebook's four plots, for every call type: rate and latency against
 /// the number of clients, one line per number of servers (the clients'
 /// side for rpc-call, the servers' otherwise; runs with the same x
-/// averaged); named `rate_<call type>` and `latency_<call type>`.
+/// averaged); named `rate_<call type>` and `latency_<call type>`. Other
+/// axes as `campaign.figures` planned them (see [`super::axes`]); a note
+/// in the legend names what each point averages over.
 pub fn client_figures(campaign: &Campaign) -> Vec<(String, Figure)> {
-    let mut by_call: BTreeMap<String, Vec<&RunResult>> = BTreeMap::new();
-    for r in campaign.runs.iter().filter(|r| r.ok) {
-        by_call
-            .entry(
-                r.params()
-                    .get("call_type")
-                    .cloned()
-                    .unwrap_or_else(|| "unknown".into()),
-            )
-            .or_default()
-            .push(r);
-    }
     let mut figures = Vec::new();
-    for (call, runs) in by_call {
-        let side = |r: &RunResult| {
-            if call == "rpc-call" {
-                r.clients.clone()
-            } else {
-                r.servers.clone()
-            }
+    for plan in &campaign.figures {
+        let runs = |p: &AxesPoint| -> Vec<&RunResult> {
+            p.runs
+                .iter()
+                .filter_map(|name| campaign.runs.iter().find(|r| &r.run.name == name))
+                .collect()
         };
-        let who = if call == "rpc-call" {
-            "client"
-        } else {
-            "server"
+        let calls: BTreeSet<bool> = plan
+            .points
+            .iter()
+            .flat_map(|p| runs(p).into_iter().map(is_rpc_call))
+            .collect();
+        // A figure mixing call types says in its note which side each draws.
+        let (who, sides) = match (calls.contains(&true), calls.contains(&false)) {
+            (true, false) => ("client ", None),
+            (false, true) => ("server ", None),
+            _ => ("", Some("rpc-call: clients' side, others: servers'")),
+        };
+        let note = match (plan.note(), sides) {
+            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b.map(str::to_string)),
         };
         for (stem, y_label, get) in [
             (
                 "rate",
-                format!("{who} message rate (msg/s)"),
+                format!("{who}message rate (msg/s)"),
                 (|s: &SideStats| s.rate) as Getter,
             ),
             (
                 "latency",
-                format!("{who} mean latency (ms)"),
+                format!("{who}mean latency (ms)"),
                 |s: &SideStats| s.latency.average(),
             ),
         ] {
-            let mut lines: BTreeMap<i64, BTreeMap<i64, Vec<f64>>> = BTreeMap::new();
-            for r in &runs {
-                let servers =
-                    number(r, "nbr_servers").or(r.servers.as_ref().map(|s| s.agents as f64));
-                let clients =
-                    number(r, "nbr_clients").or(r.clients.as_ref().map(|s| s.agents as f64));
-                if let (Some(ns), Some(nc), Some(y)) =
-                    (servers, clients, side(r).as_ref().and_then(get))
-                {
-                    lines
-                        .entry(ns as i64)
-                        .or_default()
-                        .entry(nc as i64)
-                        .or_default()
-                        .push(y);
+            let mut lines: Vec<Line> = Vec::new();
+            for point in &plan.points {
+                let ys: Vec<f64> = runs(point)
+                    .into_iter()
+                    .filter_map(|r| side(r).and_then(get))
+                    .collect();
+                if ys.is_empty() {
+                    continue;
+                }
+                let y = ys.iter().sum::<f64>() / ys.len() as f64;
+                let label = line_label(&plan.group, &point.group);
+                match lines.last_mut() {
+                    Some(line) if line.label == label => line.points.push((point.x, y)),
+                    _ => lines.push(Line {
+                        label,
+                        points: vec![(point.x, y)],
+                        band: Vec::new(),
+                    }),
                 }
             }
             if lines.is_empty() {
                 continue;
             }
             let fig = Figure {
-                title: Some(format!("{call}: {stem} (one line per number of servers)")),
-                x_label: "Number of clients".into(),
+                title: Some(figure_title(plan, stem)),
+                x_label: axis_label(&plan.x),
                 y_label: y_label.clone(),
-                lines: lines
-                    .into_iter()
-                    .map(|(ns, points)| Line {
-                        label: format!("{ns} server{}", if ns == 1 { "" } else { "s" }),
-                        points: points
-                            .into_iter()
-                            .map(|(x, ys)| (x as f64, ys.iter().sum::<f64>() / ys.len() as f64))
-                            .collect(),
-                        band: Vec::new(),
-                    })
-                    .collect(),
+                lines,
+                note: note.clone(),
                 ..Figure::default()
             };
-            figures.push((format!("{stem}_{}", sanitize(&call)), fig));
+            let name = plan
+                .figures
+                .iter()
+                .find(|f| f.starts_with(stem))
+                .cloned()
+                .unwrap_or_else(|| format!("{stem}_{}", sanitize(&plan.facet_value)));
+            figures.push((name, fig));
         }
     }
     figures
+}
+
+/// Whether the run's call type is rpc-call (the clients' side is drawn).
+fn is_rpc_call(r: &RunResult) -> bool {
+    r.params().get("call_type").map(String::as_str) == Some("rpc-call")
+}
+
+/// The side a figure draws for a run: the clients' for rpc-call (they
+/// time the round trip), the servers' otherwise.
+fn side(r: &RunResult) -> Option<&SideStats> {
+    if is_rpc_call(r) {
+        r.clients.as_ref()
+    } else {
+        r.servers.as_ref()
+    }
+}
+
+/// The legend entry of a line: "2 servers" for the default group, else `PARAM = VALUE`.
+fn line_label(group: &str, value: &str) -> String {
+    let plural = |one: &str| {
+        let s = if value.trim() == "1" { "" } else { "s" };
+        format!("{value} {one}{s}")
+    };
+    match group {
+        "nbr_servers" => plural("server"),
+        "nbr_clients" => plural("client"),
+        _ => format!("{group} = {value}"),
+    }
+}
+
+/// "Number of clients" for the counts of agents, else the parameter's name.
+fn axis_label(param: &str) -> String {
+    match param {
+        "nbr_clients" => "Number of clients".into(),
+        "nbr_servers" => "Number of servers".into(),
+        _ => param.into(),
+    }
+}
+
+/// "rpc-call: rate (one line per number of servers)" for the default axes.
+fn figure_title(plan: &AxesFigure, stem: &str) -> String {
+    let facet = if plan.facet == "call_type" {
+        plan.facet_value.clone()
+    } else {
+        format!("{} = {}", plan.facet, plan.facet_value)
+    };
+    let per = match plan.group.as_str() {
+        "nbr_servers" => "number of servers".to_string(),
+        "nbr_clients" => "number of clients".to_string(),
+        other => other.to_string(),
+    };
+    format!("{facet}: {stem} (one line per {per})")
 }
 
 fn sanitize(text: &str) -> String {

@@ -5,7 +5,7 @@
 //! each struct here declares its fields in that order: serialised directly
 //! (without an intermediate `serde_json::Value`), the output is the same.
 
-use super::{AgentSpread, Campaign, RunResult, SideStats};
+use super::{AgentSpread, AxesFigure, Campaign, RunResult, SideStats};
 use expost_model::{Diagnostic, Severity};
 use expost_ops::histogram::BUCKETS_PER_DECADE;
 use serde::Serialize;
@@ -22,6 +22,9 @@ pub struct Report<'a> {
     /// The version of expost that wrote the report, when the caller sets it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expost_version: Option<&'a str>,
+    /// The rate and latency figures: per facet value, the points and the
+    /// runs each averages, and the parameters those runs differ in.
+    pub figures: &'a [AxesFigure],
     /// The options the command ran with, when the caller sets them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub options: Option<serde_json::Value>,
@@ -197,6 +200,7 @@ impl<'a> Report<'a> {
             campaign_diagnostics: &campaign.diagnostics,
             command: None,
             expost_version: None,
+            figures: &campaign.figures,
             options: None,
             summary: Summary {
                 runs: campaign.runs.len(),
@@ -221,9 +225,12 @@ mod tests {
     fn fixture_campaign() -> Campaign {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/ombt/campaign");
         let (runs, diagnostics) = find_campaign(&root);
+        let runs = analyse_campaign(&runs, None, &|| {});
+        let (figures, _) = super::super::axes::plan(&runs, &Default::default());
         let mut campaign = Campaign {
-            runs: analyse_campaign(&runs, None, &|| {}),
+            runs,
             diagnostics,
+            figures,
         };
         let run = &mut campaign.runs[0];
         run.diagnostics.warn(Some(2), "a warning");

@@ -3,11 +3,11 @@
 //! and its telemetry.
 
 use super::{
-    analyse_run, find_campaign, outputs, Campaign, CampaignRun, Report, RunResult,
-    TelemetryOptions, TelemetrySource,
+    analyse_run, axes, find_campaign, outputs, Campaign, CampaignRun, FigureAxes, Report,
+    RunResult, TelemetryOptions, TelemetrySource,
 };
 use crate::study::{tagged, Context, Discovered, Provenance, Study, StudyError, UnitDiagnostic};
-use expost_model::Diagnostic;
+use expost_model::{Diagnostic, Severity};
 use expost_render::bars::render_bars_at;
 use expost_render::figure::PaperSize;
 use expost_render::output::Output;
@@ -23,6 +23,8 @@ pub struct OmbtStudy {
     root: PathBuf,
     telemetry: TelemetryOptions,
     size: PaperSize,
+    /// The parameters on the rate and latency figures' axes.
+    axes: FigureAxes,
     /// The telemetry source, made (and planned) by `discover`.
     source: OnceLock<Option<Box<dyn TelemetrySource>>>,
 }
@@ -36,8 +38,14 @@ impl OmbtStudy {
             root,
             telemetry,
             size,
+            axes: FigureAxes::default(),
             source: OnceLock::new(),
         }
+    }
+
+    /// The same study with the rate and latency figures on `axes`.
+    pub fn with_axes(self, axes: FigureAxes) -> OmbtStudy {
+        OmbtStudy { axes, ..self }
     }
 
     fn source(&self) -> Option<&dyn TelemetrySource> {
@@ -98,7 +106,39 @@ impl Study for OmbtStudy {
         if let Some(source) = self.source() {
             source.finish();
         }
-        Ok(Campaign { runs, diagnostics })
+        let mut runs = runs;
+        let mut diagnostics = diagnostics;
+        let missing = axes::missing_everywhere(&runs, &self.axes);
+        let (figures, left_out) = axes::plan(&runs, &self.axes);
+        if missing.is_empty() {
+            for (i, why) in left_out {
+                let run = &mut runs[i];
+                let file = run.run.params_file.display().to_string();
+                run.diagnostics.add(Diagnostic {
+                    file,
+                    line: None,
+                    severity: Severity::Warning,
+                    message: format!("left out of the rate and latency figures: {why}"),
+                });
+            }
+        } else {
+            let names = axes::parameter_names(&runs).join(", ");
+            for (role, param) in missing {
+                diagnostics.push(Diagnostic {
+                    file: self.root.display().to_string(),
+                    line: None,
+                    severity: Severity::Error,
+                    message: format!(
+                        "no run has the parameter '{param}' asked for the figures' {role} (--{role}); the runs' parameters are: {names}"
+                    ),
+                });
+            }
+        }
+        Ok(Campaign {
+            runs,
+            diagnostics,
+            figures,
+        })
     }
 
     fn diagnostics<'a>(&self, campaign: &'a Campaign) -> Vec<UnitDiagnostic<'a>> {
