@@ -123,6 +123,15 @@ fn outputs_are_written() {
         .filter(|e| e.file_name().to_string_lossy().starts_with("latency_dist_"))
         .count();
     assert_eq!(dist, 8 * 3);
+    // Clients and servers in two panels of one figure.
+    let svg = std::fs::read_to_string(
+        dir.path()
+            .join("latency_dist_test_case_1_run_4_rpc-call_2c_2s.svg"),
+    )
+    .unwrap();
+    assert!(svg.contains(">clients, test_case_1/run_4_rpc-call_2c_2s<"));
+    assert!(svg.contains(">servers, test_case_1/run_4_rpc-call_2c_2s<"));
+    assert_eq!(svg.matches("<g transform=\"translate(0,").count(), 2);
 }
 
 /// `expost ombt ROOT -q -o OUT`, which must succeed.

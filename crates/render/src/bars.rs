@@ -291,13 +291,18 @@ fn frame_with<'a>(
     let mut svg = String::new();
     let mut top = font * 0.8;
     if let Some(t) = title {
+        // A title wider than the page gets a smaller font, down to 70 %,
+        // then is cut with "…".
+        let avail = w - style.tick_font * 2.0;
+        let natural = text_width(t, style.title_font);
+        let size = style.title_font * (avail / natural).clamp(0.7, 1.0);
         let _ = write!(
             svg,
             r#"<text x="{:.2}" y="{:.2}" font-size="{:.2}" text-anchor="middle">{}</text>"#,
             w / 2.0,
             top + style.title_font,
-            style.title_font,
-            escape(t)
+            size,
+            escape(&fit_width(t, size, avail))
         );
         top += style.title_font * 1.6;
     }
@@ -351,14 +356,77 @@ pub fn render_bars(
     draw_bars(chart, &Style::from_inches(width_in, height_in))
 }
 
+/// Renders charts one above the other, each as tall as `size` and with its
+/// own y axis, all on the x axis range that holds every chart's bars (so
+/// that a position means the same in each). Charts without bars are left
+/// out.
+///
+/// # Errors
+/// [`FigureError::NoData`] when no chart has a finite bar.
+pub fn render_bar_panels_at(
+    charts: &[StackedBars],
+    size: PaperSize,
+) -> Result<String, FigureError> {
+    let style = Style::new(size);
+    let drawn: Vec<&StackedBars> = charts.iter().filter(|c| x_range(c).is_some()).collect();
+    let x = range_of(
+        drawn
+            .iter()
+            .filter_map(|c| x_range(c))
+            .flat_map(|(a, b)| [a, b]),
+    )
+    .ok_or(FigureError::NoData)?;
+    let (w, h) = (style.w, style.h);
+    let mut out = open_svg(w, h * drawn.len() as f64);
+    for (i, chart) in drawn.iter().enumerate() {
+        let panel = draw_bars_on(chart, &style, Some(x))?;
+        let body = panel
+            .split_once('>')
+            .map_or(panel.as_str(), |(_, rest)| rest)
+            .trim_end()
+            .trim_end_matches("</svg>")
+            .replacen(r#"<rect width="100%" height="100%" fill="white"/>"#, "", 1);
+        let _ = write!(
+            out,
+            r#"<g transform="translate(0,{:.2})">{body}</g>"#,
+            h * i as f64
+        );
+    }
+    out.push_str("</svg>\n");
+    Ok(out)
+}
+
+/// The x range of a chart's bars with a finite position and height.
+fn x_range(chart: &StackedBars) -> Option<(f64, f64)> {
+    range_of(
+        chart
+            .bars
+            .iter()
+            .filter(|b| b.values.iter().any(|v| v.is_finite() && *v > 0.0))
+            .map(|b| b.x),
+    )
+}
+
 fn draw_bars(chart: &StackedBars, style: &Style) -> Result<String, FigureError> {
+    draw_bars_on(chart, style, None)
+}
+
+/// Draws `chart`, on `x_range` when given (else its bars' own range).
+fn draw_bars_on(
+    chart: &StackedBars,
+    style: &Style,
+    x_range: Option<(f64, f64)>,
+) -> Result<String, FigureError> {
     let (w, h) = (style.w, style.h);
     let totals: Vec<f64> = chart
         .bars
         .iter()
         .map(|b| b.values.iter().filter(|v| v.is_finite() && **v > 0.0).sum())
         .collect();
-    let (x0, x1) = range_of(chart.bars.iter().map(|b| b.x)).ok_or(FigureError::NoData)?;
+    let (x0, x1) = match x_range {
+        Some(range) => range,
+        None => range_of(chart.bars.iter().map(|b| b.x)).ok_or(FigureError::NoData)?,
+    };
     let (_, ymax) = range_of(totals.iter().copied()).ok_or(FigureError::NoData)?;
     // A little room beside the outer bars: 2 % of the span, at least half a
     // unit for spans of seconds, but never more than a tenth of a small span
@@ -740,6 +808,46 @@ mod tests {
         assert!(svg.contains("row names: node-…"));
         assert!(svg.contains("<title>node-2</title>"));
         assert!(svg_to_pdf(&svg).unwrap().starts_with(b"%PDF"));
+    }
+
+    #[test]
+    fn panels_stack_on_one_x_range_and_empty_ones_are_left_out() {
+        let chart = |name: &str, xs: &[f64]| StackedBars {
+            title: Some(name.into()),
+            x_label: "x".into(),
+            y_label: "n".into(),
+            segments: vec![name.into()],
+            bars: xs
+                .iter()
+                .map(|&x| Bar {
+                    x,
+                    values: vec![2.0],
+                })
+                .collect(),
+        };
+        let a = chart("above", &[0.0, 1.0]);
+        let b = chart("below", &[3.0, 4.0]);
+        let svg =
+            render_bar_panels_at(&[a.clone(), b, chart("none", &[])], PaperSize::Column).unwrap();
+        let style = Style::new(PaperSize::Column);
+        assert!(
+            svg.contains(&format!(r#"height="{:.1}""#, style.h * 2.0)),
+            "two panels tall"
+        );
+        assert_eq!(svg.matches("<g transform=").count(), 2);
+        assert!(!svg.contains(">none<"));
+        // The same x ticks in both panels: 0 to 4 in each.
+        for part in svg.split("<g transform=").skip(1) {
+            assert!(part.contains(">0.0<") && part.contains(">4.0<"), "{part}");
+        }
+        assert!(svg_to_png(&svg, 72.0).is_ok());
+        assert!(matches!(
+            render_bar_panels_at(&[chart("none", &[])], PaperSize::Column),
+            Err(FigureError::NoData)
+        ));
+        // One panel alone is the chart itself, on its own range.
+        let alone = render_bar_panels_at(&[a], PaperSize::Column).unwrap();
+        assert!(alone.contains(">1.0<") && !alone.contains(">4.0<"));
     }
 
     #[test]

@@ -58,8 +58,10 @@ series.csv/.parquet (telemetry samples), diagnostics.csv, ombt.json (as
 --json), manifest.json (what the folder holds), figures rate_<call type>,
 latency_<call type> (against the number of clients, one line per number of
 servers; other axes with --x, --group, --facet, then named
-rate_<facet>_<value>; their specs in figures.json, for `expost report`), latency_dist_<run> (log-decade bars) and
-telemetry_<run>_<measurement>_<field> (the run's window marked) as SVG, PNG
+rate_<facet>_<value>; their specs in figures.json, for `expost report`),
+latency_dist_<run> (log-decade bars: clients above, servers below, on one
+x axis) and telemetry_<run>_<measurement>_<field> (the run's window
+marked) as SVG, PNG
 and PDF.
 
 Exit codes: 0 all runs analysed; 1 a run, a query or an output failed

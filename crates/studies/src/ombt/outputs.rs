@@ -270,41 +270,49 @@ fn sanitize(text: &str) -> String {
         .collect()
 }
 
-/// Per run, the clients' and servers' latency distributions as bars at the
-/// log10 of each bucket's centre, named `latency_dist_<run>` (runs without
-/// any latency sample have none).
-pub fn distributions(campaign: &Campaign) -> Vec<(String, StackedBars)> {
+/// Per run, the clients' and servers' latency distributions as bars at
+/// the log10 of each bucket's centre, in two panels of one figure (clients
+/// above, servers below, on one x axis), named `latency_dist_<run>` (runs
+/// without any latency sample have none; a side without one, no panel).
+/// Each as (file stem, title, panels).
+pub fn distributions(campaign: &Campaign) -> Vec<(String, String, Vec<StackedBars>)> {
     campaign
         .runs
         .iter()
         .filter(|r| r.ok)
         .map(|r| {
-            let mut bars: BTreeMap<i64, [f64; 2]> = BTreeMap::new();
-            for (i, side) in [r.clients.as_ref(), r.servers.as_ref()]
-                .into_iter()
-                .enumerate()
-            {
-                for (lo, hi, count) in side.map(|s| s.latency.bars()).unwrap_or_default() {
-                    let key = (((lo + hi) / 2.0).log10() * 1e6).round() as i64;
-                    bars.entry(key).or_insert([0.0; 2])[i] += count as f64;
-                }
-            }
-            let chart = StackedBars {
-                title: Some(format!("latency distribution, {}", r.run.name)),
-                x_label: "log10 of latency (ms), bucket centre".into(),
-                y_label: "messages".into(),
-                segments: vec!["clients".into(), "servers".into()],
-                bars: bars
+            let panels = [
+                ("clients", r.clients.as_ref()),
+                ("servers", r.servers.as_ref()),
+            ]
+            .into_iter()
+            .map(|(who, side)| {
+                let bars = side
+                    .map(|s| s.latency.bars())
+                    .unwrap_or_default()
                     .into_iter()
-                    .map(|(k, v)| Bar {
-                        x: k as f64 / 1e6,
-                        values: v.to_vec(),
+                    .map(|(lo, hi, count)| Bar {
+                        x: ((lo + hi) / 2.0).log10(),
+                        values: vec![count as f64],
                     })
-                    .collect(),
-            };
-            (format!("latency_dist_{}", sanitize(&r.run.name)), chart)
+                    .collect();
+                StackedBars {
+                    title: Some(format!("{who}, {}", r.run.name)),
+                    x_label: "log10 of latency (ms), bucket centre".into(),
+                    y_label: "messages".into(),
+                    segments: vec![who.into()],
+                    bars,
+                }
+            })
+            .filter(|c| !c.bars.is_empty())
+            .collect::<Vec<_>>();
+            (
+                format!("latency_dist_{}", sanitize(&r.run.name)),
+                format!("latency distribution, {}", r.run.name),
+                panels,
+            )
         })
-        .filter(|(_, c)| !c.bars.is_empty())
+        .filter(|(_, _, panels)| !panels.is_empty())
         .collect()
 }
 

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::study::{tagged, Context, Discovered, Provenance, Study, StudyError, UnitDiagnostic};
 use expost_model::{Diagnostic, Severity};
-use expost_render::bars::render_bars_at;
+use expost_render::bars::render_bar_panels_at;
 use expost_render::figure::PaperSize;
 use expost_render::output::Output;
 use expost_render::table::Table;
@@ -195,14 +195,11 @@ impl Study for OmbtStudy {
             Output::figure(&stem, &title, self.size, figure)
         }));
         let size = self.size;
-        outputs.extend(
-            outputs::distributions(campaign)
-                .into_iter()
-                .map(|(stem, chart)| {
-                    let title = chart.title.clone().unwrap_or_else(|| stem.clone());
-                    Output::chart(&stem, &title, move || render_bars_at(&chart, size))
-                }),
-        );
+        outputs.extend(outputs::distributions(campaign).into_iter().map(
+            |(stem, title, panels)| {
+                Output::chart(&stem, &title, move || render_bar_panels_at(&panels, size))
+            },
+        ));
         outputs.extend(
             outputs::telemetry_figures(campaign)
                 .into_iter()
