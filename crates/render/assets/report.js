@@ -183,6 +183,11 @@
         rows.forEach(function (r) { body.appendChild(r); });
       });
     });
+    // A rounded cell shows its full value (kept once, in data-v) on hover.
+    table.addEventListener("mouseover", function (event) {
+      var cell = event.target.closest ? event.target.closest("td[data-v]") : null;
+      if (cell && !cell.title) { cell.title = cell.dataset.v; }
+    });
   }
 
   // A check the browser test runs (report.html#selftest): real events on the first chart.

@@ -382,9 +382,18 @@ fn render_figure(html: &mut String, figure: &ReportFigure, id: &str) {
     };
     match &figure.figure {
         Some(spec) => {
+            // Drawn by the script from its spec: the static drawing would
+            // be the same figure a second time (without scripts, its files
+            // are named instead).
             let spec = script_safe(&figure_to_json(spec).to_string());
+            let files: Vec<String> = figure
+                .files
+                .iter()
+                .map(|f| format!("<code>{}</code>", escape(f)))
+                .collect();
             html.push_str(&format!(
-                "<div class=\"chart\" id=\"{id}\"><h4>{name}</h4>{caption}<div class=\"static\">{svg}</div><div class=\"legend\"></div><div class=\"tooltip\" hidden></div>\n<script type=\"application/json\">{spec}</script></div>\n",
+                "<div class=\"chart\" id=\"{id}\"><h4>{name}</h4>{caption}<noscript><p class=\"files\">Drawn by the page's script; the figure is in {}.</p></noscript><div class=\"legend\"></div><div class=\"tooltip\" hidden></div>\n<script type=\"application/json\">{spec}</script></div>\n",
+                files.join(", ")
             ));
         }
         None => html.push_str(&format!(
@@ -446,9 +455,10 @@ fn render_table(html: &mut String, table: &HtmlTable) {
         for cell in row {
             let numeric = !cell.is_empty() && cell.parse::<f64>().is_ok();
             match readable(cell) {
-                // Rounded for reading: the full value on hover and for sorting.
+                // Rounded for reading: the full value for sorting, and on
+                // hover (the script makes it the cell's title).
                 Some(short) => html.push_str(&format!(
-                    "<td class=\"num\" title=\"{0}\" data-v=\"{0}\">{1}</td>",
+                    "<td class=\"num\" data-v=\"{0}\">{1}</td>",
                     escape(cell),
                     escape(&short)
                 )),
@@ -481,6 +491,12 @@ pub fn readable(cell: &str) -> Option<String> {
     let v: f64 = text.parse().ok().filter(|v: &f64| v.is_finite())?;
     let short = if v == 0.0 {
         "0".to_string()
+    } else if (1e4..1e15).contains(&v.abs()) {
+        // Large values (byte counts, epoch times) keep every digit of their
+        // integer part: rounded to 4 significant digits, an epoch time would
+        // lose its hours.
+        let s = format!("{v:.2}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
     } else if !(1e-4..1e6).contains(&v.abs()) {
         let s = format!("{v:.3e}");
         match s.split_once('e') {
@@ -504,7 +520,18 @@ mod tests {
     fn long_numbers_are_rounded_for_reading_and_the_rest_kept() {
         assert_eq!(readable("3.996253490447998").as_deref(), Some("3.996"));
         assert_eq!(readable("0.000123456").as_deref(), Some("0.0001235"));
-        assert_eq!(readable("1234567.891").as_deref(), Some("1.235e6"));
+        assert_eq!(readable("1234567.891").as_deref(), Some("1234567.89"));
+        assert_eq!(
+            readable("1708902051.7712345").as_deref(),
+            Some("1708902051.77")
+        );
+        assert_eq!(readable("1708902051.77"), None);
+        assert_eq!(readable("12345.5000001").as_deref(), Some("12345.5"));
+        assert_eq!(readable("1.5e20").as_deref(), None);
+        assert_eq!(
+            readable("123456789012345678.5").as_deref(),
+            Some("1.235e17")
+        );
         assert_eq!(readable("447.48322619577414").as_deref(), Some("447.5"));
         assert_eq!(readable("-0.12345678").as_deref(), Some("-0.1235"));
         assert_eq!(readable("2.5"), None);
@@ -521,7 +548,7 @@ mod tests {
         };
         render_table(&mut html, &table);
         assert!(
-            html.contains("<td class=\"num\" title=\"3.996253490447998\" data-v=\"3.996253490447998\">3.996</td>"),
+            html.contains("<td class=\"num\" data-v=\"3.996253490447998\">3.996</td>"),
             "{html}"
         );
     }
@@ -570,7 +597,8 @@ mod tests {
                     ReportFigure {
                         name: "loss".into(),
                         figure: Some(figure()),
-                        static_svg: Some("<?xml version=\"1.0\"?><svg></svg>".into()),
+                        static_svg: Some("<?xml version=\"1.0\"?><svg id=\"drawn\"></svg>".into()),
+                        files: vec!["loss.svg".into(), "loss.png".into()],
                         ..ReportFigure::default()
                     },
                     ReportFigure {
@@ -597,6 +625,10 @@ mod tests {
             "a label must not close the script element"
         );
         assert!(html.contains("<td class=\"num\">5.5</td>"));
+        // A figure the script draws: its spec once, not its static drawing
+        // too; without scripts, its files are named.
+        assert!(!html.contains("id=\"drawn\""));
+        assert!(html.contains("<noscript><p class=\"files\">Drawn by the page's script; the figure is in <code>loss.svg</code>, <code>loss.png</code>.</p></noscript>"));
         // A static-only figure: its SVG, no spec for the script.
         assert!(html.contains("<div class=\"chart still\" id=\"s0f1\"><h4>timeline</h4><div class=\"static\"><svg><rect/></svg></div></div>"));
         assert_eq!(
