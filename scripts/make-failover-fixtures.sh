@@ -10,7 +10,10 @@
 #   seed      -> benches/seed/        fec_udp_failover_010, 1 trial, 4 UDP flows, 30 s
 #   tcp       -> tests/fixtures/failover_tcp/  tcp_pN_MMM: TCP, one client with
 #                                     -P N streams (N = 1, 2, 4), 3 s, a blackhole
-#                                     of MMM ms (20 to 200) 1.5 s after launch
+#                                     of MMM ms (20 to 200) 1.5 s after launch;
+#                                     tcp_rto5_pN_MMM: the same with the client's
+#                                     route at rto_min 5ms, so TCP recovers within
+#                                     tens of ms and the dips are shallow
 #   all       -> examples and seed (default)
 #
 # What it does, per run (mirrors the Flightplan failover study run by Shremote):
@@ -418,9 +421,18 @@ gen_seed() {
         "One real iperf3 failover run, the seed of the benchmark campaign."
 }
 
+# set_rto_min [VALUE]: the client namespace's route to the server with
+# rto_min VALUE (e.g. 5ms), or back to the kernel's default without VALUE.
+set_rto_min() {
+    local -a extra=()
+    [ -n "${1:-}" ] && extra=(rto_min "$1")
+    ip -n "$NS_CLI" route replace 10.200.0.0/24 dev "$DEV_CLI" proto kernel scope link \
+        src "$ADDR_CLI" "${extra[@]}"
+}
+
 gen_tcp() {
     local root=tests/fixtures/failover_tcp
-    start_campaign "$root" tcp_p1 tcp_p2 tcp_p4
+    start_campaign "$root" tcp_p1 tcp_p2 tcp_p4 tcp_rto5_p1 tcp_rto5_p4
     # run_one ROOT EXP CFG TRIAL NTRIALS PROTO NFLOWS FIRST DUR RATE FAIL_AT SRVFMT LOGFMT JUNK OUTAGE_MS STREAMS
     run_one "$root" tcp_p1 020 1 2 tcp 1 1 3 50M 1.5 ts old -1 20 1
     run_one "$root" tcp_p1 020 2 2 tcp 1 1 3 50M 1.5 ts old -1 20 1
@@ -431,8 +443,13 @@ gen_tcp() {
     run_one "$root" tcp_p2 200 1 1 tcp 1 1 3 50M 1.5 ts old -1 200 2
     run_one "$root" tcp_p4 020 1 1 tcp 1 1 3 50M 1.5 ts new -1 20 4
     run_one "$root" tcp_p4 100 1 1 tcp 2 1 3 50M 1.5 ts new -1 100 4
-    RUN_NOTES="tcp_p1_020=ts %.s|old;tcp_p1_050=ts %.s|old;tcp_p1_100=ts %.s|new;tcp_p1_200=ts %.s|new;tcp_p2_050=ts %.s|old;tcp_p2_200=ts %.s|old;tcp_p4_020=ts %.s|new;tcp_p4_100=ts %.s|new"
-    EXTRA_NOTE="TCP runs, \`-b 50M\` per stream, \`-t 3\`, the blackhole 1.5 s after the clients were launched.  \`tcp_pN_MMM\`: each client runs \`-P N\` streams and the outage lasts MMM ms (given directly, not derived from a poll interval; the folder's config is that length).  One client (flow 1, port 5201) per run, except \`tcp_p4_100\` with two clients (flows 1 and 2, ports 5201/5202) of 4 streams each."
+    set_rto_min 5ms
+    run_one "$root" tcp_rto5_p1 043 1 1 tcp 1 1 3 50M 1.5 ts old -1 43 1
+    run_one "$root" tcp_rto5_p1 070 1 1 tcp 1 1 3 50M 1.5 ts old -1 70 1
+    run_one "$root" tcp_rto5_p4 043 1 1 tcp 1 1 3 50M 1.5 ts new -1 43 4
+    set_rto_min
+    RUN_NOTES="tcp_p1_020=ts %.s|old;tcp_p1_050=ts %.s|old;tcp_p1_100=ts %.s|new;tcp_p1_200=ts %.s|new;tcp_p2_050=ts %.s|old;tcp_p2_200=ts %.s|old;tcp_p4_020=ts %.s|new;tcp_p4_100=ts %.s|new;tcp_rto5_p1_043=ts %.s|old;tcp_rto5_p1_070=ts %.s|old;tcp_rto5_p4_043=ts %.s|new"
+    EXTRA_NOTE="TCP runs, \`-b 50M\` per stream, \`-t 3\`, the blackhole 1.5 s after the clients were launched.  \`tcp_pN_MMM\`: each client runs \`-P N\` streams and the outage lasts MMM ms (given directly, not derived from a poll interval; the folder's config is that length).  One client (flow 1, port 5201) per run, except \`tcp_p4_100\` with two clients (flows 1 and 2, ports 5201/5202) of 4 streams each.  \`tcp_rto5_pN_MMM\`: the client namespace's route to the server had \`rto_min 5ms\` (ip route), so TCP retransmits within milliseconds of the path coming back instead of after Linux's default 200 ms minimum, as on a path with a real RTT: the dips are partial intervals, 43 and 70 ms blackholes."
     write_readme "$root" "TCP failover fixtures" \
         "Short real TCP iperf3 runs through a link blackhole of 20 to 200 ms, with 1, 2 and 4 parallel streams: the disruption each one shows (retransmissions, cwnd collapse, throughput dip) is checked against the injected start."
 }
