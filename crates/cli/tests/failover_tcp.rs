@@ -158,3 +158,104 @@ fn shallow_dips_are_found() {
         assert!(evidence.iter().any(|e| e == "cwnd_collapse"), "{main}");
     }
 }
+
+/// The sum over streams of `field` in each interval of a client file.
+fn stream_sums(client: &std::path::Path, field: &str) -> Vec<f64> {
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(client).unwrap()).unwrap();
+    (doc["intervals"].as_array().unwrap().iter())
+        .map(|i| {
+            (i["streams"].as_array().unwrap().iter())
+                .map(|s| s[field].as_f64().unwrap())
+                .sum()
+        })
+        .collect()
+}
+
+#[test]
+fn any_client_interval_field_is_a_metric() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = expost(&[
+        "failover",
+        fixtures().to_str().unwrap(),
+        "--metric",
+        "snd_cwnd,rttvar",
+        "--only",
+        "exp=tcp_rto5_p4",
+        "-q",
+        "-o",
+        out_dir.path().to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // tcp_rto5_p4_043_1 has one client of 4 streams, 0.1 s intervals in
+    // 0.1 s epochs: each epoch's value is the sum of one interval's streams.
+    let run = "tcp_rto5_p4_043/tcp_rto5_p4_043_1";
+    let raw = stream_sums(
+        &fixtures().join(run).join("iperf/client_1.json"),
+        "snd_cwnd",
+    );
+    let series = std::fs::read_to_string(out_dir.path().join("series.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = (series.lines().skip(1))
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| f[0] == "043" && f[1] == "tcp_rto5_p4" && f[4] == "iperf_snd_cwnd")
+        .collect();
+    assert!(rows.len() >= 25, "{} rows", rows.len());
+    for row in &rows {
+        assert_eq!(row[7], "bytes");
+        let value: f64 = row[6].parse().unwrap();
+        assert!(
+            raw.contains(&value),
+            "{value} is no interval's sum: {raw:?}"
+        );
+    }
+    let collapsed = rows
+        .iter()
+        .any(|r| r[6].parse::<f64>().unwrap() < 0.5 * raw[5]);
+    assert!(collapsed, "the blackhole's cwnd collapse is in the series");
+    let bands = std::fs::read_to_string(out_dir.path().join("bands.csv")).unwrap();
+    assert!(bands.lines().any(|l| l.contains(",iperf_rttvar,")));
+    for ext in ["png", "svg", "pdf"] {
+        for stem in ["iperf_snd_cwnd", "iperf_rttvar"] {
+            let file = out_dir.path().join(format!("{stem}.{ext}"));
+            assert!(file.is_file(), "{file:?} missing");
+        }
+    }
+    let svg = std::fs::read_to_string(out_dir.path().join("iperf_snd_cwnd.svg")).unwrap();
+    assert!(svg.contains("snd_cwnd (bytes)"));
+}
+
+#[test]
+fn an_unknown_field_is_a_usage_error_naming_those_there_are() {
+    let out = expost(&[
+        "failover",
+        fixtures().to_str().unwrap(),
+        "--metric",
+        "snd_cwnd,cwnd",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--metric cwnd"), "{stderr}");
+    for field in ["snd_cwnd", "rtt", "retransmits", "bytes"] {
+        assert!(stderr.contains(field), "{stderr}");
+    }
+}
+
+#[test]
+fn a_field_some_runs_lack_is_a_warning_naming_them() {
+    // The example campaign mixes UDP runs (no snd_cwnd) and TCP runs.
+    let out = expost(&[
+        "failover",
+        repo().join("examples/failover").to_str().unwrap(),
+        "--metric",
+        "snd_cwnd",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let warning = (stderr.lines())
+        .find(|l| l.contains("--metric snd_cwnd: absent from 9 of 13 runs"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(warning.contains("fec_udp_failover_020/fec_udp_failover_020_1"));
+    assert!(!warning.contains("hc_failover"));
+}
