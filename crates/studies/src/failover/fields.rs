@@ -79,6 +79,15 @@ pub fn read_client_fields(
 ) -> Result<ClientFields, String> {
     let intervals = intervals_of(bytes)?;
     let mut found = ClientFields::default();
+    // iperf3 restarts its clock after --omit: warm-up intervals are moved
+    // before 0, as the parser does.
+    let warm_up_end = (intervals.iter())
+        .filter_map(|i| {
+            let head = i.get("sum").or_else(|| i.get("streams")?.get(0))?;
+            (head.get("omitted")?.as_bool()? && include_omitted)
+                .then(|| head.get("end")?.as_f64())?
+        })
+        .fold(0.0, f64::max);
     for interval in &intervals {
         let streams: Vec<&serde_json::Map<String, Value>> = (interval.get("streams"))
             .and_then(Value::as_array)
@@ -98,6 +107,11 @@ pub fn read_client_fields(
         if omitted == Some(true) && !include_omitted {
             continue;
         }
+        let end = if omitted == Some(true) {
+            end - warm_up_end
+        } else {
+            end
+        };
         for name in names {
             if let Some(v) = value_of(name, &streams, sum) {
                 found.values.entry(name.clone()).or_default().push((end, v));
@@ -303,7 +317,8 @@ mod tests {
     fn omitted_intervals_are_kept_only_when_asked() {
         let asked = names(&["snd_cwnd"]);
         let with = read_client_fields(DOC.as_bytes(), &asked, true).unwrap();
-        assert_eq!(with.values["snd_cwnd"], vec![(0.1, 4000.0), (0.2, 500.0)]);
+        // Warm-up intervals end where the measured ones begin.
+        assert_eq!(with.values["snd_cwnd"], vec![(0.1, 4000.0), (0.0, 500.0)]);
     }
 
     #[test]

@@ -245,3 +245,110 @@ fn explain(
     diags.note(None, reason.clone());
     finding.reason = Some(reason);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RATE: f64 = 1e6;
+
+    /// A flow with 0.1 s intervals from 0 s at RATE times each fraction,
+    /// and a retransmission burst in the intervals listed.
+    fn flow(number: u32, fractions: &[f64], bursts: &[usize]) -> FlowInput {
+        let at = |i: usize| (i as f64 * 0.1, (i + 1) as f64 * 0.1);
+        FlowInput {
+            number,
+            received: true,
+            throughput: (fractions.iter().enumerate())
+                .map(|(i, f)| BytesInterval {
+                    start: at(i).0,
+                    end: at(i).1,
+                    bytes: f * RATE * 0.1,
+                })
+                .collect(),
+            sender: (0..fractions.len())
+                .map(|i| SenderInterval {
+                    start: at(i).0,
+                    end: at(i).1,
+                    retransmits: Some(if bursts.contains(&i) { 10 } else { 0 }),
+                    snd_cwnd: None,
+                    rtt_ms: None,
+                })
+                .collect(),
+        }
+    }
+
+    fn window() -> TimeWindow {
+        TimeWindow {
+            start: 0.0,
+            end: 4.0,
+        }
+    }
+
+    fn with_dip(dip: &[(usize, f64)]) -> Vec<f64> {
+        let mut f = vec![1.0; 40];
+        for &(i, v) in dip {
+            f[i] = v;
+        }
+        f
+    }
+
+    #[test]
+    fn flows_hit_together_make_one_run_disruption() {
+        let flows = [
+            flow(1, &with_dip(&[(15, 0.5), (16, 0.0)]), &[16]),
+            flow(2, &with_dip(&[(16, 0.2), (17, 0.0), (18, 0.0)]), &[18]),
+        ];
+        let mut diags = Diagnostics::default();
+        let found = run_finding(&flows, window(), &Options::default(), &mut diags);
+        assert_eq!(found.events.len(), 1, "{found:?}");
+        let e = &found.events[0];
+        assert_eq!(e.flows, [1, 2]);
+        assert!((e.start - 1.55).abs() < 1e-9);
+        assert!((e.end.unwrap() - 1.9).abs() < 1e-9);
+        assert!((e.baseline_bps - 2.0 * RATE * 8.0).abs() < 1e-3);
+        let deficit = (0.5 + 1.0 + 0.8 + 1.0 + 1.0) * RATE * 0.1;
+        assert!((e.deficit_bytes - deficit).abs() < 1e-3);
+        let outage = found.outage().unwrap();
+        assert!((outage.duration - 0.35).abs() < 1e-9);
+        assert!(diags.is_empty());
+    }
+
+    #[test]
+    fn nothing_found_is_no_outage_with_the_reason() {
+        let flows = [flow(1, &with_dip(&[(20, 0.8)]), &[30])];
+        let mut diags = Diagnostics::default();
+        let found = run_finding(&flows, window(), &Options::default(), &mut diags);
+        assert_eq!(found.outage(), None);
+        let reason = found.reason.unwrap();
+        assert!(reason.starts_with("no TCP disruption"), "{reason}");
+        assert!(reason.contains("1 shallow dip(s)"), "{reason}");
+        assert!(reason.contains("retransmits) from 3.000 s"), "{reason}");
+    }
+
+    #[test]
+    fn the_largest_of_two_disruptions_is_the_outage_and_both_are_said() {
+        let flows = [flow(
+            1,
+            &with_dip(&[(12, 0.0), (25, 0.0), (26, 0.0)]),
+            &[12, 26],
+        )];
+        let mut diags = Diagnostics::default();
+        let found = run_finding(&flows, window(), &Options::default(), &mut diags);
+        assert_eq!(found.events.len(), 2);
+        assert_eq!(found.main, Some(1));
+        assert!((found.outage().unwrap().start - 2.5).abs() < 1e-9);
+        assert_eq!(diags.items().len(), 1);
+        assert!(diags.items()[0].message.contains("2 TCP disruptions"));
+    }
+
+    #[test]
+    fn a_disruption_not_over_when_the_window_ends_has_no_duration() {
+        let flows = [flow(1, &with_dip(&[(38, 0.0), (39, 0.0)]), &[39])];
+        let mut diags = Diagnostics::default();
+        let found = run_finding(&flows, window(), &Options::default(), &mut diags);
+        assert_eq!(found.outage(), None);
+        assert!((found.main_event().unwrap().start - 3.8).abs() < 1e-9);
+        assert!(found.reason.unwrap().contains("not back to 90 %"));
+    }
+}
