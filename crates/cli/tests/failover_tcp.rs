@@ -259,3 +259,79 @@ fn a_field_some_runs_lack_is_a_warning_naming_them() {
     assert!(warning.contains("fec_udp_failover_020/fec_udp_failover_020_1"));
     assert!(!warning.contains("hc_failover"));
 }
+
+/// Copies folder `from` into `to`, recursively.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_run_without_disruption_is_null_with_a_reason_and_left_out_of_the_statistics() {
+    // Trial 2 of tcp_p1_020, its outage erased: every server interval
+    // carries the usual 640 KBytes and the client saw no retransmission.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tcp_p1_020");
+    copy_tree(&fixtures().join("tcp_p1_020"), &config);
+    let iperf = config.join("tcp_p1_020_2/iperf");
+    let server = std::fs::read_to_string(iperf.join("server_1.out")).unwrap();
+    let flat: Vec<String> = (server.lines())
+        .map(|line| match line.find("sec ") {
+            Some(at) if line.contains("bits/sec") && !line.contains("receiver") => {
+                format!("{}sec   640 KBytes  52.4 Mbits/sec", &line[..at])
+            }
+            _ => line.to_string(),
+        })
+        .collect();
+    std::fs::write(iperf.join("server_1.out"), flat.join("\n") + "\n").unwrap();
+    let client = std::fs::read_to_string(iperf.join("client_1.json")).unwrap();
+    let calm = zero_after(&client, "\"retransmits\":");
+    std::fs::write(iperf.join("client_1.json"), calm).unwrap();
+
+    let out = expost(&["failover", dir.path().to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let report = json_of(&out);
+    let runs = report["runs"].as_array().unwrap();
+    let calm = runs.iter().find(|r| r["trial"] == "2").unwrap();
+    assert!(calm["outage_ms"].is_null(), "{calm}");
+    let reason = calm["outage_reason"].as_str().unwrap();
+    assert!(reason.starts_with("no TCP disruption"), "{reason}");
+    assert_eq!(calm["tcp_disruptions"].as_array().unwrap().len(), 0);
+    let hit = runs.iter().find(|r| r["trial"] == "1").unwrap();
+    let hit_ms = hit["outage_ms"].as_f64().unwrap();
+    let config = &report["configs"][0];
+    assert_eq!(config["trials"], 2);
+    assert_eq!(config["outage_trials"], 1);
+    for key in ["median", "min", "max"] {
+        assert_eq!(config["outage_ms"][key].as_f64(), Some(hit_ms), "{config}");
+    }
+    let table = expost(&["failover", dir.path().to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&table.stdout);
+    assert!(stdout.contains("2 (outage in 1)"), "{stdout}");
+}
+
+/// `text` with every number after `key` replaced by 0.
+fn zero_after(text: &str, key: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(key) {
+        let (head, tail) = rest.split_at(at + key.len());
+        out.push_str(head);
+        let tail = tail.trim_start();
+        let digits = tail
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(tail.len());
+        out.push('0');
+        rest = &tail[digits..];
+    }
+    out.push_str(rest);
+    out
+}
