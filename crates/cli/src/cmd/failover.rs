@@ -164,7 +164,7 @@ pub struct Args {
     /// interval (full rate assumed until then) and lasts until throughput is
     /// back to >= 90 % of that median; its bytes deficit is against that
     /// median. None found: outage null with a reason, left out of the
-    /// configuration's statistics.
+    /// configuration's statistics. The JSON's tcp_outage_rule states it in full.
     #[arg(long, default_value_t = defaults::tcp_threshold(), value_name = "FRACTION", allow_hyphen_values = true)]
     #[serde(default = "defaults::tcp_threshold")]
     pub tcp_threshold: f64,
