@@ -5,7 +5,7 @@
 //! blackholes were really injected.
 
 mod common;
-use common::{expost, json_of, repo};
+use common::{expost, json_of, repo, rerun_elsewhere, save_study};
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -334,4 +334,26 @@ fn zero_after(text: &str, key: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+#[test]
+fn metric_is_saved_in_the_study_file_and_rerun() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let root = fixtures();
+    let (study, text) = save_study(
+        &[
+            "failover",
+            root.to_str().unwrap(),
+            "--only",
+            "exp=tcp_rto5_p1",
+            "--metric",
+            "snd_cwnd",
+        ],
+        out_dir.path(),
+    );
+    assert!(text.contains("metric = [\"snd_cwnd\"]"), "{text}");
+    let figure = out_dir.path().join("iperf_snd_cwnd.svg");
+    std::fs::remove_file(&figure).unwrap();
+    rerun_elsewhere(&study);
+    assert!(figure.is_file());
 }

@@ -242,10 +242,12 @@ pub fn check_fields(
     options: &super::Options,
 ) -> Result<Vec<String>, crate::study::StudyError> {
     let mut said = Vec::new();
-    if options.fields.is_empty() {
+    let ok: Vec<&super::RunResult> = runs.iter().filter(|r| r.ok).collect();
+    // With no run analysed there is nothing to check against (the runs'
+    // own errors say why).
+    if options.fields.is_empty() || ok.is_empty() {
         return Ok(said);
     }
-    let ok: Vec<&super::RunResult> = runs.iter().filter(|r| r.ok).collect();
     let available: BTreeSet<&String> = ok.iter().flat_map(|r| &r.fields_available).collect();
     for name in &options.fields {
         let lacking: Vec<&str> = (ok.iter())
@@ -326,6 +328,26 @@ mod tests {
         let stream = "{\"event\":\"start\",\"data\":{}}\n{\"event\":\"interval\",\"data\":{\"streams\":[{\"end\":0.5,\"pmtu\":1500}],\"sum\":{\"end\":0.5}}}\n";
         let f = read_client_fields(stream.as_bytes(), &names(&["pmtu"]), false).unwrap();
         assert_eq!(f.values["pmtu"], vec![(0.5, 1500.0)]);
+    }
+
+    #[test]
+    fn fields_are_checked_against_the_runs_analysed_only() {
+        use crate::failover::{Options, RunResult};
+        let options = Options {
+            fields: names(&["snd_cwnd"]),
+            ..Options::default()
+        };
+        let failed = RunResult::default();
+        let said = check_fields(std::slice::from_ref(&failed), &options).unwrap();
+        assert!(said.is_empty(), "{said:?}");
+        let udp = RunResult {
+            ok: true,
+            rel: "udp_1".into(),
+            fields_available: ["bytes".to_string()].into(),
+            ..RunResult::default()
+        };
+        let err = check_fields(&[failed, udp], &options).unwrap_err();
+        assert!(err.to_string().contains("they have: bytes"), "{err}");
     }
 
     #[test]
