@@ -2,13 +2,19 @@
 # make-failover-fixtures.sh - regenerate the iperf3 failover fixture campaigns
 # by really running the experiment on this machine.
 #
-# Usage (as root):  scripts/make-failover-fixtures.sh [examples|seed|all]
+# Usage (as root):  scripts/make-failover-fixtures.sh [examples|seed|tcp|all]
 #
 #   examples  -> examples/failover/   fec_udp_failover_{020,050,100} x 3 trials
 #                                     (UDP, 2 flows, 8 s) and hc_failover_{020,100}
 #                                     x 2 trials (TCP, 2 flows, 8 s)
 #   seed      -> benches/seed/        fec_udp_failover_010, 1 trial, 4 UDP flows, 30 s
-#   all       -> both (default)
+#   tcp       -> tests/fixtures/failover_tcp/  tcp_pN_MMM: TCP, one client with
+#                                     -P N streams (N = 1, 2, 4), 3 s, a blackhole
+#                                     of MMM ms (20 to 200) 1.5 s after launch;
+#                                     tcp_rto5_pN_MMM: the same with the client's
+#                                     route at rto_min 5ms, so TCP recovers within
+#                                     tens of ms and the dips are shallow
+#   all       -> examples and seed (default)
 #
 # What it does, per run (mirrors the Flightplan failover study run by Shremote):
 #   * two network namespaces, expost-a (iperf3 servers) and expost-b (iperf3
@@ -159,20 +165,27 @@ outage_ms_for() {    # outage_ms_for POLL_MS TRIAL NTRIALS
     echo $(( DETECT_MS + MISSED_POLLS * poll + (trial - 1) * poll / ntrials ))
 }
 
-# run_one ROOT EXP CFG TRIAL NTRIALS PROTO NFLOWS FIRST_FLOW DUR RATE FAIL_AT SRVFMT LOGFMT JUNK_FLOW
+# run_one ROOT EXP CFG TRIAL NTRIALS PROTO NFLOWS FIRST_FLOW DUR RATE FAIL_AT SRVFMT LOGFMT JUNK_FLOW [OUTAGE_MS STREAMS]
+#   OUTAGE_MS: the outage length itself (default: from the poll interval CFG)
+#   STREAMS:   iperf3 -P of each client (default 1)
 run_one() {
     local root=$1 exp=$2 cfg=$3 trial=$4 ntrials=$5 proto=$6 nflows=$7 first=$8
     local dur=$9 rate=${10} fail_at=${11} srvfmt=${12} logfmt=${13} junk_flow=${14}
+    local fixed_ms=${15:-} streams=${16:-1}
     local poll=$((10#$cfg))
     local outage_ms
-    outage_ms=$(outage_ms_for "$poll" "$trial" "$ntrials")
+    if [ -n "$fixed_ms" ]; then
+        outage_ms=$fixed_ms
+    else
+        outage_ms=$(outage_ms_for "$poll" "$trial" "$ntrials")
+    fi
     local rel="${exp}_${cfg}/${exp}_${cfg}_${trial}"
     local dir="$root/$rel"
     local events="$TMP/events.tsv" outage_json="$TMP/outage.json"
     local f port srv_pids=() cli_pids=() t_srv t_cli
     local -a srv_t srv_cmd cli_t cli_cmd
 
-    log "$rel: $proto, $nflows flows, ${dur}s, outage ${outage_ms} ms at client+${fail_at}s (server output: $srvfmt, event log: $logfmt)"
+    log "$rel: $proto, $nflows flows x $streams streams, ${dur}s, outage ${outage_ms} ms at client+${fail_at}s (server output: $srvfmt, event log: $logfmt)"
     rm -rf "$dir"
     mkdir -p "$dir/iperf"
     : > "$events"
@@ -214,6 +227,10 @@ run_one() {
     if [ "$proto" = udp ]; then
         copts+=(-u)
         copts_txt+=" -u"
+    fi
+    if [ "$streams" -gt 1 ]; then
+        copts+=(-P "$streams")
+        copts_txt+=" -P $streams"
     fi
     t_cli=$(now)
     for f in $(seq "$first" "$last"); do
@@ -273,6 +290,7 @@ import json; o = json.load(open('$outage_json')); print(repr(o['start']), repr(o
         --var "iperf_client.server=$ADDR_SRV" \
         --var "iperf_client.port=$((BASE_PORT + first))" \
         --var "iperf_client.n_flows=$nflows" \
+        --var "iperf_client.streams=$streams" \
         --var "iperf_client.max_duration=$((dur + 20))" \
         --var "iperf_client.host_name=$HOST_CLI" \
         --var "iperf_client.log_out=client_{flow}.json" \
@@ -403,12 +421,45 @@ gen_seed() {
         "One real iperf3 failover run, the seed of the benchmark campaign."
 }
 
+# set_rto_min [VALUE]: the client namespace's route to the server with
+# rto_min VALUE (e.g. 5ms), or back to the kernel's default without VALUE.
+set_rto_min() {
+    local -a extra=()
+    [ -n "${1:-}" ] && extra=(rto_min "$1")
+    ip -n "$NS_CLI" route replace 10.200.0.0/24 dev "$DEV_CLI" proto kernel scope link \
+        src "$ADDR_CLI" "${extra[@]}"
+}
+
+gen_tcp() {
+    local root=tests/fixtures/failover_tcp
+    start_campaign "$root" tcp_p1 tcp_p2 tcp_p4 tcp_rto5_p1 tcp_rto5_p4
+    # run_one ROOT EXP CFG TRIAL NTRIALS PROTO NFLOWS FIRST DUR RATE FAIL_AT SRVFMT LOGFMT JUNK OUTAGE_MS STREAMS
+    run_one "$root" tcp_p1 020 1 2 tcp 1 1 3 50M 1.5 ts old -1 20 1
+    run_one "$root" tcp_p1 020 2 2 tcp 1 1 3 50M 1.5 ts old -1 20 1
+    run_one "$root" tcp_p1 050 1 1 tcp 1 1 3 50M 1.5 ts old -1 50 1
+    run_one "$root" tcp_p1 100 1 1 tcp 1 1 3 50M 1.5 ts new -1 100 1
+    run_one "$root" tcp_p1 200 1 1 tcp 1 1 3 50M 1.5 ts new -1 200 1
+    run_one "$root" tcp_p2 050 1 1 tcp 1 1 3 50M 1.5 ts old -1 50 2
+    run_one "$root" tcp_p2 200 1 1 tcp 1 1 3 50M 1.5 ts old -1 200 2
+    run_one "$root" tcp_p4 020 1 1 tcp 1 1 3 50M 1.5 ts new -1 20 4
+    run_one "$root" tcp_p4 100 1 1 tcp 2 1 3 50M 1.5 ts new -1 100 4
+    set_rto_min 5ms
+    run_one "$root" tcp_rto5_p1 043 1 1 tcp 1 1 3 50M 1.5 ts old -1 43 1
+    run_one "$root" tcp_rto5_p1 070 1 1 tcp 1 1 3 50M 1.5 ts old -1 70 1
+    run_one "$root" tcp_rto5_p4 043 1 1 tcp 1 1 3 50M 1.5 ts new -1 43 4
+    set_rto_min
+    RUN_NOTES="tcp_p1_020=ts %.s|old;tcp_p1_050=ts %.s|old;tcp_p1_100=ts %.s|new;tcp_p1_200=ts %.s|new;tcp_p2_050=ts %.s|old;tcp_p2_200=ts %.s|old;tcp_p4_020=ts %.s|new;tcp_p4_100=ts %.s|new;tcp_rto5_p1_043=ts %.s|old;tcp_rto5_p1_070=ts %.s|old;tcp_rto5_p4_043=ts %.s|new"
+    EXTRA_NOTE="TCP runs, \`-b 50M\` per stream, \`-t 3\`, the blackhole 1.5 s after the clients were launched.  \`tcp_pN_MMM\`: each client runs \`-P N\` streams and the outage lasts MMM ms (given directly, not derived from a poll interval; the folder's config is that length).  One client (flow 1, port 5201) per run, except \`tcp_p4_100\` with two clients (flows 1 and 2, ports 5201/5202) of 4 streams each.  \`tcp_rto5_pN_MMM\`: the client namespace's route to the server had \`rto_min 5ms\` (ip route), so TCP retransmits within milliseconds of the path coming back instead of after Linux's default 200 ms minimum, as on a path with a real RTT: the dips are partial intervals, 43 and 70 ms blackholes."
+    write_readme "$root" "TCP failover fixtures" \
+        "Short real TCP iperf3 runs through a link blackhole of 20 to 200 ms, with 1, 2 and 4 parallel streams: the disruption each one shows (retransmissions, cwnd collapse, throughput dip) is checked against the injected start."
+}
+
 MODE_ARG=${1:-all}
 RUN_NOTES=""
 EXTRA_NOTE=""
 case $MODE_ARG in
-examples|seed|all) ;;
-*) echo "usage: $0 [examples|seed|all]" >&2; exit 2 ;;
+examples|seed|tcp|all) ;;
+*) echo "usage: $0 [examples|seed|tcp|all]" >&2; exit 2 ;;
 esac
 
 preflight
@@ -416,6 +467,7 @@ setup_net
 case $MODE_ARG in
 examples) gen_examples ;;
 seed) gen_seed ;;
+tcp) gen_tcp ;;
 all) gen_examples; gen_seed ;;
 esac
 log "done"

@@ -381,8 +381,14 @@ impl<'o> LineParser<'o> {
             return Ok(true);
         }
         let interval = parse_interval(line, stamp, stream, rest)?;
-        let summary = interval.side.is_some() || self.after_separator;
+        let after_separator = self.after_separator;
         let test = self.current(line);
+        // With parallel streams iperf3 also prints the separator between
+        // interval blocks: a line going on from the last interval is one.
+        let goes_on = test.intervals.last().is_some_and(|last| {
+            (interval.start - last.end).abs() < 1e-3 || (interval.start - last.start).abs() < 1e-3
+        });
+        let summary = interval.side.is_some() || (after_separator && !goes_on);
         if summary {
             test.summaries.push(interval);
         } else {
@@ -709,6 +715,30 @@ mod tests {
         assert!(diags.is_empty());
         assert_eq!(log.tests[0].summaries[0].total, Some(15709));
         assert_eq!(log.tests[0].summaries[0].side, Some(Side::Sender));
+    }
+
+    #[test]
+    fn parallel_streams_separators_between_interval_blocks_are_not_summaries() {
+        let text = "\
+[  5]   0.00-0.10   sec   640 KBytes  52.4 Mbits/sec
+[  8]   0.00-0.10   sec   640 KBytes  52.4 Mbits/sec
+[SUM]   0.00-0.10   sec  1.25 MBytes   105 Mbits/sec
+- - - - - - - - - - - - - - - - - - - - - - - - -
+[  5]   0.10-0.20   sec   512 KBytes  41.9 Mbits/sec
+[  8]   0.10-0.20   sec   512 KBytes  41.9 Mbits/sec
+[SUM]   0.10-0.20   sec  1.00 MBytes  83.8 Mbits/sec
+- - - - - - - - - - - - - - - - - - - - - - - - -
+[  5]   0.00-0.20   sec  1.12 MBytes  47.2 Mbits/sec                  receiver
+[  8]   0.00-0.20   sec  1.12 MBytes  47.2 Mbits/sec
+[SUM]   0.00-0.20   sec  2.25 MBytes  94.4 Mbits/sec                  receiver
+";
+        let (log, diags) = parse_str(text);
+        assert!(diags.is_empty(), "{:?}", diags.items());
+        let test = &log.unwrap().tests[0];
+        assert_eq!(test.intervals.len(), 6);
+        let sums: Vec<f64> = test.series().iter().map(|i| i.end).collect();
+        assert_eq!(sums, [0.1, 0.2]);
+        assert_eq!(test.summaries.len(), 3);
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod band;
 pub mod bin;
 pub mod outage;
 pub mod rolling;
+pub mod tcp_disruption;
 pub mod traffic;
 
 // Shared with every study: they live in the model, and are re-exported here

@@ -32,7 +32,7 @@ Examples:
 
 Outputs in -o DIR: series.csv/.parquet (tidy: params, trial, flow, metric,
 time, value, unit; flow \"all\" is the flows combined; --per-flow adds each
-flow's rows), bands.csv, runs.csv/.parquet,
+flow's rows; --metric adds iperf_FIELD rows), bands.csv, runs.csv/.parquet,
 diagnostics.csv, failover.json (as --json), figures.json, and figures loss,
 throughput, goodput, rtt (and *_zoom around the outage) as SVG, PNG and PDF.
 Then `expost report DIR -o report.html` puts them all in one page.
@@ -125,6 +125,16 @@ pub struct Args {
     #[arg(long, value_name = "NAME,…", value_delimiter = ',')]
     #[serde(default)]
     pub mark: Vec<String>,
+    /// Also draw these fields of the iperf3 client's intervals (e.g.
+    /// snd_cwnd,retransmits,rtt): each one's series (metric iperf_FIELD, in
+    /// the field's own unit, rtt in µs), bands and figure iperf_FIELD.
+    /// Counts (bytes, retransmits, packets, lost_packets) are summed over
+    /// streams, flows and epochs; snd_cwnd, snd_wnd and bits_per_second
+    /// summed over streams and flows and averaged within an epoch; other
+    /// fields averaged. A field no run has is an error naming those there are.
+    #[arg(long, value_name = "FIELD,…", value_delimiter = ',')]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metric: Vec<String>,
     /// Epoch width in seconds (samples are binned by the epoch their interval ends in, rounding up).
     #[arg(long, default_value_t = defaults::bin(), value_name = "SECONDS", allow_hyphen_values = true)]
     #[serde(default = "defaults::bin")]
@@ -146,7 +156,15 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = defaults::band())]
     #[serde(default = "defaults::band")]
     pub band: BandArg,
-    /// TCP outage: the span where summed throughput fell below this fraction of its median.
+    /// TCP disruptions: per flow, a dip is a run of intervals whose received
+    /// throughput is below 90 % of the median of the 2 s before it; it
+    /// counts when the client shows retransmissions, a cwnd collapse or an
+    /// RTT rise within one interval of it, or, without them, when it falls
+    /// below this fraction of that median. It starts inside its first
+    /// interval (full rate assumed until then) and lasts until throughput is
+    /// back to >= 90 % of that median; its bytes deficit is against that
+    /// median. None found: outage null with a reason, left out of the
+    /// configuration's statistics. The JSON's tcp_outage_rule states it in full.
     #[arg(long, default_value_t = defaults::tcp_threshold(), value_name = "FRACTION", allow_hyphen_values = true)]
     #[serde(default = "defaults::tcp_threshold")]
     pub tcp_threshold: f64,
@@ -238,6 +256,21 @@ impl Args {
         Ok(marks)
     }
 
+    /// `--metric`'s field names: none empty, none twice.
+    fn fields(&self) -> Result<Vec<String>, String> {
+        let mut fields: Vec<String> = Vec::new();
+        for name in &self.metric {
+            let name = name.trim();
+            if name.is_empty() {
+                return Err("--metric: a field name is empty (e.g. --metric snd_cwnd,rtt)".into());
+            }
+            if !fields.iter().any(|f| f == name) {
+                fields.push(name.to_string());
+            }
+        }
+        Ok(fields)
+    }
+
     /// `--trials`' names, none empty.
     fn trials(&self) -> Result<Vec<String>, String> {
         self.trials
@@ -323,6 +356,7 @@ impl Args {
                 .collect::<Result<_, String>>()?,
             only: self.only()?,
             trials: self.trials()?,
+            fields: self.fields()?,
         })
     }
 

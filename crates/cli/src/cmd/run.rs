@@ -414,6 +414,7 @@ mod tests {
             label: Vec::new(),
             only: Vec::new(),
             trials: Vec::new(),
+            metric: Vec::new(),
             bin: 0.1,
             window: "3:6".parse().ok(),
             rolling: 2,

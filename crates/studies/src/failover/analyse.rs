@@ -4,16 +4,17 @@
 
 use super::load::{display, FlowFiles, RunFiles, ServerOutput};
 use expost_formats::iperf3_json::{IperfTest, Protocol};
-use expost_formats::iperf3_text::{StampKind, TextLog, TextOptions};
+use expost_formats::iperf3_text::{StampKind, TextInterval, TextLog, TextOptions};
 use expost_model::Diagnostics;
 use expost_ops::align::{
     start_from_coarse_stamps, start_from_precise_stamps, StampedEnd, StartEstimate,
 };
 use expost_ops::band::BandKind;
 use expost_ops::bin::EpochGrid;
-use expost_ops::outage::{below_threshold, udp_outage, Outage, UdpOutage};
+use expost_ops::outage::{udp_outage, Outage, UdpOutage};
 use expost_ops::rolling::rolling;
 use expost_ops::stats::median;
+use expost_ops::tcp_disruption::{BytesInterval, SenderInterval};
 use expost_ops::traffic::{bin_samples, combine, Combined, FlowEpochs, Metric, Sample};
 use expost_ops::window::{overlap, TimeWindow};
 use std::collections::BTreeMap;
@@ -29,7 +30,9 @@ pub struct Options {
     pub window: Option<TimeWindow>,
     /// Rolling window, in epochs, applied to each run's combined series (1 = none).
     pub rolling: usize,
-    /// TCP outage: throughput below this fraction of its median.
+    /// TCP: a throughput dip without sender evidence (retransmissions,
+    /// cwnd collapse, RTT rise) is a disruption only below this fraction of
+    /// its pre-event median.
     pub tcp_threshold: f64,
     /// Keep iperf3 `--omit` warm-up intervals.
     pub include_omitted: bool,
@@ -52,6 +55,8 @@ pub struct Options {
     /// Only these trials are drawn, their bands made of them alone
     /// (`--trials 1,2`; all when empty).
     pub trials: Vec<String>,
+    /// Fields of the client's intervals added as metrics (`--metric`).
+    pub fields: Vec<String>,
 }
 
 impl Default for Options {
@@ -70,6 +75,7 @@ impl Default for Options {
             labels: Vec::new(),
             only: Vec::new(),
             trials: Vec::new(),
+            fields: Vec::new(),
         }
     }
 }
@@ -180,6 +186,12 @@ pub struct RunResult {
     pub packets: Option<u64>,
     /// The outage (start after the anchor, duration); `None` when it could not be told.
     pub outage: Option<Outage>,
+    /// TCP runs: the disruptions found and, when none is the outage, why.
+    pub tcp: Option<super::tcp::TcpFinding>,
+    /// Each `--metric` field the run's clients have, combined over flows per epoch.
+    pub fields: BTreeMap<String, BTreeMap<i64, f64>>,
+    /// Every numeric field the run's client intervals have (with `--metric`).
+    pub fields_available: std::collections::BTreeSet<String>,
     /// Each marked event's first time, seconds after the anchor (`--mark`).
     pub marks: BTreeMap<String, f64>,
     /// True when the run was analysed (false: it failed, see diagnostics).
@@ -356,6 +368,25 @@ fn finish_run(
     options: &Options,
 ) {
     let grid = &options.grid;
+    let tcp_inputs: Vec<super::tcp::FlowInput> = prepared
+        .iter()
+        .filter(|p| p.proto == Protocol::Tcp)
+        .map(|p| super::tcp::FlowInput {
+            number: p.number,
+            received: !p.receiver.is_empty(),
+            throughput: bytes_intervals(if p.receiver.is_empty() {
+                &p.sender
+            } else {
+                &p.receiver
+            }),
+            sender: p.tcp_sender.clone(),
+        })
+        .collect();
+    let flow_fields = flow_fields(&prepared, window, options);
+    run.fields_available = (prepared.iter())
+        .filter_map(|p| p.fields.as_ref())
+        .flat_map(|f| f.available.iter().cloned())
+        .collect();
     let mut flows = Vec::new();
     for p in prepared {
         let sender = bin_samples(&p.sender, grid, Some(window));
@@ -401,19 +432,19 @@ fn finish_run(
         }
         run.outage = udp_run_outage(&flows, grid, run.lost, diags);
     } else {
-        let throughput: BTreeMap<i64, f64> = sender
-            .iter()
-            .filter_map(|(&k, c)| c.metric(Metric::Throughput).map(|v| (k, v)))
-            .collect();
-        run.outage = Some(
-            below_threshold(&throughput, grid, options.tcp_threshold).unwrap_or(Outage {
-                start: f64::NAN,
-                duration: 0.0,
-            }),
-        );
+        let finding = super::tcp::run_finding(&tcp_inputs, window, options, diags);
+        run.outage = finding.outage();
+        run.tcp = Some(finding);
     }
     run.sender = finish_series(sender, options);
     run.receiver = finish_series(receiver, options);
+    for (name, per_flow) in flow_fields {
+        let series =
+            super::fields::combine_flows(&name, &per_flow, |k| run.sender.contains_key(&k));
+        if !series.is_empty() {
+            run.fields.insert(name, series);
+        }
+    }
     if let Some(user) = options.window {
         for flow in &mut flows {
             flow.sender.retain(|&k, _| user.contains(grid.time_of(k)));
@@ -427,6 +458,23 @@ fn finish_run(
         }
     }
     run.flows = flows;
+}
+
+/// Each `--metric` field of each flow that has it, binned within `window`.
+fn flow_fields(
+    prepared: &[PreparedFlow],
+    window: TimeWindow,
+    options: &Options,
+) -> BTreeMap<String, Vec<BTreeMap<i64, f64>>> {
+    let mut found: BTreeMap<String, Vec<BTreeMap<i64, f64>>> = BTreeMap::new();
+    for p in prepared {
+        let Some(fields) = &p.fields else { continue };
+        for (name, values) in &fields.values {
+            let binned = super::fields::bin_field(name, values, p.offset, &options.grid, window);
+            found.entry(name.clone()).or_default().push(binned);
+        }
+    }
+    found
 }
 
 /// Applies `--rolling` and `--window` to a combined series.
@@ -551,6 +599,22 @@ struct PreparedFlow {
     receiver: Vec<Sample>,
     pps: Option<f64>,
     lost_packets: Option<(u64, u64)>,
+    /// The client's TCP state per interval (retransmits, cwnd, RTT).
+    tcp_sender: Vec<SenderInterval>,
+    /// The client's `--metric` fields.
+    fields: Option<super::fields::ClientFields>,
+}
+
+/// Samples as the bytes of each interval.
+fn bytes_intervals(samples: &[Sample]) -> Vec<BytesInterval> {
+    samples
+        .iter()
+        .map(|s| BytesInterval {
+            start: s.start(),
+            end: s.end,
+            bytes: s.bytes,
+        })
+        .collect()
 }
 
 fn prepare_flow(
@@ -615,6 +679,19 @@ fn prepare_flow(
             retransmits: i.retransmits,
         })
         .collect();
+    let tcp_sender: Vec<SenderInterval> = flow
+        .client
+        .iter()
+        .flat_map(|c| c.intervals.iter())
+        .filter(|i| keep(i.omitted))
+        .map(|i| SenderInterval {
+            start: offset + i.start,
+            end: offset + i.end,
+            retransmits: i.retransmits,
+            snd_cwnd: i.snd_cwnd.map(|c| c as f64),
+            rtt_ms: i.rtt_ms,
+        })
+        .collect();
     let receiver = receiver_samples(flow, offset, options.include_omitted);
     let last_end = sender
         .iter()
@@ -659,6 +736,8 @@ fn prepare_flow(
         receiver,
         pps,
         lost_packets,
+        tcp_sender,
+        fields: flow.fields.clone(),
     })
 }
 
@@ -804,17 +883,17 @@ fn flow_start(
 
 fn start_from_text(log: &TextLog) -> Option<(StartEstimate, StartSource)> {
     let test = log.main_test()?;
-    let lines: Vec<StampedEnd> = test
-        .series()
-        .into_iter()
-        .filter_map(|i| i.stamp.map(|stamp| StampedEnd { stamp, end: i.end }))
-        .collect();
+    let stamped = |i: &TextInterval| i.stamp.map(|stamp| StampedEnd { stamp, end: i.end });
+    let lines: Vec<StampedEnd> = test.series().into_iter().filter_map(stamped).collect();
+    // With parallel streams iperf3 prints each block's [SUM] line up to an
+    // interval late, its streams' lines on time: precise stamps use them all.
+    let all_lines: Vec<StampedEnd> = test.intervals.iter().filter_map(stamped).collect();
     match log.stamp_kind {
         StampKind::Epoch => {
-            start_from_precise_stamps(&lines).map(|s| (s, StartSource::ServerEpochStamps))
+            start_from_precise_stamps(&all_lines).map(|s| (s, StartSource::ServerEpochStamps))
         }
         StampKind::Calendar { resolution } if resolution < 1e-3 => {
-            start_from_precise_stamps(&lines).map(|s| (s, StartSource::ServerCalendarStamps))
+            start_from_precise_stamps(&all_lines).map(|s| (s, StartSource::ServerCalendarStamps))
         }
         StampKind::Calendar { resolution } => {
             let accepted = test.accepted_stamp;

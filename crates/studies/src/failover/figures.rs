@@ -4,15 +4,19 @@
 
 use super::{Campaign, ConfigResult, Options, RunResult};
 use expost_formats::iperf3_json::Protocol;
+use expost_ops::band::BandPoint;
 use expost_ops::bin::EpochGrid;
 use expost_ops::stats::median;
 use expost_ops::traffic::Metric;
 use expost_render::figure::{Figure, Line, VMarker};
+use std::collections::BTreeMap;
 
 /// One figure to draw: which metric, for which protocol, under which name.
 struct Plan<'a> {
     stem: String,
     metric: Metric,
+    /// A `--metric` field drawn instead of `metric`.
+    field: Option<String>,
     configs: Vec<&'a ConfigResult>,
     zoom: Option<(f64, f64)>,
 }
@@ -107,6 +111,7 @@ fn plans<'a>(configs: &'a [ConfigResult], options: &Options) -> Vec<Plan<'a>> {
                 plans.push(Plan {
                     stem: format!("{stem}_zoom"),
                     metric,
+                    field: None,
                     configs: configs.clone(),
                     zoom: Some(range),
                 });
@@ -114,12 +119,41 @@ fn plans<'a>(configs: &'a [ConfigResult], options: &Options) -> Vec<Plan<'a>> {
             plans.push(Plan {
                 stem,
                 metric,
+                field: None,
                 configs: configs.clone(),
                 zoom: None,
             });
         }
+        plans.extend(field_plans(&configs, options, both.then_some(proto)));
     }
     plans
+}
+
+/// A figure per `--metric` field the configurations have data for
+/// (`iperf_FIELD`, suffixed with the protocol when a campaign has both).
+fn field_plans<'a>(
+    configs: &[&'a ConfigResult],
+    options: &Options,
+    suffix: Option<Protocol>,
+) -> Vec<Plan<'a>> {
+    (options.fields.iter())
+        .filter(|name| {
+            (configs.iter()).any(|c| c.field_bands.get(*name).is_some_and(|b| !b.is_empty()))
+        })
+        .map(|name| {
+            let stem = super::fields::metric_name(name);
+            Plan {
+                stem: match suffix {
+                    Some(proto) => format!("{stem}_{}", proto.as_str()),
+                    None => stem,
+                },
+                metric: Metric::Throughput,
+                field: Some(name.clone()),
+                configs: configs.to_vec(),
+                zoom: None,
+            }
+        })
+        .collect()
 }
 
 /// From a little before the earliest outage to a little after the latest end.
@@ -164,21 +198,33 @@ fn axis(metric: Metric, largest: f64) -> (f64, String) {
 
 fn figure_of(plan: &Plan<'_>, runs: &[RunResult], options: &Options, anchor: &str) -> Figure {
     let labels = config_labels(&plan.configs, options);
+    let bands_of = |c: &'_ ConfigResult| match &plan.field {
+        Some(name) => c.field_bands.get(name).cloned(),
+        None => c.bands.get(&plan.metric).cloned(),
+    };
     let largest = plan
         .configs
         .iter()
-        .filter_map(|c| c.bands.get(&plan.metric))
-        .flat_map(|b| b.values().map(|p| p.max))
+        .filter_map(|c| bands_of(c))
+        .flat_map(|b| b.into_values().map(|p| p.max))
         .fold(0.0, f64::max);
-    let (scale, y_label) = axis(plan.metric, largest);
+    let (scale, y_label) = match &plan.field {
+        Some(name) => (1.0, field_axis(name)),
+        None => axis(plan.metric, largest),
+    };
+    let range = match plan.field {
+        Some(_) => (f64::NEG_INFINITY, f64::INFINITY),
+        None => physical_range(plan.metric),
+    };
     let mut clipped = false;
     let lines = plan
         .configs
         .iter()
         .zip(labels)
         .map(|(config, label)| {
+            let bands = bands_of(config);
             let (line, clipped_here) =
-                line_of(config, plan.metric, scale, label, &options.grid, options);
+                line_of(bands.as_ref(), range, scale, label, &options.grid, options);
             clipped |= clipped_here;
             line
         })
@@ -205,6 +251,14 @@ fn figure_of(plan: &Plan<'_>, runs: &[RunResult], options: &Options, anchor: &st
         lines,
         markers,
         note: clipped.then(|| clip_note(plan.metric)),
+    }
+}
+
+/// The y axis label of a `--metric` field: its name and unit.
+fn field_axis(name: &str) -> String {
+    match super::fields::unit_of(name) {
+        "" => format!("iperf3 {name}"),
+        unit => format!("iperf3 {name} ({unit})"),
     }
 }
 
@@ -249,19 +303,18 @@ fn marked_events(plan: &Plan<'_>, runs: &[RunResult], options: &Options) -> Vec<
 /// both. A band is kept within the metric's physical range (a confidence
 /// interval of a mean can reach below 0 % loss): true when it was clipped.
 fn line_of(
-    config: &ConfigResult,
-    metric: Metric,
+    bands: Option<&BTreeMap<i64, BandPoint>>,
+    (floor, ceiling): (f64, f64),
     scale: f64,
     label: String,
     grid: &EpochGrid,
     options: &Options,
 ) -> (Line, bool) {
-    let (floor, ceiling) = physical_range(metric);
     let mut clipped = false;
     let mut points = Vec::new();
     let mut band = Vec::new();
     let mut previous: Option<i64> = None;
-    for (&k, p) in config.bands.get(&metric).into_iter().flatten() {
+    for (&k, p) in bands.into_iter().flatten() {
         if previous.is_some_and(|prev| k != prev + 1) {
             points.push((f64::NAN, f64::NAN));
             band.push((f64::NAN, f64::NAN, f64::NAN));

@@ -34,6 +34,8 @@ pub struct FlowFiles {
     pub server: Option<ServerOutput>,
     /// Path of the server file, as reachable.
     pub server_path: Option<PathBuf>,
+    /// The `--metric` fields of the client's intervals (only when asked for).
+    pub fields: Option<super::fields::ClientFields>,
 }
 
 /// Everything read from one run folder.
@@ -144,6 +146,31 @@ pub fn read_run(dir: &Path, text_options: &TextOptions, diags: &mut Diagnostics)
     }
     run.flows = flows.into_values().collect();
     run
+}
+
+/// Reads the `--metric` fields `names` of each flow's client file into
+/// `run` (files that could not be parsed were reported already).
+pub fn read_fields(
+    run: &mut RunFiles,
+    names: &[String],
+    include_omitted: bool,
+    diags: &mut Diagnostics,
+) {
+    for flow in run.flows.iter_mut().filter(|f| f.client.is_some()) {
+        let Some(path) = flow.client_path.as_deref() else {
+            continue;
+        };
+        let read = fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| super::fields::read_client_fields(&bytes, names, include_omitted));
+        match read {
+            Ok(found) => flow.fields = Some(found),
+            Err(e) => {
+                diags.set_file(display(path));
+                diags.warn(None, format!("--metric fields not read: {e}"));
+            }
+        }
+    }
 }
 
 /// What a path is when it is not a regular file (links followed).

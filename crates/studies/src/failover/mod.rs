@@ -3,17 +3,20 @@
 //! epochs, combined per run and banded across trials per configuration.
 
 mod analyse;
+pub mod fields;
 pub(crate) mod figures;
 mod load;
 mod report;
 mod study;
 pub mod tables;
+mod tcp;
 mod terminal;
 
 pub use analyse::{analyse_run, ConfigLabel, FlowResult, Options, RunResult, StartSource};
 pub use load::{is_run_dir, read_run, FlowFiles, RunFiles, ServerOutput};
 pub use report::{ConfigReport, Report, RunReport, Spread};
 pub use study::FailoverStudy;
+pub use tcp::{RunDisruption, TcpFinding};
 
 use crate::campaign::configurations;
 use expost_formats::campaign::{Layout, RunDir};
@@ -37,10 +40,14 @@ pub struct ConfigResult {
     pub proto: Option<Protocol>,
     /// Outage durations across trials, ms.
     pub outage_ms: Option<Spread>,
+    /// How many trials `outage_ms` covers (runs whose outage is unknown are left out).
+    pub outage_trials: usize,
     /// Outage starts across trials, seconds after the anchor.
     pub outage_start_s: Option<Spread>,
     /// Per metric, the band across trials at each epoch.
     pub bands: BTreeMap<Metric, BTreeMap<i64, BandPoint>>,
+    /// Per `--metric` field, the band across trials at each epoch.
+    pub field_bands: BTreeMap<String, BTreeMap<i64, BandPoint>>,
 }
 
 /// A whole campaign, analysed.
@@ -125,7 +132,15 @@ pub(crate) fn analyse_dir(dir: &RunDir, layout: &Layout, options: &Options) -> R
             return run;
         }
     }
-    let files = read_run(&dir.path, &options.text, &mut run.diagnostics);
+    let mut files = read_run(&dir.path, &options.text, &mut run.diagnostics);
+    if !options.fields.is_empty() {
+        load::read_fields(
+            &mut files,
+            &options.fields,
+            options.include_omitted,
+            &mut run.diagnostics,
+        );
+    }
     analyse_run(run, files, &run_dir, options)
 }
 
@@ -156,10 +171,26 @@ pub(crate) fn config_of(runs: &[RunResult], members: Vec<usize>) -> ConfigResult
             bands.insert(metric, band(&refs));
         }
     }
+    let mut field_bands = BTreeMap::new();
+    let names: std::collections::BTreeSet<&String> = members
+        .iter()
+        .flat_map(|&i| runs[i].fields.keys())
+        .collect();
+    for name in names {
+        let refs: Vec<&BTreeMap<i64, f64>> = (members.iter())
+            .filter_map(|&i| runs[i].fields.get(name))
+            .filter(|s| !s.is_empty())
+            .collect();
+        if !refs.is_empty() {
+            field_bands.insert(name.clone(), band(&refs));
+        }
+    }
     ConfigResult {
+        field_bands,
         params: first.params.clone(),
         proto: first.proto,
         outage_ms: Spread::of(&durations),
+        outage_trials: durations.len(),
         outage_start_s: Spread::of(&starts),
         bands,
         runs: members,

@@ -1,7 +1,8 @@
 //! The JSON contract of `expost failover --json`, which other tools read.
 //! Field names and shapes are fixed; fields may be added.
 
-use super::{Campaign, ConfigResult, RunResult};
+use super::{Campaign, ConfigResult, RunResult, TcpFinding};
+use expost_formats::iperf3_json::Protocol;
 use expost_model::{Diagnostic, Params, Severity};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -28,7 +29,13 @@ pub struct Report<'a> {
     pub summary: Summary,
     /// Problems with the campaign itself (unreadable folders).
     pub campaign_diagnostics: &'a [Diagnostic],
+    /// How a TCP run's outage is found (only when the campaign has TCP runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp_outage_rule: Option<&'static str>,
 }
+
+/// How a TCP run's outage is found, as stated in the JSON.
+pub const TCP_OUTAGE_RULE: &str = "per flow, throughput is the bytes the server received per interval (the bytes the client sent when there is no server output); intervals shorter than half the usual one are left out. A dip is a run of intervals below 90 % of the median of the intervals in the 2 s before it (at least 1 s of them), going lower than any of those. It is a disruption when the client's intervals show a retransmission burst (at least one, and three times the flow's median), a cwnd collapse (at most half its median of the 2 s before) or an RTT rise (twice that median and 1 ms more) within one interval of it, or when it falls below --tcp-threshold of the median without them. start: in the interval just before the first one below 10 % of the median when that one is in the dip, else in that first one (in the lowest one when traffic never stopped), assuming full rate until then: interval start + (bytes / median bytes) x length; start_window_s is that interval. end: when throughput is back to >= 90 % of the pre-event median (the end of the dip's last interval). deficit: the bytes short of that median from the start's interval to the end. Flows' overlapping disruptions merge (earliest start, latest end, deficits added); the run's outage is the disruption with the largest deficit. None found: outage_ms null with outage_reason, and the run is left out of its configuration's outage statistics (outage_trials counts those they cover).";
 
 /// Counts for the summary line.
 #[derive(Debug, Serialize)]
@@ -72,8 +79,14 @@ pub struct RunReport<'a> {
     pub packets: Option<u64>,
     /// When the outage started, seconds after the anchor; null when there was none or it is unknown.
     pub outage_start_s: Option<f64>,
-    /// How long the outage lasted, ms (0 when none was seen); null when unknown.
+    /// How long the outage lasted, ms (UDP: 0 when none was seen); null when unknown.
     pub outage_ms: Option<f64>,
+    /// Why `outage_ms` is null (TCP runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outage_reason: Option<&'a str>,
+    /// TCP runs: every disruption found, in time order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp_disruptions: Option<Vec<DisruptionReport>>,
     /// Each `--mark`ed event's first time, seconds after the anchor (only
     /// with `--mark`; an event the run's log lacks is left out and warned).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -86,6 +99,50 @@ pub struct RunReport<'a> {
     pub flow_starts: Vec<FlowStart>,
     /// Everything reported for this run.
     pub diagnostics: &'a [Diagnostic],
+}
+
+/// One TCP disruption of a run.
+#[derive(Debug, Serialize)]
+pub struct DisruptionReport {
+    /// When it began, seconds after the anchor.
+    pub start_s: f64,
+    /// The interval the start lies in, seconds after the anchor.
+    pub start_window_s: [f64; 2],
+    /// When throughput was back to 90 % of its pre-event median; null when it was not.
+    pub end_s: Option<f64>,
+    /// `end_s - start_s`, ms; null when it did not end.
+    pub duration_ms: Option<f64>,
+    /// Bytes short of the pre-event median throughput over the dip.
+    pub deficit_bytes: f64,
+    /// The pre-event median throughput, Σ over its flows, bits/s.
+    pub baseline_bps: f64,
+    /// The lowest throughput of a flow in it, as a fraction of its baseline.
+    pub min_fraction: f64,
+    /// What showed it: throughput_dip, retransmits, cwnd_collapse, rtt_rise.
+    pub evidence: Vec<&'static str>,
+    /// The flows it was seen in.
+    pub flows: Vec<u32>,
+    /// True for the one reported as the run's outage.
+    pub outage: bool,
+}
+
+impl DisruptionReport {
+    fn of(finding: &TcpFinding) -> Vec<DisruptionReport> {
+        (finding.events.iter().enumerate())
+            .map(|(i, e)| DisruptionReport {
+                start_s: e.start,
+                start_window_s: [e.start_window.0, e.start_window.1],
+                end_s: e.end,
+                duration_ms: e.duration().map(|d| d * 1e3),
+                deficit_bytes: e.deficit_bytes,
+                baseline_bps: e.baseline_bps,
+                min_fraction: e.min_fraction,
+                evidence: e.evidence.iter().map(|k| k.as_str()).collect(),
+                flows: e.flows.clone(),
+                outage: finding.main == Some(i),
+            })
+            .collect()
+    }
 }
 
 /// A flow's start.
@@ -108,6 +165,10 @@ pub struct ConfigReport<'a> {
     pub params: &'a Params,
     /// Analysed runs.
     pub trials: usize,
+    /// TCP: how many trials `outage_ms` and `outage_start_s` cover (runs
+    /// with no outage found are left out of them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outage_trials: Option<usize>,
     /// Outage durations across trials, ms.
     pub outage_ms: Option<Spread>,
     /// Outage starts across trials, seconds after the anchor.
@@ -149,6 +210,9 @@ impl<'a> Report<'a> {
                 notes: count(Severity::Note),
             },
             campaign_diagnostics: &campaign.diagnostics,
+            tcp_outage_rule: (campaign.runs.iter())
+                .any(|r| r.tcp.is_some())
+                .then_some(TCP_OUTAGE_RULE),
         }
     }
 }
@@ -165,8 +229,13 @@ impl<'a> RunReport<'a> {
             anchor_epoch: run.anchor_epoch,
             lost: run.lost,
             packets: run.packets,
-            outage_start_s: run.outage.and_then(|o| finite(o.start)),
+            outage_start_s: run.outage.and_then(|o| finite(o.start)).or_else(|| {
+                let tcp = run.tcp.as_ref()?;
+                tcp.main_event().map(|e| e.start)
+            }),
             outage_ms: run.outage.and_then(|o| finite(o.duration * 1e3)),
+            outage_reason: run.tcp.as_ref().and_then(|t| t.reason.as_deref()),
+            tcp_disruptions: run.tcp.as_ref().map(DisruptionReport::of),
             marks: &run.marks,
             ok: run.ok,
             overlap_s: run.overlap.map(|w| [w.start, w.end]),
@@ -190,6 +259,7 @@ impl<'a> ConfigReport<'a> {
         ConfigReport {
             params: &config.params,
             trials: config.runs.len(),
+            outage_trials: (config.proto == Some(Protocol::Tcp)).then_some(config.outage_trials),
             outage_ms: config.outage_ms,
             outage_start_s: config.outage_start_s,
             proto: config.proto.map(|p| p.as_str()),

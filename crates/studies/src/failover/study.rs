@@ -60,8 +60,16 @@ impl Study for FailoverStudy {
         runs: Vec<RunResult>,
         diagnostics: Vec<Diagnostic>,
     ) -> Result<Campaign, StudyError> {
-        let configs = super::group_configs(&runs);
         let mut diagnostics = diagnostics;
+        for message in super::fields::check_fields(&runs, &self.options)? {
+            diagnostics.push(Diagnostic {
+                file: String::new(),
+                line: None,
+                message,
+                severity: expost_model::Severity::Warning,
+            });
+        }
+        let configs = super::group_configs(&runs);
         for message in super::figures::unmatched_figure_options(&runs, &configs, &self.options) {
             diagnostics.push(Diagnostic {
                 file: String::new(),

@@ -1,6 +1,6 @@
 //! The failover study's tidy tables.
 
-use super::{Campaign, Options, RunResult};
+use super::{fields, Campaign, Options, RunResult};
 use expost_ops::traffic::Metric;
 use expost_render::table::{ColumnData, DictBuilder, Table};
 use std::collections::BTreeSet;
@@ -130,6 +130,15 @@ fn series_of(runs: &[&RunResult], names: &[String], options: &Options, per_flow:
             metric_column.push_n(metric.name(), values.len());
             unit.push_n(metric.unit().as_str(), values.len());
         }
+        for (name, values) in &run.fields {
+            for (&k, &v) in values {
+                time.push(options.grid.time_of(k));
+                value.push(v);
+            }
+            flow.push_n("all", values.len());
+            metric_column.push_n(&fields::metric_name(name), values.len());
+            unit.push_n(fields::unit_of(name), values.len());
+        }
         run_columns.push_n(run, time.len() - before);
     }
     let mut table = run_columns.into_table();
@@ -252,13 +261,17 @@ pub fn bands(campaign: &Campaign, options: &Options) -> Table {
     let mut columns: [Vec<Option<f64>>; 7] = Default::default();
     let mut n = Vec::new();
     for config in &campaign.configs {
-        for (metric, points) in &config.bands {
+        let fixed =
+            (config.bands.iter()).map(|(m, b)| (m.name().to_string(), m.unit().as_str(), b));
+        let extra = (config.field_bands.iter())
+            .map(|(name, b)| (fields::metric_name(name), fields::unit_of(name), b));
+        for (metric, metric_unit, points) in fixed.chain(extra) {
             for (&k, p) in points {
                 for (builder, name) in params.iter_mut().zip(&names) {
                     builder.push(config.params.get(name).map_or("", String::as_str));
                 }
-                metric_column.push(metric.name());
-                unit.push(metric.unit().as_str());
+                metric_column.push(&metric);
+                unit.push(metric_unit);
                 n.push(Some(p.n as i64));
                 let values = [
                     options.grid.time_of(k),

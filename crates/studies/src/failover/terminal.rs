@@ -82,7 +82,7 @@ pub fn terminal_summary(campaign: &Campaign) -> String {
                 .collect();
             row.extend([
                 c.proto.map_or("-", |p| p.as_str()).to_string(),
-                c.runs.len().to_string(),
+                trials_text(c),
                 fmt_opt(c.outage_ms.map(|s| s.median), 1),
                 fmt_opt(c.outage_ms.map(|s| s.min), 1),
                 fmt_opt(c.outage_ms.map(|s| s.max), 1),
@@ -92,4 +92,16 @@ pub fn terminal_summary(campaign: &Campaign) -> String {
         .collect();
     out.push_str(&render(&config_header, &config_rows));
     out
+}
+
+/// A configuration's trials; for TCP, also how many of them its outage
+/// statistics cover when some had no disruption found.
+fn trials_text(config: &super::ConfigResult) -> String {
+    let n = config.runs.len();
+    let tcp = config.proto == Some(expost_formats::iperf3_json::Protocol::Tcp);
+    if tcp && config.outage_trials < n {
+        format!("{n} (outage in {})", config.outage_trials)
+    } else {
+        n.to_string()
+    }
 }
