@@ -727,3 +727,88 @@ fn figure_axes_that_do_not_fit_are_said() {
         );
     }
 }
+
+#[test]
+fn only_and_label_choose_what_the_figures_draw_and_what_names_nothing_is_warned() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = campaign();
+    let out = expost(&[
+        "ombt",
+        root.to_str().unwrap(),
+        "-q",
+        "--no-telemetry",
+        "-o",
+        dir.path().to_str().unwrap(),
+        "--only",
+        "call_type=rpc-call",
+        "--only",
+        "nbr_clients=1,9",
+        "--label",
+        "nbr_servers=1:one server",
+        "--label",
+        "call_type=rpc-call:RPC calls",
+        "--label",
+        "executor=threading:threads",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--only nbr_clients=9: no analysed run has it"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("--label executor=threading: 'executor' is neither"),
+        "{stderr}"
+    );
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("ombt.json")).unwrap())
+            .unwrap();
+    let figures = json["figures"].as_array().unwrap();
+    assert_eq!(figures.len(), 1, "only rpc-call is drawn");
+    let runs: Vec<&str> = figures[0]["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| {
+            p["runs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            "test_case_1/run_1_rpc-call_1c_1s",
+            "test_case_1/run_2_rpc-call_1c_2s"
+        ]
+    );
+    assert!(!dir.path().join("rate_rpc-cast.svg").exists());
+    let svg = std::fs::read_to_string(dir.path().join("rate_rpc-call.svg")).unwrap();
+    assert!(
+        svg.contains("one server") && svg.contains("2 servers"),
+        "line labels"
+    );
+    assert!(svg.contains("RPC calls: rate"), "figure title");
+    // Tables keep every run.
+    let table = std::fs::read_to_string(dir.path().join("runs.csv")).unwrap();
+    assert_eq!(table.lines().count(), 9);
+    // A bad form is a bad command line.
+    let bad = expost(&[
+        "ombt",
+        root.to_str().unwrap(),
+        "--json",
+        "--only",
+        "call_type",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--only \"call_type\": expected PARAM=V1,V2")
+    );
+}

@@ -3,6 +3,7 @@
 //! the command line renders.
 
 pub mod campaign;
+pub mod choice;
 pub mod failover;
 pub mod files;
 pub mod inspect;

@@ -287,18 +287,7 @@ impl Args {
         self.only
             .iter()
             .map(|given| {
-                let bad =
-                    || format!("--only {given:?}: expected PARAM=V1,V2 (e.g. config=020,050)");
-                let (param, values) = given.split_once('=').ok_or_else(bad)?;
-                let values: Vec<String> = values
-                    .split(',')
-                    .map(|v| v.trim().to_string())
-                    .filter(|v| !v.is_empty())
-                    .collect();
-                if param.trim().is_empty() || values.is_empty() {
-                    return Err(bad());
-                }
-                Ok((param.trim().to_string(), values))
+                expost_studies::choice::parse_only(given).map_err(|e| format!("--only {e}"))
             })
             .collect()
     }

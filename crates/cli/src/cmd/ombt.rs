@@ -25,6 +25,7 @@ Examples:
   expost ombt campaign/ --telemetry tarball -o out/
   expost ombt campaign/ --measurement qdrouterd --measurement cpu -o out/
   expost ombt campaign/ --x nbr_servers --group nbr_clients --facet executor -o out/
+  expost ombt campaign/ --only call_type=rpc-call --label nbr_servers=1:\"one server\" -o out/
   expost ombt campaign/ --influx http://127.0.0.1:8086 \\
       --query \"q_len=SELECT max(messages) FROM rabbitmq_overview WHERE time >= \\$start AND time <= \\$stop\"
 
@@ -114,6 +115,17 @@ pub struct Args {
     #[arg(long, value_name = "PARAM")]
     #[serde(default)]
     pub facet: Option<String>,
+    /// Draw only runs with one of these values: PARAM=V1,V2 (e.g.
+    /// call_type=rpc-call); repeatable, all must hold. Tables keep every run.
+    #[arg(long, value_name = "PARAM=V1,V2")]
+    #[serde(default)]
+    pub only: Vec<String>,
+    /// Legend text for a line or figure: PARAM=VALUE:TEXT for a value of the
+    /// --group or --facet parameter (e.g. nbr_servers=1:"one server");
+    /// repeatable.
+    #[arg(long, value_name = "PARAM=VALUE:TEXT")]
+    #[serde(default)]
+    pub label: Vec<String>,
     /// Read telemetry for every run from this line-protocol export file.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["influx", "no_telemetry", "telemetry"])]
     #[serde(default)]
@@ -243,10 +255,20 @@ impl Args {
     /// two axes is refused.
     fn axes(&self) -> Result<FigureAxes, String> {
         let default = FigureAxes::default();
+        let only = (self.only.iter())
+            .map(|given| {
+                expost_studies::choice::parse_only(given).map_err(|e| format!("--only {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+        let labels = (self.label.iter())
+            .map(|l| l.parse().map_err(|e| format!("--label {e}")))
+            .collect::<Result<_, String>>()?;
         let axes = FigureAxes {
             x: self.x.clone().unwrap_or(default.x),
             group: self.group.clone().unwrap_or(default.group),
             facet: self.facet.clone().unwrap_or(default.facet),
+            only,
+            labels,
         };
         let named = [
             ("x", &axes.x),

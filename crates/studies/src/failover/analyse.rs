@@ -3,6 +3,7 @@
 //! outage.
 
 use super::load::{display, FlowFiles, RunFiles, ServerOutput};
+pub use crate::choice::ConfigLabel;
 use expost_formats::iperf3_json::{IperfTest, Protocol};
 use expost_formats::iperf3_text::{StampKind, TextInterval, TextLog, TextOptions};
 use expost_model::Diagnostics;
@@ -125,36 +126,6 @@ pub struct FlowResult {
     pub lost_packets: Option<(u64, u64)>,
     /// The UDP outage this flow saw.
     pub outage: Option<UdpOutage>,
-}
-
-/// A legend entry given for a configuration (`--label PARAM=VALUE:TEXT`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConfigLabel {
-    /// The parameter.
-    pub param: String,
-    /// Its value.
-    pub value: String,
-    /// The legend text.
-    pub text: String,
-}
-
-impl std::str::FromStr for ConfigLabel {
-    type Err = String;
-
-    /// `PARAM=VALUE:TEXT`, e.g. `config=001:1 ms poll`.
-    fn from_str(given: &str) -> Result<ConfigLabel, String> {
-        let bad = || format!("{given:?}: expected PARAM=VALUE:TEXT (e.g. config=001:1 ms poll)");
-        let (param, rest) = given.split_once('=').ok_or_else(bad)?;
-        let (value, text) = rest.split_once(':').ok_or_else(bad)?;
-        if param.trim().is_empty() || value.trim().is_empty() || text.trim().is_empty() {
-            return Err(bad());
-        }
-        Ok(ConfigLabel {
-            param: param.trim().to_string(),
-            value: value.trim().to_string(),
-            text: text.trim().to_string(),
-        })
-    }
 }
 
 /// The analysis of one run.

@@ -4,11 +4,13 @@
 //! averaged, and the parameters they differ in are named, never hidden.
 
 use super::RunResult;
+use crate::choice::ConfigLabel;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The parameters on the figures' axes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The parameters on the figures' axes, and which runs and legend texts
+/// the figures take.
+#[derive(Debug, Clone, PartialEq)]
 pub struct FigureAxes {
     /// The x axis (a numeric parameter).
     pub x: String,
@@ -16,6 +18,11 @@ pub struct FigureAxes {
     pub group: String,
     /// One rate and one latency figure per value.
     pub facet: String,
+    /// Only runs with one of these values of each parameter are drawn
+    /// (`--only PARAM=V1,V2`; tables keep every run).
+    pub only: Vec<(String, Vec<String>)>,
+    /// Texts for lines (group values) and figures (facet values).
+    pub labels: Vec<ConfigLabel>,
 }
 
 impl Default for FigureAxes {
@@ -26,7 +33,57 @@ impl Default for FigureAxes {
             x: "nbr_clients".into(),
             group: "nbr_servers".into(),
             facet: "call_type".into(),
+            only: Vec::new(),
+            labels: Vec::new(),
         }
+    }
+}
+
+impl FigureAxes {
+    /// Whether `--only` keeps the run in the figures.
+    fn keeps(&self, run: &RunResult) -> bool {
+        self.only.iter().all(|(param, values)| {
+            value_of(run, param).is_some_and(|v| values.contains(&v))
+        })
+    }
+
+    /// The text `--label` gives to `param`'s `value`, if any.
+    pub fn label(&self, param: &str, value: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|l| l.param == param && l.value == value)
+            .map(|l| l.text.as_str())
+    }
+
+    /// What `--only` and `--label` name that no analysed run has, or that
+    /// names no legend entry or figure: one message each.
+    pub fn unmatched(&self, runs: &[RunResult]) -> Vec<String> {
+        let analysed: Vec<&RunResult> = runs.iter().filter(|r| r.ok).collect();
+        let has = |param: &str, value: &str| {
+            analysed
+                .iter()
+                .any(|r| value_of(r, param).is_some_and(|v| v == value))
+        };
+        let mut said = Vec::new();
+        for (param, values) in &self.only {
+            for value in values.iter().filter(|v| !has(param, v)) {
+                said.push(format!("--only {param}={value}: no analysed run has it"));
+            }
+        }
+        for l in &self.labels {
+            if l.param != self.group && l.param != self.facet {
+                said.push(format!(
+                    "--label {}={}: '{}' is neither the figures' group ({}) nor their facet ({}), so it names nothing",
+                    l.param, l.value, l.param, self.group, self.facet
+                ));
+            } else if !has(&l.param, &l.value) {
+                said.push(format!(
+                    "--label {}={}: no analysed run has it",
+                    l.param, l.value
+                ));
+            }
+        }
+        said
     }
 }
 
@@ -146,7 +203,11 @@ pub fn plan(runs: &[RunResult], axes: &FigureAxes) -> (Vec<AxesFigure>, Vec<(usi
     // facet value → (group value, x bits) → run indices
     let mut cells: BTreeMap<String, BTreeMap<(String, u64), Vec<usize>>> = BTreeMap::new();
     let mut xs: BTreeMap<u64, f64> = BTreeMap::new();
-    for (i, run) in runs.iter().enumerate().filter(|(_, r)| r.ok) {
+    for (i, run) in runs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.ok && axes.keeps(r))
+    {
         if let Some(why) = left_out(run, axes) {
             skipped.push((i, why));
             continue;

@@ -2,7 +2,7 @@
 //! the notebook's figures against the number of clients, each run's
 //! latency distribution and telemetry figures.
 
-use super::axes::{AxesFigure, AxesPoint};
+use super::axes::{AxesFigure, AxesPoint, FigureAxes};
 use super::{Campaign, RunResult, Sample, SideStats};
 use expost_render::bars::{Bar, StackedBars};
 use expost_render::figure::{Figure, Line, VMarker};
@@ -127,7 +127,7 @@ pub fn series_table(campaign: &Campaign) -> Table {
 /// averaged); named `rate_<call type>` and `latency_<call type>`. Other
 /// axes as `campaign.figures` planned them (see [`super::axes`]); a note
 /// in the legend names what each point averages over.
-pub fn client_figures(campaign: &Campaign) -> Vec<(String, Figure)> {
+pub fn client_figures(campaign: &Campaign, axes: &FigureAxes) -> Vec<(String, Figure)> {
     let mut figures = Vec::new();
     for plan in &campaign.figures {
         let runs = |p: &AxesPoint| -> Vec<&RunResult> {
@@ -173,7 +173,9 @@ pub fn client_figures(campaign: &Campaign) -> Vec<(String, Figure)> {
                     continue;
                 }
                 let y = ys.iter().sum::<f64>() / ys.len() as f64;
-                let label = line_label(&plan.group, &point.group);
+                let label = axes
+                    .label(&plan.group, &point.group)
+                    .map_or_else(|| line_label(&plan.group, &point.group), str::to_string);
                 match lines.last_mut() {
                     Some(line) if line.label == label => line.points.push((point.x, y)),
                     _ => lines.push(Line {
@@ -187,7 +189,7 @@ pub fn client_figures(campaign: &Campaign) -> Vec<(String, Figure)> {
                 continue;
             }
             let fig = Figure {
-                title: Some(figure_title(plan, stem)),
+                title: Some(figure_title(plan, stem, axes)),
                 x_label: axis_label(&plan.x),
                 y_label: y_label.clone(),
                 lines,
@@ -244,8 +246,10 @@ fn axis_label(param: &str) -> String {
 }
 
 /// "rpc-call: rate (one line per number of servers)" for the default axes.
-fn figure_title(plan: &AxesFigure, stem: &str) -> String {
-    let facet = if plan.facet == "call_type" {
+fn figure_title(plan: &AxesFigure, stem: &str, axes: &FigureAxes) -> String {
+    let facet = if let Some(text) = axes.label(&plan.facet, &plan.facet_value) {
+        text.to_string()
+    } else if plan.facet == "call_type" {
         plan.facet_value.clone()
     } else {
         format!("{} = {}", plan.facet, plan.facet_value)

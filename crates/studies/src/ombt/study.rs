@@ -108,6 +108,14 @@ impl Study for OmbtStudy {
         }
         let mut runs = runs;
         let mut diagnostics = diagnostics;
+        for message in self.axes.unmatched(&runs) {
+            diagnostics.push(Diagnostic {
+                file: self.root.display().to_string(),
+                line: None,
+                severity: Severity::Warning,
+                message,
+            });
+        }
         let missing = axes::missing_everywhere(&runs, &self.axes);
         let (figures, left_out) = axes::plan(&runs, &self.axes);
         if missing.is_empty() {
@@ -188,7 +196,7 @@ impl Study for OmbtStudy {
                 outputs::series_table(campaign)
             }),
         ];
-        let figures = outputs::client_figures(campaign);
+        let figures = outputs::client_figures(campaign, &self.axes);
         outputs.push(Output::figure_specs(&figures));
         outputs.extend(figures.into_iter().map(|(stem, figure)| {
             let title = figure.title.clone().unwrap_or_else(|| stem.clone());
