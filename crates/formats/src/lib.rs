@@ -18,5 +18,6 @@ pub mod shipyard;
 pub mod shremote;
 pub mod spot_trace;
 mod text_units;
+pub mod timeseries;
 
 pub use error::ParseError;

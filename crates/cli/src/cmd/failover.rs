@@ -32,7 +32,8 @@ Examples:
 
 Outputs in -o DIR: series.csv/.parquet (tidy: params, trial, flow, metric,
 time, value, unit; flow \"all\" is the flows combined; --per-flow adds each
-flow's rows; --metric adds iperf_FIELD rows), bands.csv, runs.csv/.parquet,
+flow's rows; --metric adds iperf_FIELD rows, --overlay NAME[ENTITY] rows),
+bands.csv, runs.csv/.parquet,
 diagnostics.csv, failover.json (as --json), figures.json, and figures loss,
 throughput, goodput, rtt (and *_zoom around the outage) as SVG, PNG and PDF.
 Then `expost report DIR -o report.html` puts them all in one page.
@@ -135,6 +136,16 @@ pub struct Args {
     #[arg(long, value_name = "FIELD,…", value_delimiter = ',')]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub metric: Vec<String>,
+    /// An external series beside the traffic, NAME=FILE (e.g.
+    /// power=power.csv), repeatable: FILE in each run folder, a CSV with
+    /// time (epoch seconds, or seconds after the anchor), value and
+    /// optionally entity and unit columns. Put on the run's clock, kept in
+    /// its window, binned as the mean per epoch, banded across trials; in
+    /// series.* and bands.csv as NAME[ENTITY], drawn as overlay_NAME_ENTITY
+    /// on the traffic figures' time range.
+    #[arg(long, value_name = "NAME=FILE")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overlay: Vec<String>,
     /// Epoch width in seconds (samples are binned by the epoch their interval ends in, rounding up).
     #[arg(long, default_value_t = defaults::bin(), value_name = "SECONDS", allow_hyphen_values = true)]
     #[serde(default = "defaults::bin")]
@@ -282,6 +293,20 @@ impl Args {
             .collect()
     }
 
+    /// `--overlay`'s NAME=FILE specs, no name twice.
+    fn overlays(&self) -> Result<Vec<expost_studies::failover::overlay::OverlaySpec>, String> {
+        let mut specs: Vec<expost_studies::failover::overlay::OverlaySpec> = Vec::new();
+        for given in &self.overlay {
+            let spec: expost_studies::failover::overlay::OverlaySpec =
+                given.parse().map_err(|e| format!("--overlay {e}"))?;
+            if specs.iter().any(|s| s.name == spec.name) {
+                return Err(format!("--overlay {}: the name is given twice", spec.name));
+            }
+            specs.push(spec);
+        }
+        Ok(specs)
+    }
+
     /// `--only`'s PARAM=V1,V2 values.
     fn only(&self) -> Result<Vec<(String, Vec<String>)>, String> {
         self.only
@@ -346,6 +371,7 @@ impl Args {
             only: self.only()?,
             trials: self.trials()?,
             fields: self.fields()?,
+            overlays: self.overlays()?,
         })
     }
 

@@ -415,6 +415,7 @@ mod tests {
             only: Vec::new(),
             trials: Vec::new(),
             metric: Vec::new(),
+            overlay: Vec::new(),
             bin: 0.1,
             window: "3:6".parse().ok(),
             rolling: 2,

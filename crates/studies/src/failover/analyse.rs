@@ -58,6 +58,8 @@ pub struct Options {
     pub trials: Vec<String>,
     /// Fields of the client's intervals added as metrics (`--metric`).
     pub fields: Vec<String>,
+    /// External series read from each run folder (`--overlay NAME=FILE`).
+    pub overlays: Vec<super::overlay::OverlaySpec>,
 }
 
 impl Default for Options {
@@ -77,6 +79,7 @@ impl Default for Options {
             only: Vec::new(),
             trials: Vec::new(),
             fields: Vec::new(),
+            overlays: Vec::new(),
         }
     }
 }
@@ -161,6 +164,8 @@ pub struct RunResult {
     pub tcp: Option<super::tcp::TcpFinding>,
     /// Each `--metric` field the run's clients have, combined over flows per epoch.
     pub fields: BTreeMap<String, BTreeMap<i64, f64>>,
+    /// Each `--overlay` series, per entity (`NAME[ENTITY]`), binned.
+    pub overlays: BTreeMap<String, super::overlay::OverlaySeries>,
     /// Every numeric field the run's client intervals have (with `--metric`).
     pub fields_available: std::collections::BTreeSet<String>,
     /// Each marked event's first time, seconds after the anchor (`--mark`).
@@ -266,6 +271,16 @@ pub fn analyse_run(
         return run;
     };
     run.overlap = Some(window);
+    for (name, path, series) in &files.overlays {
+        diags.set_file(path.clone());
+        let binned = super::overlay::bin(name, series, anchor, window, &options.grid, diags);
+        run.overlays.extend(binned);
+    }
+    if let Some(user) = options.window {
+        for series in run.overlays.values_mut() {
+            (series.epochs).retain(|&k, _| user.contains(options.grid.time_of(k)));
+        }
+    }
     finish_run(&mut run, prepared, window, run_dir, options);
     run.ok = true;
     run

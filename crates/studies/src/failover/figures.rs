@@ -17,6 +17,9 @@ struct Plan<'a> {
     metric: Metric,
     /// A `--metric` field drawn instead of `metric`.
     field: Option<String>,
+    /// An `--overlay` series drawn instead of `metric`, on the x range of
+    /// the traffic figures.
+    overlay: Option<(String, Option<(f64, f64)>)>,
     configs: Vec<&'a ConfigResult>,
     zoom: Option<(f64, f64)>,
 }
@@ -112,6 +115,7 @@ fn plans<'a>(configs: &'a [ConfigResult], options: &Options) -> Vec<Plan<'a>> {
                     stem: format!("{stem}_zoom"),
                     metric,
                     field: None,
+                    overlay: None,
                     configs: configs.clone(),
                     zoom: Some(range),
                 });
@@ -120,11 +124,13 @@ fn plans<'a>(configs: &'a [ConfigResult], options: &Options) -> Vec<Plan<'a>> {
                 stem,
                 metric,
                 field: None,
+                overlay: None,
                 configs: configs.clone(),
                 zoom: None,
             });
         }
         plans.extend(field_plans(&configs, options, both.then_some(proto)));
+        plans.extend(overlay_plans(&configs, both.then_some(proto)));
     }
     plans
 }
@@ -149,6 +155,52 @@ fn field_plans<'a>(
                 },
                 metric: Metric::Throughput,
                 field: Some(name.clone()),
+                overlay: None,
+                configs: configs.to_vec(),
+                zoom: None,
+            }
+        })
+        .collect()
+}
+
+/// A figure per `--overlay` series the configurations have data for
+/// (`overlay_NAME` or `overlay_NAME_ENTITY`, suffixed with the protocol when
+/// a campaign has both), on the time range of the traffic figures.
+fn overlay_plans<'a>(configs: &[&'a ConfigResult], suffix: Option<Protocol>) -> Vec<Plan<'a>> {
+    let names: std::collections::BTreeSet<&String> = configs
+        .iter()
+        .flat_map(|c| c.overlay_bands.keys())
+        .collect();
+    // The traffic figures' x range: every epoch any metric has.
+    let epochs = (configs.iter())
+        .flat_map(|c| c.bands.values())
+        .flat_map(|b| b.keys().copied());
+    let range = epochs.fold(None, |acc: Option<(i64, i64)>, k| match acc {
+        None => Some((k, k)),
+        Some((a, b)) => Some((a.min(k), b.max(k))),
+    });
+    names
+        .into_iter()
+        .map(|name| {
+            let file_name: String = name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            let stem = format!("overlay_{}", file_name.trim_end_matches('_'));
+            Plan {
+                stem: match suffix {
+                    Some(proto) => format!("{stem}_{}", proto.as_str()),
+                    None => stem,
+                },
+                metric: Metric::Throughput,
+                field: None,
+                overlay: Some((name.clone(), range.map(|(a, b)| (a as f64, b as f64)))),
                 configs: configs.to_vec(),
                 zoom: None,
             }
@@ -198,9 +250,10 @@ fn axis(metric: Metric, largest: f64) -> (f64, String) {
 
 fn figure_of(plan: &Plan<'_>, runs: &[RunResult], options: &Options, anchor: &str) -> Figure {
     let labels = config_labels(&plan.configs, options);
-    let bands_of = |c: &'_ ConfigResult| match &plan.field {
-        Some(name) => c.field_bands.get(name).cloned(),
-        None => c.bands.get(&plan.metric).cloned(),
+    let bands_of = |c: &'_ ConfigResult| match (&plan.field, &plan.overlay) {
+        (_, Some((name, _))) => c.overlay_bands.get(name).map(|(_, b)| b.clone()),
+        (Some(name), None) => c.field_bands.get(name).cloned(),
+        (None, None) => c.bands.get(&plan.metric).cloned(),
     };
     let largest = plan
         .configs
@@ -208,13 +261,14 @@ fn figure_of(plan: &Plan<'_>, runs: &[RunResult], options: &Options, anchor: &st
         .filter_map(|c| bands_of(c))
         .flat_map(|b| b.into_values().map(|p| p.max))
         .fold(0.0, f64::max);
-    let (scale, y_label) = match &plan.field {
-        Some(name) => (1.0, field_axis(name)),
-        None => axis(plan.metric, largest),
+    let (scale, y_label) = match (&plan.field, &plan.overlay) {
+        (_, Some((name, _))) => (1.0, overlay_axis(name, &plan.configs)),
+        (Some(name), None) => (1.0, field_axis(name)),
+        (None, None) => axis(plan.metric, largest),
     };
-    let range = match plan.field {
-        Some(_) => (f64::NEG_INFINITY, f64::INFINITY),
-        None => physical_range(plan.metric),
+    let range = match (&plan.field, &plan.overlay) {
+        (None, None) => physical_range(plan.metric),
+        _ => (f64::NEG_INFINITY, f64::INFINITY),
     };
     let mut clipped = false;
     let lines = plan
@@ -246,11 +300,29 @@ fn figure_of(plan: &Plan<'_>, runs: &[RunResult], options: &Options, anchor: &st
         title: None,
         x_label: format!("Time since {anchor} (s)"),
         y_label,
-        x_range: plan.zoom.or(options.window.map(|w| (w.start, w.end))),
+        x_range: (plan.zoom)
+            .or(options.window.map(|w| (w.start, w.end)))
+            .or_else(|| {
+                let (_, epochs) = plan.overlay.as_ref()?;
+                let (a, b) = (*epochs)?;
+                Some((
+                    options.grid.time_of(a as i64),
+                    options.grid.time_of(b as i64),
+                ))
+            }),
         y_range: None,
         lines,
         markers,
         note: clipped.then(|| clip_note(plan.metric)),
+    }
+}
+
+/// The y axis label of an `--overlay` series: its name and unit.
+fn overlay_axis(name: &str, configs: &[&ConfigResult]) -> String {
+    let unit = (configs.iter()).find_map(|c| c.overlay_bands.get(name)?.0.clone());
+    match unit {
+        Some(unit) => format!("{name} ({unit})"),
+        None => name.to_string(),
     }
 }
 

@@ -45,6 +45,8 @@ pub struct RunFiles {
     pub events: Option<EventLog>,
     /// The flows, by number.
     pub flows: Vec<FlowFiles>,
+    /// The `--overlay` series read: name, file (as shown), series.
+    pub overlays: Vec<(String, String, expost_formats::timeseries::Series)>,
 }
 
 /// True when `dir` looks like a failover run: it holds `event_log.json`

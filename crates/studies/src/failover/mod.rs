@@ -6,6 +6,7 @@ mod analyse;
 pub mod fields;
 pub(crate) mod figures;
 mod load;
+pub mod overlay;
 mod report;
 mod study;
 pub mod tables;
@@ -48,6 +49,9 @@ pub struct ConfigResult {
     pub bands: BTreeMap<Metric, BTreeMap<i64, BandPoint>>,
     /// Per `--metric` field, the band across trials at each epoch.
     pub field_bands: BTreeMap<String, BTreeMap<i64, BandPoint>>,
+    /// Per `--overlay` series (`NAME[ENTITY]`): its unit and its band
+    /// across trials at each epoch.
+    pub overlay_bands: BTreeMap<String, (Option<String>, BTreeMap<i64, BandPoint>)>,
 }
 
 /// A whole campaign, analysed.
@@ -141,6 +145,9 @@ pub(crate) fn analyse_dir(dir: &RunDir, layout: &Layout, options: &Options) -> R
             &mut run.diagnostics,
         );
     }
+    if !options.overlays.is_empty() {
+        files.overlays = overlay::read(&dir.path, &options.overlays, &mut run.diagnostics);
+    }
     analyse_run(run, files, &run_dir, options)
 }
 
@@ -185,8 +192,25 @@ pub(crate) fn config_of(runs: &[RunResult], members: Vec<usize>) -> ConfigResult
             field_bands.insert(name.clone(), band(&refs));
         }
     }
+    let mut overlay_bands = BTreeMap::new();
+    let names: std::collections::BTreeSet<&String> = members
+        .iter()
+        .flat_map(|&i| runs[i].overlays.keys())
+        .collect();
+    for name in names {
+        let series: Vec<&overlay::OverlaySeries> = (members.iter())
+            .filter_map(|&i| runs[i].overlays.get(name))
+            .filter(|s| !s.epochs.is_empty())
+            .collect();
+        let refs: Vec<&BTreeMap<i64, f64>> = series.iter().map(|s| &s.epochs).collect();
+        if !refs.is_empty() {
+            let unit = series.iter().find_map(|s| s.unit.clone());
+            overlay_bands.insert(name.clone(), (unit, band(&refs)));
+        }
+    }
     ConfigResult {
         field_bands,
+        overlay_bands,
         params: first.params.clone(),
         proto: first.proto,
         outage_ms: Spread::of(&durations),

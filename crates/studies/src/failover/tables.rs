@@ -139,6 +139,16 @@ fn series_of(runs: &[&RunResult], names: &[String], options: &Options, per_flow:
             metric_column.push_n(&fields::metric_name(name), values.len());
             unit.push_n(fields::unit_of(name), values.len());
         }
+        for (name, series) in &run.overlays {
+            for (&k, &v) in &series.epochs {
+                time.push(options.grid.time_of(k));
+                value.push(v);
+            }
+            let n = series.epochs.len();
+            flow.push_n("all", n);
+            metric_column.push_n(name, n);
+            unit.push_n(series.unit.as_deref().unwrap_or(""), n);
+        }
         run_columns.push_n(run, time.len() - before);
     }
     let mut table = run_columns.into_table();
@@ -265,7 +275,9 @@ pub fn bands(campaign: &Campaign, options: &Options) -> Table {
             (config.bands.iter()).map(|(m, b)| (m.name().to_string(), m.unit().as_str(), b));
         let extra = (config.field_bands.iter())
             .map(|(name, b)| (fields::metric_name(name), fields::unit_of(name), b));
-        for (metric, metric_unit, points) in fixed.chain(extra) {
+        let overlays = (config.overlay_bands.iter())
+            .map(|(name, (u, b))| (name.clone(), u.as_deref().unwrap_or(""), b));
+        for (metric, metric_unit, points) in fixed.chain(extra).chain(overlays) {
             for (&k, p) in points {
                 for (builder, name) in params.iter_mut().zip(&names) {
                     builder.push(config.params.get(name).map_or("", String::as_str));

@@ -42,9 +42,9 @@ impl Default for FigureAxes {
 impl FigureAxes {
     /// Whether `--only` keeps the run in the figures.
     fn keeps(&self, run: &RunResult) -> bool {
-        self.only.iter().all(|(param, values)| {
-            value_of(run, param).is_some_and(|v| values.contains(&v))
-        })
+        self.only
+            .iter()
+            .all(|(param, values)| value_of(run, param).is_some_and(|v| values.contains(&v)))
     }
 
     /// The text `--label` gives to `param`'s `value`, if any.
