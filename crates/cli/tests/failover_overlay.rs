@@ -191,6 +191,16 @@ fn an_overlay_is_aligned_binned_and_banded_by_value() {
         a <= lo + 1e-9 && b >= hi - 1e-9 && (b - a) - (hi - lo) <= 0.1 + 1e-9,
         "{range} vs {lo}..{hi}"
     );
+    // The main figure with the overlay's panels under it, legend once.
+    let stacked = std::fs::read_to_string(out_dir.join("loss_with_power.svg")).unwrap();
+    assert_eq!(stacked.matches("<svg").count(), 4, "the page and 3 panels");
+    assert!(stacked.contains("power[fpga0] (W)") && stacked.contains("Packet loss (%)"));
+    assert_eq!(
+        stacked.matches(">\nconfig 020\n<").count() + stacked.matches(">config 020<").count(),
+        1,
+        "legend once"
+    );
+    assert!(out_dir.join("throughput_tcp_with_power.png").is_file());
     for ext in ["svg", "png", "pdf"] {
         assert!(out_dir
             .join(format!("overlay_power_fpga1_udp.{ext}"))

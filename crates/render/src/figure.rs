@@ -731,6 +731,67 @@ struct LegendItem<'a> {
 /// [`FigureError::InvalidRange`] for a non-finite or empty axis range,
 /// [`FigureError::TooCrowded`] when the legend leaves no room for the plot.
 pub fn render_svg(fig: &Figure, size: PaperSize) -> Result<String, FigureError> {
+    render_with_left(fig, size, 0.0).map(|(svg, _)| svg)
+}
+
+/// Renders figures one above the other on one page, each as tall as
+/// `size`, sharing the x axis: every panel gets the x range of the first
+/// (the caller's choice, or the first figure's data) and the same plot
+/// left edge, so that a time lines up across panels.
+///
+/// # Errors
+/// As [`render_svg`] for any panel; [`FigureError::NoData`] for none.
+pub fn render_stacked_svg(figs: &[Figure], size: PaperSize) -> Result<String, FigureError> {
+    let first = figs.first().ok_or(FigureError::NoData)?;
+    let x_range = match first.x_range {
+        Some(range) => range,
+        None => {
+            let rect = data_rect(first)?;
+            (rect.x0, rect.x1)
+        }
+    };
+    let panels: Vec<Figure> = (figs.iter())
+        .map(|f| Figure {
+            x_range: Some(x_range),
+            ..f.clone()
+        })
+        .collect();
+    // The widest y axis sets every panel's plot left edge.
+    let mut left = 0.0_f64;
+    for panel in &panels {
+        left = left.max(render_with_left(panel, size, 0.0)?.1);
+    }
+    let st = Style::new(size);
+    let (w, h) = (u(st.w), u(st.h));
+    let mut out = format!(
+        "<svg width=\"{:.1}\" height=\"{:.1}\" viewBox=\"0 0 {w} {}\" xmlns=\"http://www.w3.org/2000/svg\">\n",
+        st.w,
+        st.h * panels.len() as f64,
+        h * panels.len() as i32
+    );
+    for (i, panel) in panels.iter().enumerate() {
+        let (svg, _) = render_with_left(panel, size, left)?;
+        // The panel's own root element, placed at its row in the page's units.
+        let body = svg
+            .find("<svg")
+            .and_then(|start| Some(start + svg[start..].find('>')? + 1))
+            .map_or(svg.as_str(), |end| &svg[end..]);
+        out.push_str(&format!(
+            "<svg x=\"0\" y=\"{}\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">{body}\n",
+            h * i as i32
+        ));
+    }
+    out.push_str("</svg>\n");
+    Ok(out)
+}
+
+/// [`render_svg`] with the y axis area at least `min_y_area` points wide;
+/// also returns the width it took.
+fn render_with_left(
+    fig: &Figure,
+    size: PaperSize,
+    min_y_area: f64,
+) -> Result<(String, f64), FigureError> {
     let printable = printable_labels(fig);
     let fig = printable.as_ref().unwrap_or(fig);
     let st = Style::new(size);
@@ -824,6 +885,7 @@ pub fn render_svg(fig: &Figure, size: PaperSize) -> Result<String, FigureError> 
         st.label_font + 3.0 * k
     } + y_tick_w
         + label_dist;
+    let y_area = y_area.max(min_y_area);
     let plot_x = left_margin + y_area;
 
     // X ticks; the last label may stick out past the plot's right edge.
@@ -1084,7 +1146,7 @@ pub fn render_svg(fig: &Figure, size: PaperSize) -> Result<String, FigureError> 
         }
         root.present().map_err(draw_err)?;
     }
-    finish_svg(&buf, (w_units, h_units), &st)
+    Ok((finish_svg(&buf, (w_units, h_units), &st)?, y_area))
 }
 
 /// Post-processes plotters' SVG: physical size in the `width`/`height`

@@ -505,3 +505,32 @@ fn a_note_wider_than_the_figure_goes_on_several_rows_within_it() {
         "each piece on a row of its own"
     );
 }
+
+#[test]
+fn stacked_panels_share_the_first_panels_x_range_and_one_left_edge() {
+    let top = demo_figure(50);
+    let mut below = demo_figure(20);
+    below.y_label = "a much longer label for the lower panel (units)".into();
+    for line in &mut below.lines {
+        for p in &mut line.points {
+            p.1 *= 1e6;
+        }
+    }
+    let svg = render_stacked_svg(&[top.clone(), below], PaperSize::Column).unwrap();
+    let st = Style::new(PaperSize::Column);
+    assert_eq!(svg.matches("<svg").count(), 3, "the page and two panels");
+    assert!(svg.starts_with(&format!(
+        "<svg width=\"{:.1}\" height=\"{:.1}\"",
+        st.w,
+        st.h * 2.0
+    )));
+    // Both panels drawn with the wider y axis area: the same plot left edge.
+    let (_, wide) = render_with_left(&top, PaperSize::Column, 0.0).unwrap();
+    let (_, widened) = render_with_left(&top, PaperSize::Column, wide + 20.0).unwrap();
+    assert_eq!(widened, wide + 20.0);
+    assert!(svg_to_png(&svg, 72.0).is_ok() && svg_to_pdf(&svg).is_ok());
+    assert!(matches!(
+        render_stacked_svg(&[], PaperSize::Column),
+        Err(FigureError::NoData)
+    ));
+}

@@ -41,6 +41,62 @@ pub fn figures(campaign: &Campaign, options: &Options, anchor: &str) -> Vec<(Str
         .collect()
 }
 
+/// Per `--overlay` name and protocol, the main traffic figure (loss for
+/// UDP, throughput for TCP) with that overlay's entities in panels under
+/// it, on one time axis: named `<main figure>_with_<NAME>`.
+pub fn overlay_stacks(
+    campaign: &Campaign,
+    options: &Options,
+    anchor: &str,
+) -> Vec<(String, Vec<Figure>)> {
+    if options.overlays.is_empty() {
+        return Vec::new();
+    }
+    let chosen = chosen_trials(campaign, options);
+    let configs = chosen.as_deref().unwrap_or(&campaign.configs);
+    let plans = plans(configs, options);
+    let mut stacks = Vec::new();
+    for main in plans.iter().filter(|p| {
+        p.zoom.is_none()
+            && p.field.is_none()
+            && p.overlay.is_none()
+            && matches!(p.metric, Metric::Loss)
+                == p.configs
+                    .first()
+                    .is_some_and(|c| c.proto == Some(Protocol::Udp))
+            && matches!(p.metric, Metric::Loss | Metric::Throughput)
+    }) {
+        let proto = main.configs.first().and_then(|c| c.proto);
+        for spec in &options.overlays {
+            let panels: Vec<&Plan<'_>> = (plans.iter())
+                .filter(|p| p.configs.first().and_then(|c| c.proto) == proto)
+                .filter(|p| {
+                    p.overlay.as_ref().is_some_and(|(name, _)| {
+                        name == &spec.name || name.starts_with(&format!("{}[", spec.name))
+                    })
+                })
+                .collect();
+            if panels.is_empty() {
+                continue;
+            }
+            // The legend once, above the first panel.
+            let figures = std::iter::once(main)
+                .chain(panels)
+                .enumerate()
+                .map(|(i, plan)| {
+                    let mut figure = figure_of(plan, &campaign.runs, options, anchor);
+                    if i > 0 {
+                        figure.lines.iter_mut().for_each(|l| l.label.clear());
+                    }
+                    figure
+                })
+                .collect();
+            stacks.push((format!("{}_with_{}", main.stem, spec.name), figures));
+        }
+    }
+    stacks
+}
+
 /// A title for a figure named `stem` (`loss_zoom` → `loss (zoom)`).
 pub fn title_of(stem: &str) -> String {
     let base = stem.strip_suffix("_zoom");

@@ -4,6 +4,7 @@ use super::{figures, tables, terminal, Campaign, Options, Report, RunResult};
 use crate::study::{tagged, Context, Discovered, Provenance, Study, StudyError, UnitDiagnostic};
 use expost_formats::campaign::{Layout, RunDir};
 use expost_model::Diagnostic;
+use expost_render::figure::render_stacked_svg;
 use expost_render::figure::PaperSize;
 use expost_render::output::Output;
 use expost_render::table::Table;
@@ -139,6 +140,12 @@ impl Study for FailoverStudy {
         outputs.push(Output::figure_specs(&figures));
         outputs.extend(figures.into_iter().map(|(stem, figure)| {
             Output::figure(&stem, &figures::title_of(&stem), self.size, figure)
+        }));
+        let size = self.size;
+        let stacks = figures::overlay_stacks(campaign, &self.options, &self.options.anchor);
+        outputs.extend(stacks.into_iter().map(|(stem, panels)| {
+            let title = format!("{}, with the overlay's panels", figures::title_of(&stem));
+            Output::chart(&stem, &title, move || render_stacked_svg(&panels, size))
         }));
         outputs
     }
