@@ -35,7 +35,8 @@ python3 -m venv "$work/test-env"
 
 echo "== pytest crates/py/tests"
 # The `expost` command the wheel installed comes first on PATH.
-PATH="$PWD/$work/test-env/bin:$PATH" "$work/test-env/bin/python" -m pytest -q -p no:cacheprovider crates/py/tests
+PATH="$PWD/$work/test-env/bin:$PATH" "$work/test-env/bin/python" -m pytest -q -p no:cacheprovider \
+    -W "ignore::UserWarning" crates/py/tests
 
 echo "== notebooks"
 for notebook in examples/notebooks/*.ipynb; do

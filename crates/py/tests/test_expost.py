@@ -276,3 +276,18 @@ def test_a_file_that_cannot_be_read_raises_input_error_with_file_and_line(tmp_pa
     assert raised.value.file == str(broken)
     assert raised.value.line is not None
     assert str(broken) in str(raised.value)
+
+
+def test_progress_is_reported_while_a_study_runs():
+    seen = []
+    argv = [
+        "sweep",
+        f"--profile={PROFILE}",
+        "--rates=0.05,0.1,0.2,0.4",
+        "--seeds=200",
+        "--hours=24",
+    ]
+    expost._native.run(argv, lambda done, total: seen.append((done, total)))
+    assert seen, "no progress reported during a study of more than 0.1 s"
+    assert all(0 <= done <= total for done, total in seen if total)
+    assert any(total > 0 for _, total in seen)
