@@ -142,14 +142,14 @@ def make_study(name):
 def _docstring(name):
     return (
         f"Runs the {name} study and returns its Result (tables, figures, summary).\n\n"
-        f"Keyword arguments are the long options of `expost {name}` below, with\n"
-        "'-' as '_' (--tcp-threshold is tcp_threshold, --from is from_); a flag\n"
-        "is True or False, an option given several times a list; -o, --json and\n"
-        "--save-study are the command's (write the result with\n"
-        "Result.write(dir) instead), and\n"
-        "quiet=True hides the progress bar (shown in Jupyter with tqdm).\n"
+        f"Keyword arguments are the long options of `expost {name}` below, '-'\n"
+        "written '_' (--tcp-threshold is tcp_threshold; a Python keyword gets a\n"
+        "trailing '_': --from is from_). A flag is True or False; an option given\n"
+        "several times takes a list. -o, --json and --save-study belong to the\n"
+        "command: write the result with Result.write(dir) instead. quiet=True\n"
+        "hides the progress bar (shown in Jupyter when tqdm is installed).\n"
         "Diagnostics are raised as warnings (expost.NoteDiagnostic,\n"
-        "WarningDiagnostic, ErrorDiagnostic) with their file and line; a bad\n"
+        "WarningDiagnostic, ErrorDiagnostic) at their file and line; a bad\n"
         "option raises ValueError, an input that cannot be used InputError.\n\n"
         + _native.help(name)
     )
