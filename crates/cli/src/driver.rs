@@ -218,7 +218,9 @@ pub fn set_command(args: Vec<String>) {
 fn command() -> Vec<String> {
     match COMMAND.get() {
         Some(args) => args.clone(),
-        None => std::env::args().collect(),
+        None => (std::env::args_os())
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
     }
 }
 
