@@ -60,6 +60,17 @@ echo "== build and test"
 # service tests (influxd, Slurm) fail, rather than skip, when their server is missing.
 EXPOST_REQUIRE_BROWSER=1 EXPOST_REQUIRE_SERVICES=1 cargo test --workspace --locked
 
+echo "== Python package: wheel, pytest, notebooks (scripts/test-python.sh)"
+if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq python3-venv python3-pip
+    else
+        echo "missing: python3-venv python3-pip (install them, or run as root)" >&2
+        exit 1
+    fi
+fi
+./scripts/test-python.sh
+
 echo "== format"
 cargo fmt --all --check
 

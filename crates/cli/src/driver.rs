@@ -21,6 +21,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
 /// The options every study command has, whatever its study.
 #[derive(Debug, Clone, Default)]
@@ -152,26 +153,9 @@ pub fn run<C: StudyCommand>(command: C) -> Result<ExitCode> {
     };
     let bar = progress::bar(discovered.units.len() as u64, study.unit_noun(), quiet);
     let context = Context::new(&INTERRUPTED);
-    let analyse = |unit| {
-        if context.interrupted() {
-            return None;
-        }
-        let result = study.analyse(unit, &context);
-        bar.inc(1);
-        Some(result)
-    };
-    // One unit (a simulation, one trace) runs here: starting a thread pool
-    // would cost more than it.
-    let analysed: Vec<_> = match discovered.units.as_slice() {
-        [one] => vec![analyse(one)],
-        units => units.par_iter().map(analyse).collect(),
-    };
+    let analysed = analyse_units(&study, &discovered.units, &context, || bar.inc(1));
     bar.finish_and_clear();
-    let Some(analysed) = analysed
-        .into_iter()
-        .collect::<Option<Vec<_>>>()
-        .filter(|_| !context.interrupted())
-    else {
+    let Some(analysed) = analysed else {
         eprintln!("interrupted: no output written");
         return Ok(ExitCode::from(130));
     };
@@ -190,19 +174,74 @@ pub fn run<C: StudyCommand>(command: C) -> Result<ExitCode> {
     ))
 }
 
+/// Analyses every unit (in parallel when there are several), calling
+/// `done` after each; `None` when `context` was interrupted meanwhile.
+pub fn analyse_units<S: Study>(
+    study: &S,
+    units: &[S::Unit],
+    context: &Context<'_>,
+    done: impl Fn() + Sync,
+) -> Option<Vec<S::Analysed>> {
+    let analyse = |unit| {
+        if context.interrupted() {
+            return None;
+        }
+        let result = study.analyse(unit, context);
+        done();
+        Some(result)
+    };
+    // One unit (a simulation, one trace) runs here: starting a thread pool
+    // would cost more than it.
+    let analysed: Vec<_> = match units {
+        [one] => vec![analyse(one)],
+        units => units.par_iter().map(analyse).collect(),
+    };
+    analysed
+        .into_iter()
+        .collect::<Option<Vec<_>>>()
+        .filter(|_| !context.interrupted())
+}
+
 use expost_remote::redact::redact_urls;
+
+/// The command line this process was started with, as [`crate::main_with`]
+/// was given it (a host program such as the Python module's `expost`
+/// command passes its own).
+static COMMAND: OnceLock<Vec<String>> = OnceLock::new();
+
+/// Records the command line that [`provenance`] and [`command_line`] give.
+pub fn set_command(args: Vec<String>) {
+    let _ = COMMAND.set(args);
+}
+
+/// The command line recorded by [`set_command`], else this process's.
+fn command() -> Vec<String> {
+    match COMMAND.get() {
+        Some(args) => args.clone(),
+        None => (std::env::args_os())
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+    }
+}
 
 /// What made this study's outputs: this process's command line and `options`.
 ///
 /// # Errors
 /// When the options cannot be written as JSON.
 pub fn provenance(options: &impl Serialize) -> Result<Provenance> {
+    provenance_of(&command(), options)
+}
+
+/// What made a study's outputs: the command line `args` (the program
+/// first) and `options`.
+///
+/// # Errors
+/// When the options cannot be written as JSON.
+pub fn provenance_of(args: &[String], options: &impl Serialize) -> Result<Provenance> {
     Ok(Provenance {
         version: env!("CARGO_PKG_VERSION").into(),
-        command: std::env::args_os()
-            .map(|a| redact_urls(&a.to_string_lossy()))
-            .collect(),
-        command_line: command_line(),
+        command: args.iter().map(|a| redact_urls(a)).collect(),
+        command_line: quote_command(args),
         options: serde_json::to_value(options).context("could not record the options")?,
     })
 }
@@ -269,7 +308,7 @@ pub fn finish<S: Study>(
 ///
 /// # Errors
 /// A value not of that form, or with MIN not below MAX, in words.
-fn parse_ylims(given: &[String]) -> std::result::Result<Vec<(String, f64, f64)>, String> {
+pub fn parse_ylims(given: &[String]) -> std::result::Result<Vec<(String, f64, f64)>, String> {
     given
         .iter()
         .map(|text| {
@@ -355,23 +394,25 @@ fn keep_figures(outputs: &mut Vec<Output<'_>>, figures: &[String]) {
     outputs.retain(|o| !drawing(o) || figures.contains(&o.name));
 }
 
-/// Every output of `study`, then the JSON summary, `diagnostics` and the
-/// manifest; failures are printed and make the result true.
-fn write_outputs<S: Study>(
-    study: &S,
-    combined: &S::Combined,
-    provenance: &Provenance,
-    dir: &OutputDir,
+/// Every output `-o DIR` writes but the manifest: the study's own (as
+/// `--figures` and `--ylim` in `common` choose and set them), then
+/// `diagnostics` and the JSON summary.
+pub fn outputs<'a, S: Study>(
+    study: &'a S,
+    combined: &'a S::Combined,
+    provenance: &'a Provenance,
     common: &Common,
-    quiet: bool,
-) -> bool {
+) -> Vec<Output<'a>> {
     let diagnostics = study.diagnostics(combined);
     let mut outputs: Vec<Output<'_>> = study.outputs(combined, provenance);
     keep_figures(&mut outputs, &common.figures);
     let mut outputs = set_ylims(outputs, &parse_ylims(&common.ylim).unwrap_or_default());
-    outputs.push(Output::table("diagnostics", "Diagnostics", true, || {
-        study::diagnostics_table(&diagnostics)
-    }));
+    outputs.push(Output::table(
+        "diagnostics",
+        "Diagnostics",
+        true,
+        move || study::diagnostics_table(&diagnostics),
+    ));
     outputs.push(Output::json(study.name(), "Summary", Kind::Json, || {
         let mut bytes = Vec::new();
         study
@@ -382,18 +423,30 @@ fn write_outputs<S: Study>(
             })?;
         Ok(bytes)
     }));
+    outputs
+}
+
+/// Writes [`outputs`] and the manifest into `dir`; returns how many files
+/// were written (`None` when the manifest could not be) and the error of
+/// each output that failed.
+pub fn write_into<S: Study>(
+    study: &S,
+    combined: &S::Combined,
+    provenance: &Provenance,
+    dir: &OutputDir,
+    common: &Common,
+) -> (Option<usize>, Vec<String>) {
+    let outputs = outputs(study, combined, provenance, common);
     let results: Vec<_> = outputs.par_iter().map(|o| dir.write(o)).collect();
-    let mut failed = false;
+    let mut errors = Vec::new();
     let mut written: Vec<Written> = Vec::new();
     for result in results {
         match result {
             Ok(w) => written.push(w),
-            Err(e) => {
-                failed = true;
-                eprintln!("error: {}", printable(&e.to_string()));
-            }
+            Err(e) => errors.push(e.to_string()),
         }
     }
+    let diagnostics = study.diagnostics(combined);
     let manifest = Manifest {
         expost: provenance.version.clone(),
         study: study.name().into(),
@@ -405,18 +458,33 @@ fn write_outputs<S: Study>(
     };
     let files: usize = written.iter().map(|w| w.files.len()).sum();
     match manifest.write(dir.path()) {
-        Ok(_) => {
-            if !quiet {
-                let dir = dir.path().display().to_string();
-                eprintln!("wrote {} files to {}", files + 1, printable(&dir));
-            }
-        }
+        Ok(_) => (Some(files + 1), errors),
         Err(e) => {
-            failed = true;
-            eprintln!("error: {}", printable(&e.to_string()));
+            errors.push(e.to_string());
+            (None, errors)
         }
     }
-    failed
+}
+
+/// Every output of `study`, then the JSON summary, `diagnostics` and the
+/// manifest; failures are printed and make the result true.
+fn write_outputs<S: Study>(
+    study: &S,
+    combined: &S::Combined,
+    provenance: &Provenance,
+    dir: &OutputDir,
+    common: &Common,
+    quiet: bool,
+) -> bool {
+    let (files, errors) = write_into(study, combined, provenance, dir, common);
+    for error in &errors {
+        eprintln!("error: {}", printable(error));
+    }
+    if let Some(files) = files.filter(|_| !quiet) {
+        let dir = dir.path().display().to_string();
+        eprintln!("wrote {files} files to {}", printable(&dir));
+    }
+    !errors.is_empty()
 }
 
 /// `-o -`: the study's main table as CSV on stdout.
@@ -490,6 +558,12 @@ fn install_interrupt_handler(cleans_up: bool) {
 /// The command line this process was started with, quoted for a POSIX
 /// shell, the password of any URL in it as `***`.
 pub fn command_line() -> String {
+    quote_command(&command())
+}
+
+/// `args` (the program first, shown by its file name) quoted for a POSIX
+/// shell, the password of any URL in it as `***`.
+pub fn quote_command(args: &[String]) -> String {
     let quote = |arg: String| {
         let plain = !arg.is_empty()
             && arg
@@ -501,7 +575,7 @@ pub fn command_line() -> String {
             format!("'{}'", arg.replace('\'', "'\\''"))
         }
     };
-    let mut args = std::env::args().map(|a| redact_urls(&a));
+    let mut args = args.iter().map(|a| redact_urls(a));
     let program = args.next().map(|p| {
         Path::new(&p)
             .file_name()

@@ -10,6 +10,7 @@ pub mod inspect;
 pub mod iperf3;
 pub mod ombt;
 pub mod provision;
+pub mod readers;
 pub mod simulate;
 pub mod study;
 pub mod sweep;

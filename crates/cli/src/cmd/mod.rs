@@ -26,11 +26,11 @@ use std::process::ExitCode;
 #[command(name = "expost", version, about, long_about, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
-    command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {
+pub(crate) enum Command {
     /// Failover study: loss, throughput and RTT of iperf3 flows through a failover.
     #[command(after_long_help = failover::EXAMPLES)]
     Failover(failover::Args),
