@@ -21,27 +21,8 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_str(&text[start..]).unwrap()
 }
 
-/// The outage each run really had: `injected.csv`, written by the script that
-/// made the campaign from timestamps taken around the nftables rule.
 fn injected() -> BTreeMap<String, (f64, f64)> {
-    let text = std::fs::read_to_string(example().join("injected.csv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    let (run, start, applied) = (
-        col("run"),
-        col("outage_start_epoch"),
-        col("outage_ms_applied"),
-    );
-    lines
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (
-                f[run].to_string(),
-                (f[start].parse().unwrap(), f[applied].parse().unwrap()),
-            )
-        })
-        .collect()
+    common::injected_outages(&example())
 }
 
 #[test]

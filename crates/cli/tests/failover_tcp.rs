@@ -15,27 +15,8 @@ fn fixtures() -> PathBuf {
     repo().join("tests/fixtures/failover_tcp")
 }
 
-/// Per run: the injected outage's start (epoch seconds) and length (ms),
-/// from `injected.csv`.
 fn injected() -> BTreeMap<String, (f64, f64)> {
-    let text = std::fs::read_to_string(fixtures().join("injected.csv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    let (run, start, applied) = (
-        col("run"),
-        col("outage_start_epoch"),
-        col("outage_ms_applied"),
-    );
-    lines
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (
-                f[run].to_string(),
-                (f[start].parse().unwrap(), f[applied].parse().unwrap()),
-            )
-        })
-        .collect()
+    common::injected_outages(&fixtures())
 }
 
 fn report() -> Value {

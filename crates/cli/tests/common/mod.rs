@@ -196,3 +196,27 @@ pub fn servers_in(tmp: &Path) -> Vec<u32> {
         })
         .collect()
 }
+
+/// The outages a fixture campaign really had, per run: the injected
+/// start (epoch seconds) and length (ms) from its `injected.csv`, written
+/// by the script that made it from timestamps taken around the nftables rule.
+pub fn injected_outages(campaign: &Path) -> BTreeMap<String, (f64, f64)> {
+    let text = std::fs::read_to_string(campaign.join("injected.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (run, start, applied) = (
+        col("run"),
+        col("outage_start_epoch"),
+        col("outage_ms_applied"),
+    );
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[run].to_string(),
+                (f[start].parse().unwrap(), f[applied].parse().unwrap()),
+            )
+        })
+        .collect()
+}
