@@ -692,3 +692,49 @@ fn pattern_names_the_parameters_and_a_single_file_is_a_run() {
         .iter()
         .all(|r| r["ok"] == false));
 }
+
+#[test]
+fn only_and_label_choose_the_configurations_drawn_and_their_legend() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = repo().join("examples/failover");
+    let out = expost(&[
+        "iperf3",
+        root.to_str().unwrap(),
+        "-q",
+        "-o",
+        dir.path().to_str().unwrap(),
+        "--only",
+        "exp=fec_udp_failover",
+        "--only",
+        "config=020,100,999",
+        "--label",
+        "config=020:20 ms poll",
+        "--label",
+        "config=777:nothing",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("--only config=999: no configuration has it"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("--label config=777: no configuration has it"),
+        "{stderr}"
+    );
+    let specs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("figures.json")).unwrap())
+            .unwrap();
+    for spec in specs.as_array().unwrap() {
+        let labels: Vec<&str> = spec["figure"]["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["label"].as_str().unwrap())
+            .collect();
+        assert_eq!(labels, ["20 ms poll", "config 100"], "{}", spec["name"]);
+    }
+    // Tables keep every configuration.
+    let configs = std::fs::read_to_string(dir.path().join("configs.csv")).unwrap();
+    assert!(configs.contains(",hc_failover,") && configs.contains("050,fec_udp_failover,"));
+}

@@ -86,6 +86,16 @@ pub struct Args {
     #[arg(long, value_name = "PARAM")]
     #[serde(default)]
     pub x: Option<String>,
+    /// Draw only configurations with one of these values: PARAM=V1,V2 (e.g.
+    /// parallel=1,4); repeatable, all must hold. Tables keep them all.
+    #[arg(long, value_name = "PARAM=V1,V2")]
+    #[serde(default)]
+    pub only: Vec<String>,
+    /// Legend text for the configurations with PARAM=VALUE:
+    /// PARAM=VALUE:TEXT (e.g. parallel=4:"4 streams"); repeatable.
+    #[arg(long, value_name = "PARAM=VALUE:TEXT")]
+    #[serde(default)]
+    pub label: Vec<String>,
     /// Epoch width in seconds of series and throughput over time.
     #[arg(long, default_value_t = defaults::bin(), value_name = "SECONDS", allow_hyphen_values = true)]
     #[serde(default = "defaults::bin")]
@@ -160,6 +170,14 @@ impl StudyCommand for Args {
                     BandArg::Mean => BandKind::MeanCi95,
                 },
                 x: self.x.clone(),
+                only: (self.only.iter())
+                    .map(|g| {
+                        expost_studies::choice::parse_only(g).map_err(|e| format!("--only {e}"))
+                    })
+                    .collect::<Result<_, _>>()?,
+                labels: (self.label.iter())
+                    .map(|l| l.parse().map_err(|e| format!("--label {e}")))
+                    .collect::<Result<_, String>>()?,
             },
             size: match self.size {
                 SizeArg::Column => PaperSize::Column,

@@ -90,6 +90,25 @@ pub struct Options {
     pub band: BandKind,
     /// The parameter summary metrics are drawn against.
     pub x: Option<String>,
+    /// Only configurations with one of these values of each parameter are
+    /// drawn (`--only PARAM=V1,V2`; tables keep them all).
+    pub only: Vec<(String, Vec<String>)>,
+    /// Legend texts for configurations (`--label PARAM=VALUE:TEXT`).
+    pub labels: Vec<crate::choice::ConfigLabel>,
+}
+
+impl Options {
+    /// Whether `--only` keeps a configuration with `params` in the figures.
+    pub fn draws(&self, params: &Params) -> bool {
+        (self.only.iter()).all(|(p, values)| params.get(p).is_some_and(|v| values.contains(v)))
+    }
+
+    /// The `--label` text for a line of the configurations with `params`.
+    pub fn label_of(&self, params: &Params) -> Option<&str> {
+        (self.labels.iter())
+            .find(|l| params.get(&l.param) == Some(&l.value))
+            .map(|l| l.text.as_str())
+    }
 }
 
 /// A run found: its folder (or file), its files and its parameters.

@@ -233,12 +233,19 @@ fn line(
 /// Every figure there is data for: file name, title, figure.
 pub fn figures(campaign: &Campaign, options: &Options) -> Vec<(String, String, Figure)> {
     let mut figures = Vec::new();
-    let all: Vec<&Params> = campaign.configs.iter().map(|c| &c.params).collect();
-    let config_labels = labels(&all, None);
+    let drawn: Vec<&ConfigResult> = (campaign.configs.iter())
+        .filter(|c| options.draws(&c.params))
+        .collect();
+    let all: Vec<&Params> = drawn.iter().map(|c| &c.params).collect();
+    let config_labels: Vec<String> = labels(&all, None)
+        .into_iter()
+        .zip(&all)
+        .map(|(label, params)| options.label_of(params).map_or(label, str::to_string))
+        .collect();
     for (side, index) in [(0, SENT), (1, RECEIVED)] {
-        let with: Vec<(&ConfigResult, &String)> = campaign
-            .configs
+        let with: Vec<(&ConfigResult, &String)> = drawn
             .iter()
+            .copied()
             .zip(&config_labels)
             .filter(|(c, _)| !c.bands[side].is_empty())
             .collect();
@@ -282,7 +289,7 @@ pub fn figures(campaign: &Campaign, options: &Options) -> Vec<(String, String, F
     for index in [SENT, RECEIVED] {
         let mut largest: f64 = 0.0;
         let mut lines = Vec::new();
-        for (config, label) in campaign.configs.iter().zip(&config_labels) {
+        for (config, label) in drawn.iter().copied().zip(&config_labels) {
             let flows = config.runs.iter().flat_map(|&i| &campaign.runs[i].flows);
             let mut values: Vec<f64> = flows.filter_map(|f| f.summary[index]).collect();
             values.sort_by(f64::total_cmp);
@@ -327,24 +334,29 @@ pub fn figures(campaign: &Campaign, options: &Options) -> Vec<(String, String, F
 /// Each summary metric against the numeric parameter `x`: one line per
 /// combination of the other parameters (none when `x` is not numeric).
 fn against(campaign: &Campaign, x: &str, options: &Options) -> Vec<(String, String, Figure)> {
-    let xs: Option<Vec<f64>> = campaign
-        .configs
+    let drawn: Vec<&ConfigResult> = (campaign.configs.iter())
+        .filter(|c| options.draws(&c.params))
+        .collect();
+    let xs: Option<Vec<f64>> = drawn
         .iter()
         .map(|c| c.params.get(x)?.parse().ok())
         .collect();
     let Some(xs) = xs else { return Vec::new() };
     let mut groups: BTreeMap<Params, Vec<(f64, &ConfigResult)>> = BTreeMap::new();
-    for (&value, config) in xs.iter().zip(&campaign.configs) {
+    for (&value, &config) in xs.iter().zip(&drawn) {
         let mut others = config.params.clone();
         others.remove(x);
         groups.entry(others).or_default().push((value, config));
     }
     let keys: Vec<&Params> = groups.keys().collect();
-    let group_labels = labels(&keys, Some(x));
+    let group_labels: Vec<String> = labels(&keys, Some(x))
+        .into_iter()
+        .zip(&keys)
+        .map(|(label, params)| options.label_of(params).map_or(label, str::to_string))
+        .collect();
     let mut figures = Vec::new();
     for (index, &(name, _)) in METRICS.iter().enumerate() {
-        let largest = campaign
-            .configs
+        let largest = drawn
             .iter()
             .filter_map(|c| c.stats[index].map(|p| p.max))
             .fold(f64::NAN, f64::max);

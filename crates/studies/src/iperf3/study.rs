@@ -188,6 +188,14 @@ impl Study for Iperf3Study {
                 });
             }
         }
+        for message in unmatched_choices(&configs, &self.options) {
+            diagnostics.push(Diagnostic {
+                file: self.root.display().to_string(),
+                line: None,
+                severity: Severity::Warning,
+                message,
+            });
+        }
         Ok(Campaign {
             runs,
             configs,
@@ -376,4 +384,27 @@ impl Study for Iperf3Study {
             s["runs"], s["ok"], s["failed"], s["flows"], s["configs"]
         )
     }
+}
+
+/// What `--only` and `--label` name that no configuration has.
+fn unmatched_choices(configs: &[super::ConfigResult], options: &super::Options) -> Vec<String> {
+    let has = |param: &str, value: &str| {
+        (configs.iter()).any(|c| c.params.get(param).is_some_and(|v| v == value))
+    };
+    let mut said = Vec::new();
+    for (param, values) in &options.only {
+        for value in values.iter().filter(|v| !has(param, v)) {
+            said.push(format!("--only {param}={value}: no configuration has it"));
+        }
+    }
+    for l in options.labels.iter().filter(|l| !has(&l.param, &l.value)) {
+        said.push(format!(
+            "--label {}={}: no configuration has it",
+            l.param, l.value
+        ));
+    }
+    if !options.only.is_empty() && !configs.iter().any(|c| options.draws(&c.params)) {
+        said.push("--only leaves no configuration to draw: no figure".to_string());
+    }
+    said
 }
