@@ -11,6 +11,7 @@
 use crate::progress;
 use anyhow::{Context as _, Result};
 use expost_model::Severity;
+use expost_render::figure::LegendPlace;
 use expost_render::output::{Content, Kind, Manifest, Output, OutputDir, Written};
 use expost_render::printable::printable;
 use expost_render::table::Csv;
@@ -38,6 +39,30 @@ pub struct Common {
     pub figures: Vec<String>,
     /// `--ylim NAME=MIN:MAX`, as given (checked by [`run`]).
     pub ylim: Vec<String>,
+    /// `--legend PLACE`: where line figures put their legend.
+    pub legend: Option<LegendArg>,
+}
+
+/// `--legend`: where line figures put their legend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LegendArg {
+    /// Above the plot (the default).
+    Top,
+    /// Under the x axis label.
+    Bottom,
+    /// No legend.
+    None,
+}
+
+impl From<LegendArg> for LegendPlace {
+    fn from(arg: LegendArg) -> LegendPlace {
+        match arg {
+            LegendArg::Top => LegendPlace::Top,
+            LegendArg::Bottom => LegendPlace::Bottom,
+            LegendArg::None => LegendPlace::None,
+        }
+    }
 }
 
 /// `StudyCommand::common` for `Args` that hold the common options under
@@ -52,6 +77,7 @@ macro_rules! common_options {
                 save_study: self.save_study.clone(),
                 figures: self.figures.clone(),
                 ylim: self.ylim.clone(),
+                legend: self.legend,
             }
         }
     };
@@ -367,6 +393,38 @@ fn set_ylims<'a>(outputs: Vec<Output<'a>>, ylims: &[(String, f64, f64)]) -> Vec<
         .collect()
 }
 
+/// With `--legend`, places the legend of every line figure; when there is
+/// none, a warning says the option changed nothing.
+fn set_legend(outputs: Vec<Output<'_>>, legend: Option<LegendArg>) -> Vec<Output<'_>> {
+    let Some(place) = legend else {
+        return outputs;
+    };
+    if !outputs.iter().any(|o| o.kind == Kind::Figure) {
+        eprintln!("warning: --legend: there is no line figure here (charts keep their legend)");
+    }
+    outputs
+        .into_iter()
+        .map(|output| {
+            if output.kind != Kind::Figure {
+                return output;
+            }
+            let build = output.build;
+            Output {
+                build: Box::new(move || {
+                    Ok(match build()? {
+                        Content::Figure(mut figure, size) => {
+                            figure.legend = place.into();
+                            Content::Figure(figure, size)
+                        }
+                        other => other,
+                    })
+                }),
+                ..output
+            }
+        })
+        .collect()
+}
+
 /// With `--figures`, drops the figures and charts not named; a name that
 /// matches none is a warning listing those there are (figures depend on
 /// the data, so they are known only now).
@@ -406,7 +464,8 @@ pub fn outputs<'a, S: Study>(
     let diagnostics = study.diagnostics(combined);
     let mut outputs: Vec<Output<'_>> = study.outputs(combined, provenance);
     keep_figures(&mut outputs, &common.figures);
-    let mut outputs = set_ylims(outputs, &parse_ylims(&common.ylim).unwrap_or_default());
+    let outputs = set_ylims(outputs, &parse_ylims(&common.ylim).unwrap_or_default());
+    let mut outputs = set_legend(outputs, common.legend);
     outputs.push(Output::table(
         "diagnostics",
         "Diagnostics",

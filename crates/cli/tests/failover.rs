@@ -893,3 +893,50 @@ fn trials_choose_which_runs_the_figures_are_made_of() {
     let (_, code, _) = on_example(&["--trials", ""]);
     assert_eq!(code, Some(2));
 }
+
+#[test]
+fn legend_places_the_line_figures_legend_and_says_when_there_is_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = expost(&[
+        "failover",
+        example().to_str().unwrap(),
+        "-q",
+        "-o",
+        dir.path().to_str().unwrap(),
+        "--figures",
+        "loss,rtt",
+        "--legend",
+        "none",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(dir.path().join("loss.svg")).unwrap();
+    assert!(!svg.contains("config 020"), "no legend");
+    let provision = expost(&[
+        "provision",
+        "--from",
+        repo()
+            .join("examples/provision/events.jsonl")
+            .to_str()
+            .unwrap(),
+        "-q",
+        "-o",
+        dir.path().join("p").to_str().unwrap(),
+        "--legend",
+        "bottom",
+    ]);
+    assert!(String::from_utf8_lossy(&provision.stderr)
+        .contains("--legend: there is no line figure here"));
+    let bad = expost(&[
+        "failover",
+        example().to_str().unwrap(),
+        "--json",
+        "--legend",
+        "left",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+}

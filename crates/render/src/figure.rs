@@ -113,6 +113,20 @@ pub struct Figure {
     /// A note ending the legend, without a sample (e.g. how the bands were
     /// clipped).
     pub note: Option<String>,
+    /// Where the legend goes.
+    pub legend: LegendPlace,
+}
+
+/// Where a figure's legend goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LegendPlace {
+    /// Above the plot (under the title).
+    #[default]
+    Top,
+    /// Under the x axis label.
+    Bottom,
+    /// No legend (nor its note).
+    None,
 }
 
 /// One series: a central line with an optional band around it.
@@ -813,6 +827,7 @@ fn render_with_left(
         .lines
         .iter()
         .enumerate()
+        .filter(|_| fig.legend != LegendPlace::None)
         .filter(|(_, l)| !l.label.trim().is_empty())
         .map(|(i, l)| LegendItem {
             line: Some(i),
@@ -821,7 +836,11 @@ fn render_with_left(
         })
         .collect();
     let avail = st.w - 2.0 * margin;
-    if let Some(note) = fig.note.as_deref().filter(|n| !n.trim().is_empty()) {
+    let note = fig
+        .note
+        .as_deref()
+        .filter(|_| fig.legend != LegendPlace::None);
+    if let Some(note) = note.filter(|n| !n.trim().is_empty()) {
         // A note wider than the figure goes on as many rows as it needs.
         for piece in wrap_words(note, avail, st.legend_font) {
             items.push(LegendItem {
@@ -848,6 +867,13 @@ fn render_with_left(
     };
     let legend_row_h = st.legend_font * 1.45;
     let legend_h = legend_rows as f64 * legend_row_h;
+    // Above the plot, or under the x axis label (then the bottom margin
+    // grows by it).
+    let (legend_h, legend_below) = match fig.legend {
+        LegendPlace::Bottom if legend_rows > 0 => (0.0, legend_h + 2.0 * k),
+        _ => (legend_h, 0.0),
+    };
+    let bottom_margin = bottom_margin + legend_below;
     let marker_row_h = st.tick_font * 1.3;
     let labelled: Vec<(f64, &str)> = fig
         .markers
@@ -1071,7 +1097,11 @@ fn render_with_left(
 
         // Legend, above the plot, centred on it (or on the figure if wider).
         let plot_cx = f64::from(px_range.start + px_range.end) / 2.0 / UNITS_PER_PT;
-        let legend_top = margin + title_h;
+        let legend_top = if legend_below > 0.0 {
+            st.h - legend_below
+        } else {
+            margin + title_h
+        };
         let legend_w = legend
             .iter()
             .zip(&items)

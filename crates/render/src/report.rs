@@ -8,7 +8,7 @@ mod folder;
 
 pub use folder::{headline, parameters, read_specs, section_of, specs_json, FIGURE_SPECS};
 
-use crate::figure::{Figure, Line, VMarker};
+use crate::figure::{Figure, LegendPlace, Line, VMarker};
 use crate::output::{DiagnosticCounts, Kind};
 use serde_json::{json, Value};
 
@@ -125,6 +125,11 @@ pub fn figure_to_json(fig: &Figure) -> Value {
     if let Some(note) = &fig.note {
         value["note"] = json!(note);
     }
+    match fig.legend {
+        LegendPlace::Top => {}
+        LegendPlace::Bottom => value["legend"] = json!("bottom"),
+        LegendPlace::None => value["legend"] = json!("none"),
+    }
     value
 }
 
@@ -174,6 +179,11 @@ pub fn figure_from_json(value: &Value) -> Option<Figure> {
             })
             .unwrap_or_default(),
         note: value["note"].as_str().map(str::to_string),
+        legend: match value["legend"].as_str() {
+            Some("bottom") => LegendPlace::Bottom,
+            Some("none") => LegendPlace::None,
+            _ => LegendPlace::Top,
+        },
     })
 }
 
@@ -570,6 +580,7 @@ mod tests {
                 label: Some("outage".into()),
             }],
             note: Some("band: min–max".into()),
+            legend: LegendPlace::Bottom,
         }
     }
 

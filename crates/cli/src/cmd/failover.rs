@@ -95,6 +95,12 @@ pub struct Args {
     #[arg(long, value_name = "NAME=MIN:MAX", allow_hyphen_values = true)]
     #[serde(default)]
     pub ylim: Vec<String>,
+    /// Where line figures put their legend: top (above the plot, the
+    /// default), bottom (under the x axis label) or none. Charts (bars,
+    /// Gantt) and the report's interactive charts keep theirs.
+    #[arg(long, value_enum, value_name = "PLACE")]
+    #[serde(default)]
+    pub legend: Option<crate::driver::LegendArg>,
     /// Path pattern naming the parameters, relative to ROOT, e.g.
     /// '{study}/fec_udp_failover_{poll_ms}/{_}_{trial}'. Default: the Flightplan layout {exp}_{config}/{exp}_{config}_{trial}.
     #[arg(long, value_name = "PATTERN")]

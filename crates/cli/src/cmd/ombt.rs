@@ -100,6 +100,12 @@ pub struct Args {
     #[arg(long, value_name = "NAME=MIN:MAX", allow_hyphen_values = true)]
     #[serde(default)]
     pub ylim: Vec<String>,
+    /// Where line figures put their legend: top (above the plot, the
+    /// default), bottom (under the x axis label) or none. Charts (bars,
+    /// Gantt) and the report's interactive charts keep theirs.
+    #[arg(long, value_enum, value_name = "PLACE")]
+    #[serde(default)]
+    pub legend: Option<crate::driver::LegendArg>,
     /// The parameter on the rate and latency figures' x axis (a number; default nbr_clients).
     #[arg(long, value_name = "PARAM")]
     #[serde(default)]

@@ -408,6 +408,7 @@ mod tests {
             save_study: None,
             figures: Vec::new(),
             ylim: Vec::new(),
+            legend: None,
             pattern: None,
             anchor: "iperf_client".into(),
             mark: Vec::new(),

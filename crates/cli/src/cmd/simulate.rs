@@ -321,6 +321,12 @@ with_sim_settings! {
         #[arg(long, value_name = "NAME=MIN:MAX", allow_hyphen_values = true)]
         #[serde(default)]
         pub ylim: Vec<String>,
+        /// Where line figures put their legend: top (above the plot, the
+        /// default), bottom (under the x axis label) or none. Charts (bars,
+        /// Gantt) and the report's interactive charts keep theirs.
+        #[arg(long, value_enum, value_name = "PLACE")]
+        #[serde(default)]
+        pub legend: Option<crate::driver::LegendArg>,
         /// No summary on stdout (diagnostics are still printed).
         #[arg(short, long)]
         #[serde(skip)]

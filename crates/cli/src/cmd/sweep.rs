@@ -350,6 +350,12 @@ with_sim_settings! {
         #[arg(long, value_name = "NAME=MIN:MAX", allow_hyphen_values = true)]
         #[serde(default)]
         pub ylim: Vec<String>,
+        /// Where line figures put their legend: top (above the plot, the
+        /// default), bottom (under the x axis label) or none. Charts (bars,
+        /// Gantt) and the report's interactive charts keep theirs.
+        #[arg(long, value_enum, value_name = "PLACE")]
+        #[serde(default)]
+        pub legend: Option<crate::driver::LegendArg>,
         /// No progress bar or summary.
         #[arg(short, long)]
         #[serde(skip)]
@@ -470,6 +476,7 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
         save_study: None,
         figures: Vec::new(),
         ylim: Vec::new(),
+        legend: None,
     };
     Ok(crate::driver::finish(
         &study,

@@ -63,6 +63,12 @@ pub struct Args {
     #[arg(long, value_name = "NAME=MIN:MAX", allow_hyphen_values = true)]
     #[serde(default)]
     pub ylim: Vec<String>,
+    /// Where line figures put their legend: top (above the plot, the
+    /// default), bottom (under the x axis label) or none. Charts (bars,
+    /// Gantt) and the report's interactive charts keep theirs.
+    #[arg(long, value_enum, value_name = "PLACE")]
+    #[serde(default)]
+    pub legend: Option<crate::driver::LegendArg>,
     /// Unit of a step plot's offsets: ms, s, min or h (default: the unit
     /// its header names, as `milliseconds,count`; without one, hours when
     /// an offset has a fraction, else seconds, and that guess is said).

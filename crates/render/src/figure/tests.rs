@@ -56,6 +56,7 @@ fn demo_figure(n: usize) -> Figure {
             label: Some("failover".into()),
         }],
         note: None,
+        legend: LegendPlace::Top,
     }
 }
 
@@ -533,4 +534,36 @@ fn stacked_panels_share_the_first_panels_x_range_and_one_left_edge() {
         render_stacked_svg(&[], PaperSize::Column),
         Err(FigureError::NoData)
     ));
+}
+
+#[test]
+fn the_legend_goes_above_below_or_nowhere() {
+    let mut fig = demo_figure(50);
+    let label = fig.lines[0].label.clone();
+    let y_of = |svg: &str, text: &str| -> f64 {
+        let at = svg
+            .find(&format!(">\n{text}\n<"))
+            .or_else(|| svg.find(&format!(">{text}<")))
+            .unwrap();
+        let tag = &svg[svg[..at].rfind("<text").unwrap()..at];
+        tag.split(" y=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let top = render_svg(&fig, PaperSize::Page).unwrap();
+    fig.legend = LegendPlace::Bottom;
+    let bottom = render_svg(&fig, PaperSize::Page).unwrap();
+    // Under the x axis label, instead of above the plot.
+    let x_label = fig.x_label.clone();
+    assert!(y_of(&top, &label) < y_of(&top, &x_label));
+    assert!(y_of(&bottom, &label) > y_of(&bottom, &x_label));
+    fig.legend = LegendPlace::None;
+    fig.note = Some("a note".into());
+    let none = render_svg(&fig, PaperSize::Page).unwrap();
+    assert!(!none.contains(&label) && !none.contains("a note"));
 }

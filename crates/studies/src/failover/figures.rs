@@ -370,6 +370,7 @@ fn figure_of(plan: &Plan<'_>, runs: &[RunResult], options: &Options, anchor: &st
         lines,
         markers,
         note: clipped.then(|| clip_note(plan.metric)),
+        legend: Default::default(),
     }
 }
 
