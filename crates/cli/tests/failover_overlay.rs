@@ -240,3 +240,46 @@ fn bad_overlay_options_are_a_bad_command_line() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn an_overlay_in_line_protocol_is_read_with_epoch_nanoseconds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("campaign");
+    copy_dir(&repo().join("examples/failover"), &root);
+    for (rel, &(anchor, trial)) in &runs_of(&root) {
+        let mut lp = String::from("# DML\n");
+        for i in 1..=160 {
+            let t = f64::from(i) * 0.05 - 0.025;
+            let ns = ((anchor + t) * 1e9).round() as i64;
+            writeln!(lp, "power,device=fpga0,unit=W value={} {ns}", 100 + trial).unwrap();
+        }
+        std::fs::write(root.join(rel).join("power.lp"), lp).unwrap();
+    }
+    let out_dir = tmp.path().join("out");
+    let out = expost(&[
+        "failover",
+        root.to_str().unwrap(),
+        "-q",
+        "-o",
+        out_dir.to_str().unwrap(),
+        "--overlay",
+        "power=power.lp",
+        "--figures",
+        "loss",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = rows(&out_dir.join("series.csv"));
+    let values: Vec<f64> = (rows.iter())
+        .filter(|r| r["metric"] == "power[fpga0]" && r["config"] == "050" && r["trial"] == "3")
+        .map(|r| r["value"].parse().unwrap())
+        .collect();
+    assert!(
+        values.len() > 70 && values.iter().all(|&v| v == 103.0),
+        "{values:?}"
+    );
+}

@@ -11,6 +11,11 @@
 //!
 //! Other columns are ignored, and a note names them. A row whose time or
 //! value is not a finite number is skipped with a warning naming its line.
+//!
+//! Or as InfluxDB line protocol ([`read_line_protocol`]): epoch times in
+//! nanoseconds; the entity is a point's `entity`, `device` or `host` tag
+//! (else its measurement), the value its `value` field (other numeric
+//! fields are series of their own, `ENTITY.FIELD`), the unit a `unit` tag.
 
 use expost_model::Diagnostics;
 
@@ -155,6 +160,59 @@ pub fn read_csv(bytes: &[u8], diags: &mut Diagnostics) -> Result<Series, String>
     })
 }
 
+/// Reads a series written as InfluxDB line protocol (see the module's
+/// documentation); bad lines and points without a time are warnings.
+///
+/// # Errors
+/// A message when the file holds no numeric field with a time.
+pub fn read_line_protocol(bytes: &[u8], diags: &mut Diagnostics) -> Result<Series, String> {
+    let mut samples = Vec::new();
+    let mut unit: Option<String> = None;
+    let mut untimed = 0u64;
+    crate::line_protocol::parse(bytes, diags, |_, point| {
+        let Some(ns) = point.timestamp_ns else {
+            untimed += 1;
+            return;
+        };
+        let base = ["entity", "device", "host"]
+            .iter()
+            .find_map(|k| point.tag(k))
+            .unwrap_or(&point.measurement)
+            .to_string();
+        if unit.is_none() {
+            unit = point.tag("unit").map(str::to_string);
+        }
+        for (field, value) in &point.fields {
+            let Some(value) = value.as_f64().filter(|v| v.is_finite()) else {
+                continue;
+            };
+            let entity = if field == "value" {
+                base.clone()
+            } else {
+                format!("{base}.{field}")
+            };
+            samples.push(Sample {
+                time: ns as f64 / 1e9,
+                entity,
+                value,
+            });
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    if untimed > 0 {
+        diags.warn(None, format!("{untimed} points without a time skipped"));
+    }
+    if samples.is_empty() {
+        return Err("no sample (no point with a time and a numeric field)".into());
+    }
+    diags.note(None, "times read as epoch nanoseconds (line protocol)");
+    Ok(Series {
+        samples,
+        base: TimeBase::Epoch,
+        unit,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,5 +267,24 @@ mod tests {
         assert!(read_csv(b"time,value\n1700000000,1\n3,2\n", &mut d)
             .unwrap_err()
             .contains("same way"));
+    }
+
+    #[test]
+    fn line_protocol_gives_one_series_per_entity_and_field() {
+        let mut d = Diagnostics::for_file("power.lp");
+        let text = "power,device=fpga0,unit=W value=12.5,temp=40i 1700000000500000000\npower,device=fpga1 value=13 1700000000600000000\npower,device=fpga1 value=14\nbroken line\n";
+        let s = read_line_protocol(text.as_bytes(), &mut d).unwrap();
+        assert_eq!(s.base, TimeBase::Epoch);
+        assert_eq!(s.unit.as_deref(), Some("W"));
+        let entities: Vec<&str> = s.samples.iter().map(|x| x.entity.as_str()).collect();
+        assert_eq!(entities, ["fpga0", "fpga0.temp", "fpga1"]);
+        assert!((s.samples[0].time - 1_700_000_000.5).abs() < 1e-6);
+        let said: Vec<String> = d.items().iter().map(|x| x.message.clone()).collect();
+        assert!(
+            said.iter().any(|m| m.contains("1 points without a time")),
+            "{said:?}"
+        );
+        assert!(said.iter().any(|m| m.contains("line skipped")), "{said:?}");
+        assert!(read_line_protocol(b"# DML\n", &mut d).is_err());
     }
 }

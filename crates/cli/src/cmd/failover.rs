@@ -145,7 +145,8 @@ pub struct Args {
     /// An external series beside the traffic, NAME=FILE (e.g.
     /// power=power.csv), repeatable: FILE in each run folder, a CSV with
     /// time (epoch seconds, or seconds after the anchor), value and
-    /// optionally entity and unit columns. Put on the run's clock, kept in
+    /// optionally entity and unit columns, or line protocol (*.lp: the
+    /// entity/device/host tag, the value field, a unit tag). Put on the run's clock, kept in
     /// its window, binned as the mean per epoch, banded across trials; in
     /// series.* and bands.csv as NAME[ENTITY], drawn as overlay_NAME_ENTITY
     /// on the traffic figures' time range.

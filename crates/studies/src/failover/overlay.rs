@@ -1,6 +1,7 @@
 //! External series beside the traffic (`--overlay NAME=FILE`, e.g. the
 //! power of each FPGA): each run's own file (FILE relative to the run
-//! folder, e.g. `power.csv`; see [`expost_formats::timeseries`]) is put on
+//! folder, e.g. `power.csv`, or `power.lp` in line protocol; see
+//! [`expost_formats::timeseries`]) is put on
 //! the run's clock (epoch times minus the anchor's), kept within the run's
 //! window, and binned into the study's epochs as the mean of the samples
 //! whose time falls in each (rounded up to the epoch's end, as every other
@@ -91,9 +92,17 @@ pub fn read(
         let bytes = crate::files::open_regular(&path).and_then(|file| {
             crate::files::read_at_most(file, Vec::new(), OVERLAY_LIMIT, "an overlay series")
         });
+        // Line protocol by its extension, CSV otherwise.
+        let parse = |b: Vec<u8>, diags: &mut Diagnostics| {
+            if spec.file.ends_with(".lp") {
+                timeseries::read_line_protocol(&b, diags)
+            } else {
+                timeseries::read_csv(&b, diags)
+            }
+        };
         match bytes
             .map_err(|e| e.to_string())
-            .and_then(|b| timeseries::read_csv(&b, diags))
+            .and_then(|b| parse(b, diags))
         {
             Ok(series) => found.push((spec.name.clone(), shown, series)),
             Err(e) => diags.warn(None, format!("--overlay {}: not read: {e}", spec.name)),
