@@ -283,3 +283,66 @@ fn an_overlay_in_line_protocol_is_read_with_epoch_nanoseconds() {
         "{values:?}"
     );
 }
+
+#[test]
+fn one_overlay_file_for_the_whole_campaign_is_shared_out_by_its_run_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("campaign");
+    copy_dir(&repo().join("examples/failover"), &root);
+    let mut csv = String::from("run,time,device,value\n");
+    for (rel, &(anchor, trial)) in &runs_of(&root) {
+        // Runs named by folder name, or by path under the campaign.
+        let run = if trial == 1 {
+            rel.rsplit('/').next().unwrap()
+        } else {
+            rel.as_str()
+        };
+        for i in 1..=160 {
+            let t = f64::from(i) * 0.05 - 0.025;
+            writeln!(csv, "{run},{:.6},fpga0,{}", anchor + t, 100 + trial).unwrap();
+        }
+    }
+    csv.push_str("no_such_run,1700000000,fpga0,1\n");
+    std::fs::write(root.join("power.csv"), csv).unwrap();
+    let out_dir = tmp.path().join("out");
+    let out = expost(&[
+        "failover",
+        root.to_str().unwrap(),
+        "-q",
+        "-o",
+        out_dir.to_str().unwrap(),
+        "--overlay",
+        "power=power.csv",
+        "--figures",
+        "loss",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("runs the campaign does not have, not used: no_such_run"),
+        "{stderr}"
+    );
+    let rows = rows(&out_dir.join("series.csv"));
+    for (config, trial, watts) in [("020", "1", 101.0), ("050", "2", 102.0)] {
+        let values: Vec<f64> = (rows.iter())
+            .filter(|r| r["metric"] == "power[fpga0]" && r["exp"] == "fec_udp_failover")
+            .filter(|r| r["config"] == config && r["trial"] == trial)
+            .map(|r| r["value"].parse().unwrap())
+            .collect();
+        assert!(
+            values.len() > 70 && values.iter().all(|&v| v == watts),
+            "{config}/{trial}: {values:?}"
+        );
+    }
+    // A file at the root without a run column is refused.
+    std::fs::write(root.join("power.csv"), "time,value\n1,2\n").unwrap();
+    let bad = expost(&[
+        "failover",
+        root.to_str().unwrap(),
+        "--json",
+        "--overlay",
+        "power=power.csv",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("a run column"));
+}

@@ -7,7 +7,9 @@
 //! * `value`: the measurement;
 //! * optional `entity` (or `device`, `host`, `name`): which thing it
 //!   measures, one series per entity (empty or absent: one series);
-//! * optional `unit`.
+//! * optional `unit`;
+//! * optional `run`: in one file for a whole campaign, the run each sample
+//!   belongs to (its folder's name or its path under the campaign).
 //!
 //! Other columns are ignored, and a note names them. A row whose time or
 //! value is not a finite number is skipped with a warning naming its line.
@@ -22,6 +24,9 @@ use expost_model::Diagnostics;
 /// One sample.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
+    /// The run it belongs to, in a campaign-wide file (its `run` column;
+    /// "" otherwise).
+    pub run: String,
     /// Seconds (see [`TimeBase`]).
     pub time: f64,
     /// Which thing it measures ("" when the file has no entity column).
@@ -81,7 +86,8 @@ pub fn read_csv(bytes: &[u8], diags: &mut Diagnostics) -> Result<Series, String>
         .ok_or_else(|| format!("no value column; columns: {}", header.join(", ")))?;
     let entity = find(&ENTITY);
     let unit_column = find(&["unit"]);
-    let used = [Some(time), Some(value), entity, unit_column];
+    let run = find(&["run"]);
+    let used = [Some(time), Some(value), entity, unit_column, run];
     let ignored: Vec<&str> = (header.iter().enumerate())
         .filter(|(i, _)| !used.contains(&Some(*i)))
         .map(|(_, h)| h.as_str())
@@ -125,6 +131,7 @@ pub fn read_csv(bytes: &[u8], diags: &mut Diagnostics) -> Result<Series, String>
                 .map(str::to_string);
         }
         samples.push(Sample {
+            run: run.and_then(|i| record.get(i)).unwrap_or("").to_string(),
             time: t,
             entity: entity.and_then(|i| record.get(i)).unwrap_or("").to_string(),
             value: v,
@@ -192,6 +199,7 @@ pub fn read_line_protocol(bytes: &[u8], diags: &mut Diagnostics) -> Result<Serie
                 format!("{base}.{field}")
             };
             samples.push(Sample {
+                run: point.tag("run").unwrap_or("").to_string(),
                 time: ns as f64 / 1e9,
                 entity,
                 value,
@@ -227,6 +235,7 @@ mod tests {
         assert_eq!(
             s.samples[1],
             Sample {
+                run: String::new(),
                 time: 1700000000.6,
                 entity: "fpga1".into(),
                 value: 13.0

@@ -146,7 +146,9 @@ pub struct Args {
     /// power=power.csv), repeatable: FILE in each run folder, a CSV with
     /// time (epoch seconds, or seconds after the anchor), value and
     /// optionally entity and unit columns, or line protocol (*.lp: the
-    /// entity/device/host tag, the value field, a unit tag). Put on the run's clock, kept in
+    /// entity/device/host tag, the value field, a unit tag). A FILE at
+    /// ROOT itself serves every run, given out by its run column (a run
+    /// folder's name or path). Put on the run's clock, kept in
     /// its window, binned as the mean per epoch, banded across trials; in
     /// series.* and bands.csv as NAME[ENTITY], drawn as overlay_NAME_ENTITY
     /// on the traffic figures' time range.
@@ -311,7 +313,7 @@ impl Args {
             }
             specs.push(spec);
         }
-        Ok(specs)
+        expost_studies::failover::overlay::resolve_campaign_files(&self.root, specs)
     }
 
     /// `--only`'s PARAM=V1,V2 values.

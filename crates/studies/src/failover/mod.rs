@@ -146,7 +146,7 @@ pub(crate) fn analyse_dir(dir: &RunDir, layout: &Layout, options: &Options) -> R
         );
     }
     if !options.overlays.is_empty() {
-        files.overlays = overlay::read(&dir.path, &options.overlays, &mut run.diagnostics);
+        files.overlays = overlay::read(dir, &options.overlays, &mut run.diagnostics);
     }
     analyse_run(run, files, &run_dir, options)
 }

@@ -8,23 +8,116 @@
 //! sample). One series per entity, named `NAME[ENTITY]` (or `NAME` when the
 //! file has no entity column); banded across trials like every metric.
 
+use expost_formats::campaign::RunDir;
 use expost_formats::timeseries::{self, Series, TimeBase};
-use expost_model::Diagnostics;
+use expost_model::{Diagnostic, Diagnostics};
 use expost_ops::bin::EpochGrid;
 use expost_ops::window::TimeWindow;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The most read of one overlay file.
 const OVERLAY_LIMIT: u64 = 256 << 20;
 
 /// `--overlay NAME=FILE`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct OverlaySpec {
     /// The series' name in tables and figures.
     pub name: String,
-    /// Its file, relative to each run folder.
+    /// Its file, relative to each run folder (or to the campaign folder).
     pub file: String,
+    /// The file at the campaign folder's root, when there is one for the
+    /// whole campaign (see [`resolve_campaign_files`]).
+    pub campaign: Option<Arc<CampaignFile>>,
+}
+
+/// One overlay file for a whole campaign, read once: its samples name
+/// their run.
+#[derive(Debug)]
+pub struct CampaignFile {
+    /// The file, as shown in messages.
+    pub shown: String,
+    /// Every sample.
+    pub series: Series,
+    /// What reading it said.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// For each spec whose FILE is at the campaign folder's root: that file
+/// serves the whole campaign, each sample given to the run its `run`
+/// column names (the run folder's name or its path under the campaign).
+///
+/// # Errors
+/// A message naming the file when it cannot be read or has no `run`
+/// column (a file at the root must say which run each sample is of).
+pub fn resolve_campaign_files(
+    root: &Path,
+    specs: Vec<OverlaySpec>,
+) -> Result<Vec<OverlaySpec>, String> {
+    specs
+        .into_iter()
+        .map(|spec| {
+            let path = root.join(&spec.file);
+            if !path.is_file() {
+                return Ok(spec);
+            }
+            let shown = super::load::display(&path);
+            let mut diags = Diagnostics::for_file(shown.clone());
+            let series = read_series(&path, &spec.file, &mut diags)
+                .map_err(|e| format!("--overlay {}: {shown}: {e}", spec.name))?;
+            if series.samples.iter().any(|s| s.run.is_empty()) {
+                return Err(format!(
+                    "--overlay {}: {shown} is at the campaign's root, so it must say which run each sample is of (a run column); files for one run go in each run folder",
+                    spec.name
+                ));
+            }
+            let diagnostics = diags.into_items();
+            Ok(OverlaySpec {
+                campaign: Some(Arc::new(CampaignFile {
+                    shown,
+                    series,
+                    diagnostics,
+                })),
+                ..spec
+            })
+        })
+        .collect()
+}
+
+/// A warning naming the runs a campaign-wide file has samples of that are
+/// no run of the campaign (their samples are not used).
+pub fn unknown_runs(
+    name: &str,
+    file: &CampaignFile,
+    runs: &[super::RunResult],
+) -> Option<Diagnostic> {
+    let known = |run: &str| runs.iter().any(|r| r.name == run || r.rel == run);
+    let unknown: std::collections::BTreeSet<&str> = (file.series.samples.iter())
+        .map(|s| s.run.as_str())
+        .filter(|run| !known(run))
+        .collect();
+    (!unknown.is_empty()).then(|| Diagnostic {
+        file: file.shown.clone(),
+        line: None,
+        severity: expost_model::Severity::Warning,
+        message: format!(
+            "--overlay {name}: samples of runs the campaign does not have, not used: {}",
+            unknown.into_iter().collect::<Vec<_>>().join(", ")
+        ),
+    })
+}
+
+/// Reads a series file: line protocol by its extension, CSV otherwise.
+fn read_series(path: &Path, file: &str, diags: &mut Diagnostics) -> Result<Series, String> {
+    let bytes = crate::files::open_regular(path)
+        .and_then(|f| crate::files::read_at_most(f, Vec::new(), OVERLAY_LIMIT, "an overlay series"))
+        .map_err(|e| e.to_string())?;
+    if file.ends_with(".lp") {
+        timeseries::read_line_protocol(&bytes, diags)
+    } else {
+        timeseries::read_csv(&bytes, diags)
+    }
 }
 
 impl std::str::FromStr for OverlaySpec {
@@ -54,6 +147,7 @@ impl std::str::FromStr for OverlaySpec {
         Ok(OverlaySpec {
             name: name.to_string(),
             file: file.to_string(),
+            campaign: None,
         })
     }
 }
@@ -76,34 +170,44 @@ pub fn metric_name(name: &str, entity: &str) -> String {
     }
 }
 
-/// Reads every overlay file of the run in `dir`, as (name, file as shown,
-/// series); a file that is missing or unreadable is a warning naming it,
-/// and the run goes on without it.
+/// Reads every overlay of the run in `dir` (its own file, or its samples
+/// of a campaign-wide one), as (name, file as shown, series); a file that
+/// is missing or unreadable, or holds nothing of the run, is a warning
+/// naming it, and the run goes on without it.
 pub fn read(
-    dir: &Path,
+    dir: &RunDir,
     specs: &[OverlaySpec],
     diags: &mut Diagnostics,
 ) -> Vec<(String, String, Series)> {
     let mut found = Vec::new();
     for spec in specs {
-        let path = dir.join(&spec.file);
+        if let Some(file) = &spec.campaign {
+            diags.set_file(file.shown.clone());
+            let samples: Vec<_> = (file.series.samples.iter())
+                .filter(|s| s.run == dir.name || s.run == dir.rel)
+                .cloned()
+                .collect();
+            if samples.is_empty() {
+                diags.warn(
+                    None,
+                    format!(
+                        "--overlay {}: no sample of run {} (run column: its folder's name or path)",
+                        spec.name, dir.rel
+                    ),
+                );
+                continue;
+            }
+            let series = Series {
+                samples,
+                ..file.series.clone()
+            };
+            found.push((spec.name.clone(), file.shown.clone(), series));
+            continue;
+        }
+        let path = dir.path.join(&spec.file);
         let shown = super::load::display(&path);
         diags.set_file(shown.clone());
-        let bytes = crate::files::open_regular(&path).and_then(|file| {
-            crate::files::read_at_most(file, Vec::new(), OVERLAY_LIMIT, "an overlay series")
-        });
-        // Line protocol by its extension, CSV otherwise.
-        let parse = |b: Vec<u8>, diags: &mut Diagnostics| {
-            if spec.file.ends_with(".lp") {
-                timeseries::read_line_protocol(&b, diags)
-            } else {
-                timeseries::read_csv(&b, diags)
-            }
-        };
-        match bytes
-            .map_err(|e| e.to_string())
-            .and_then(|b| parse(b, diags))
-        {
+        match read_series(&path, &spec.file, diags) {
             Ok(series) => found.push((spec.name.clone(), shown, series)),
             Err(e) => diags.warn(None, format!("--overlay {}: not read: {e}", spec.name)),
         }
@@ -199,6 +303,7 @@ mod tests {
     fn samples_are_put_on_the_run_clock_and_averaged_per_epoch() {
         let grid = EpochGrid::new(0.1).unwrap();
         let sample = |time: f64, entity: &str, value: f64| Sample {
+            run: String::new(),
             time,
             entity: entity.into(),
             value,

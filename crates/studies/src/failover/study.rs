@@ -62,6 +62,13 @@ impl Study for FailoverStudy {
         diagnostics: Vec<Diagnostic>,
     ) -> Result<Campaign, StudyError> {
         let mut diagnostics = diagnostics;
+        // What reading the campaign-wide overlay files said, once.
+        for spec in &self.options.overlays {
+            if let Some(file) = &spec.campaign {
+                diagnostics.extend(file.diagnostics.iter().cloned());
+                diagnostics.extend(super::overlay::unknown_runs(&spec.name, file, &runs));
+            }
+        }
         for message in super::fields::check_fields(&runs, &self.options)? {
             diagnostics.push(Diagnostic {
                 file: String::new(),
