@@ -346,3 +346,69 @@ fn one_overlay_file_for_the_whole_campaign_is_shared_out_by_its_run_column() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("a run column"));
 }
+
+#[test]
+fn an_overlay_in_parquet_is_read_like_its_csv() {
+    use expost_render::table::{write_table, ColumnData, DictBuilder, Parquet, Table};
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("campaign");
+    copy_dir(&repo().join("examples/failover"), &root);
+    for (rel, &(anchor, trial)) in &runs_of(&root) {
+        let times: Vec<f64> = (1..=160)
+            .map(|i| anchor + f64::from(i) * 0.05 - 0.025)
+            .collect();
+        let mut device = DictBuilder::default();
+        device.push_n("fpga0", times.len());
+        let mut unit = DictBuilder::default();
+        unit.push_n("W", times.len());
+        let mut table = Table::default();
+        table.push("device", device.finish());
+        table.push(
+            "value",
+            ColumnData::Number(vec![f64::from(100 + trial); times.len()]),
+        );
+        table.push("time", ColumnData::Number(times));
+        table.push("unit", unit.finish());
+        write_table(&table, &root.join(rel).join("power.parquet"), &Parquet).unwrap();
+    }
+    let out_dir = tmp.path().join("out");
+    let out = expost(&[
+        "failover",
+        root.to_str().unwrap(),
+        "-q",
+        "-o",
+        out_dir.to_str().unwrap(),
+        "--overlay",
+        "power=power.parquet",
+        "--figures",
+        "loss",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = rows(&out_dir.join("series.csv"));
+    let values: Vec<(f64, &str)> = (rows.iter())
+        .filter(|r| r["metric"] == "power[fpga0]" && r["config"] == "100" && r["trial"] == "2")
+        .filter(|r| r["exp"] == "fec_udp_failover")
+        .map(|r| (r["value"].parse().unwrap(), r["unit"].as_str()))
+        .collect();
+    assert!(
+        values.len() > 70 && values.iter().all(|&v| v == (102.0, "W")),
+        "{values:?}"
+    );
+    // Not Parquet: an error for its run, the others go on.
+    let first = runs_of(&root).into_keys().next().unwrap();
+    std::fs::write(root.join(&first).join("power.parquet"), "time,value\n").unwrap();
+    let out = expost(&[
+        "failover",
+        root.to_str().unwrap(),
+        "--json",
+        "--overlay",
+        "power=power.parquet",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not a Parquet file"), "{stderr}");
+}

@@ -14,7 +14,8 @@
 //! Other columns are ignored, and a note names them. A row whose time or
 //! value is not a finite number is skipped with a warning naming its line.
 //!
-//! Or as InfluxDB line protocol ([`read_line_protocol`]): epoch times in
+//! Or the same columns in Parquet ([`read_parquet`]; a timestamp type is
+//! epoch time), or InfluxDB line protocol ([`read_line_protocol`]): epoch times in
 //! nanoseconds; the entity is a point's `entity`, `device` or `host` tag
 //! (else its measurement), the value its `value` field (other numeric
 //! fields are series of their own, `ENTITY.FIELD`), the unit a `unit` tag.
@@ -140,6 +141,16 @@ pub fn read_csv(bytes: &[u8], diags: &mut Diagnostics) -> Result<Series, String>
     if samples.is_empty() {
         return Err("no sample (no row with a numeric time and value)".into());
     }
+    with_time_base(samples, unit, diags)
+}
+
+/// The series of `samples`, their times told to be epoch seconds (every
+/// one at least 10⁹) or seconds after the anchor (none), said in a note.
+fn with_time_base(
+    samples: Vec<Sample>,
+    unit: Option<String>,
+    diags: &mut Diagnostics,
+) -> Result<Series, String> {
     let epoch = samples.iter().filter(|s| s.time >= 1e9).count();
     let base = match epoch {
         0 => TimeBase::Anchor,
@@ -165,6 +176,94 @@ pub fn read_csv(bytes: &[u8], diags: &mut Diagnostics) -> Result<Series, String>
         base,
         unit,
     })
+}
+
+/// Reads a series written as Parquet, with the columns a CSV has (time as
+/// a number, or a timestamp type, which is epoch time); a row without a
+/// numeric time and value is a warning naming it.
+///
+/// # Errors
+/// A message when the file is no Parquet, or lacks the time or value column.
+pub fn read_parquet(bytes: Vec<u8>, diags: &mut Diagnostics) -> Result<Series, String> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::Field;
+    let reader = SerializedFileReader::new(bytes::Bytes::from(bytes))
+        .map_err(|e| format!("not a Parquet file: {e}"))?;
+    let names: Vec<String> = (reader
+        .metadata()
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter())
+    .map(|c| c.name().to_ascii_lowercase())
+    .collect();
+    let find = |wanted: &[&str]| names.iter().find(|n| wanted.contains(&n.as_str())).cloned();
+    let time = find(&TIME).ok_or_else(|| {
+        format!(
+            "no time column (one of {}); columns: {}",
+            TIME.join(", "),
+            names.join(", ")
+        )
+    })?;
+    let value = find(&["value"])
+        .ok_or_else(|| format!("no value column; columns: {}", names.join(", ")))?;
+    let (entity, unit_column, run) = (find(&ENTITY), find(&["unit"]), find(&["run"]));
+    let number = |f: &Field| -> Option<f64> {
+        match f {
+            Field::Double(v) => Some(*v),
+            Field::Float(v) => Some(f64::from(*v)),
+            Field::Long(v) => Some(*v as f64),
+            Field::Int(v) => Some(f64::from(*v)),
+            Field::TimestampMillis(v) => Some(*v as f64 / 1e3),
+            Field::TimestampMicros(v) => Some(*v as f64 / 1e6),
+            _ => None,
+        }
+        .filter(|v| v.is_finite())
+    };
+    let text = |f: &Field| match f {
+        Field::Str(s) => s.clone(),
+        Field::Null => String::new(),
+        other => other.to_string(),
+    };
+    let mut samples = Vec::new();
+    let mut unit = None;
+    let rows = reader
+        .get_row_iter(None)
+        .map_err(|e| format!("unreadable Parquet: {e}"))?;
+    for (i, row) in rows.enumerate() {
+        let row = row.map_err(|e| format!("unreadable Parquet row {}: {e}", i + 1))?;
+        let mut cells: std::collections::HashMap<String, &Field> = std::collections::HashMap::new();
+        for (name, field) in row.get_column_iter() {
+            cells.insert(name.to_ascii_lowercase(), field);
+        }
+        let get = |c: &Option<String>| c.as_ref().and_then(|c| cells.get(c).copied());
+        let (Some(t), Some(v)) = (
+            cells.get(&time).copied().and_then(number),
+            cells.get(&value).copied().and_then(number),
+        ) else {
+            diags.warn(
+                None,
+                format!(
+                    "row {} skipped: its time and value must both be numbers",
+                    i + 1
+                ),
+            );
+            continue;
+        };
+        if unit.is_none() {
+            unit = get(&unit_column).map(text).filter(|u| !u.is_empty());
+        }
+        samples.push(Sample {
+            run: get(&run).map(text).unwrap_or_default(),
+            time: t,
+            entity: get(&entity).map(text).unwrap_or_default(),
+            value: v,
+        });
+    }
+    if samples.is_empty() {
+        return Err("no sample (no row with a numeric time and value)".into());
+    }
+    with_time_base(samples, unit, diags)
 }
 
 /// Reads a series written as InfluxDB line protocol (see the module's

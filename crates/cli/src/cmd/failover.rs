@@ -145,7 +145,8 @@ pub struct Args {
     /// An external series beside the traffic, NAME=FILE (e.g.
     /// power=power.csv), repeatable: FILE in each run folder, a CSV with
     /// time (epoch seconds, or seconds after the anchor), value and
-    /// optionally entity and unit columns, or line protocol (*.lp: the
+    /// optionally entity and unit columns (or Parquet, *.parquet, with the
+    /// same columns), or line protocol (*.lp: the
     /// entity/device/host tag, the value field, a unit tag). A FILE at
     /// ROOT itself serves every run, given out by its run column (a run
     /// folder's name or path). Put on the run's clock, kept in

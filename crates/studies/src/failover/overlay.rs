@@ -108,13 +108,16 @@ pub fn unknown_runs(
     })
 }
 
-/// Reads a series file: line protocol by its extension, CSV otherwise.
+/// Reads a series file: line protocol (`.lp`) or Parquet (`.parquet`) by
+/// its extension, CSV otherwise.
 fn read_series(path: &Path, file: &str, diags: &mut Diagnostics) -> Result<Series, String> {
     let bytes = crate::files::open_regular(path)
         .and_then(|f| crate::files::read_at_most(f, Vec::new(), OVERLAY_LIMIT, "an overlay series"))
         .map_err(|e| e.to_string())?;
     if file.ends_with(".lp") {
         timeseries::read_line_protocol(&bytes, diags)
+    } else if file.ends_with(".parquet") {
+        timeseries::read_parquet(bytes, diags)
     } else {
         timeseries::read_csv(&bytes, diags)
     }
