@@ -738,3 +738,65 @@ fn only_and_label_choose_the_configurations_drawn_and_their_legend() {
     let configs = std::fs::read_to_string(dir.path().join("configs.csv")).unwrap();
     assert!(configs.contains(",hc_failover,") && configs.contains("050,fec_udp_failover,"));
 }
+
+#[test]
+fn trials_draws_only_those_trials_bands_made_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = repo().join("examples/failover");
+    let run = |trials: &str, out: &Path| {
+        let mut args = vec![
+            "iperf3",
+            root.to_str().unwrap(),
+            "-q",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        if !trials.is_empty() {
+            args.extend(["--trials", trials]);
+        }
+        let out = expost(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let all = dir.path().join("all");
+    let one = dir.path().join("one");
+    run("", &all);
+    let said = run("2,7", &one);
+    assert!(
+        said.contains("--trials 7: no analysed run has this trial"),
+        "{said}"
+    );
+    let figure = |dir: &Path| -> Value {
+        let specs: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("figures.json")).unwrap())
+                .unwrap();
+        specs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == "throughput_received_over_time")
+            .cloned()
+            .unwrap()
+    };
+    // With one trial, the band collapses onto its line; with all, it does not.
+    let band_width = |f: &Value| -> f64 {
+        f["figure"]["lines"][0]["band"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|b| Some(b[2].as_f64()? - b[1].as_f64()?))
+            .fold(0.0, f64::max)
+    };
+    assert!(band_width(&figure(&all)) > 0.0);
+    assert_eq!(band_width(&figure(&one)), 0.0);
+    // Tables keep every trial.
+    assert_eq!(
+        std::fs::read_to_string(all.join("runs.csv")).unwrap(),
+        std::fs::read_to_string(one.join("runs.csv")).unwrap()
+    );
+}

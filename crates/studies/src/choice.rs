@@ -50,6 +50,20 @@ pub fn parse_only(given: &str) -> Result<(String, Vec<String>), String> {
     Ok((param.trim().to_string(), values))
 }
 
+/// `--trials`' names, none empty.
+///
+/// # Errors
+/// A message when a trial is empty.
+pub fn parse_trials(given: &[String]) -> Result<Vec<String>, String> {
+    given
+        .iter()
+        .map(|t| match t.trim() {
+            "" => Err("--trials: a trial is empty (e.g. --trials 1,2)".to_string()),
+            t => Ok(t.to_string()),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -294,13 +294,7 @@ impl Args {
 
     /// `--trials`' names, none empty.
     fn trials(&self) -> Result<Vec<String>, String> {
-        self.trials
-            .iter()
-            .map(|t| match t.trim() {
-                "" => Err("--trials: a trial is empty (e.g. --trials 1,2)".to_string()),
-                t => Ok(t.to_string()),
-            })
-            .collect()
+        expost_studies::choice::parse_trials(&self.trials)
     }
 
     /// `--overlay`'s NAME=FILE specs, no name twice.

@@ -102,6 +102,11 @@ pub struct Args {
     #[arg(long, value_name = "PARAM=VALUE:TEXT")]
     #[serde(default)]
     pub label: Vec<String>,
+    /// Draw only these trials (e.g. 1,2), each configuration's bands made
+    /// of them alone; tables keep every trial.
+    #[arg(long, value_name = "T1,T2", value_delimiter = ',')]
+    #[serde(default)]
+    pub trials: Vec<String>,
     /// Epoch width in seconds of series and throughput over time.
     #[arg(long, default_value_t = defaults::bin(), value_name = "SECONDS", allow_hyphen_values = true)]
     #[serde(default = "defaults::bin")]
@@ -184,6 +189,7 @@ impl StudyCommand for Args {
                 labels: (self.label.iter())
                     .map(|l| l.parse().map_err(|e| format!("--label {e}")))
                     .collect::<Result<_, String>>()?,
+                trials: expost_studies::choice::parse_trials(&self.trials)?,
             },
             size: match self.size {
                 SizeArg::Column => PaperSize::Column,

@@ -95,6 +95,9 @@ pub struct Options {
     pub only: Vec<(String, Vec<String>)>,
     /// Legend texts for configurations (`--label PARAM=VALUE:TEXT`).
     pub labels: Vec<crate::choice::ConfigLabel>,
+    /// Only these trials are drawn, the bands made of them alone
+    /// (`--trials 1,2`; all when empty; tables keep every trial).
+    pub trials: Vec<String>,
 }
 
 impl Options {
@@ -188,6 +191,26 @@ impl RunResult {
         side.iter()
             .filter_map(|(&k, c)| Some((k, c.metric(metric)?)))
             .collect()
+    }
+}
+
+impl Campaign {
+    /// With `--trials`, the campaign made of the chosen trials' runs alone
+    /// (configurations and bands regrouped from them), for figures; `None`
+    /// without it.
+    pub fn of_trials(&self, trials: &[String]) -> Option<Campaign> {
+        if trials.is_empty() {
+            return None;
+        }
+        let runs: Vec<RunResult> = (self.runs.iter())
+            .filter(|r| trials.contains(&r.trial))
+            .cloned()
+            .collect();
+        Some(Campaign {
+            configs: group_configs(&runs),
+            runs,
+            diagnostics: Vec::new(),
+        })
     }
 }
 

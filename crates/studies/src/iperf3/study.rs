@@ -188,7 +188,7 @@ impl Study for Iperf3Study {
                 });
             }
         }
-        for message in unmatched_choices(&configs, &self.options) {
+        for message in unmatched_choices(&runs, &configs, &self.options) {
             diagnostics.push(Diagnostic {
                 file: self.root.display().to_string(),
                 line: None,
@@ -250,7 +250,8 @@ impl Study for Iperf3Study {
                 move || outputs::series(campaign, &self.options),
             ),
         ];
-        let figures = outputs::figures(campaign, &self.options);
+        let chosen = campaign.of_trials(&self.options.trials);
+        let figures = outputs::figures(chosen.as_ref().unwrap_or(campaign), &self.options);
         let specs: Vec<_> = figures
             .iter()
             .map(|(name, _, f)| (name.clone(), f.clone()))
@@ -386,8 +387,13 @@ impl Study for Iperf3Study {
     }
 }
 
-/// What `--only` and `--label` name that no configuration has.
-fn unmatched_choices(configs: &[super::ConfigResult], options: &super::Options) -> Vec<String> {
+/// What `--only`, `--label` and `--trials` name that no configuration or
+/// run has.
+fn unmatched_choices(
+    runs: &[super::RunResult],
+    configs: &[super::ConfigResult],
+    options: &super::Options,
+) -> Vec<String> {
     let has = |param: &str, value: &str| {
         (configs.iter()).any(|c| c.params.get(param).is_some_and(|v| v == value))
     };
@@ -402,6 +408,11 @@ fn unmatched_choices(configs: &[super::ConfigResult], options: &super::Options) 
             "--label {}={}: no configuration has it",
             l.param, l.value
         ));
+    }
+    for trial in &options.trials {
+        if !runs.iter().any(|r| r.ok && &r.trial == trial) {
+            said.push(format!("--trials {trial}: no analysed run has this trial"));
+        }
     }
     if !options.only.is_empty() && !configs.iter().any(|c| options.draws(&c.params)) {
         said.push("--only leaves no configuration to draw: no figure".to_string());
