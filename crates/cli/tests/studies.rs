@@ -285,3 +285,68 @@ fn json_and_a_closed_pipe() {
         assert_ne!(result.status.code(), Some(101), "{}", case.study);
     }
 }
+
+/// `--legend`, every study: line figures place their legend as asked,
+/// the choice is saved in the study file, and a study whose figures are
+/// all charts says the option changed nothing.
+#[test]
+fn every_study_takes_legend_and_saves_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    for case in cases() {
+        let out = tmp.path().join(case.study);
+        let result = run_case(
+            &case,
+            &[
+                "-o",
+                out.to_str().unwrap(),
+                "--quiet",
+                "--legend",
+                "none",
+                "--save-study",
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(0), "{}: {stderr}", case.study);
+        let study_file = std::fs::read_to_string(out.join("expost.toml")).unwrap();
+        assert!(
+            study_file.contains("legend = \"none\""),
+            "{}: {study_file}",
+            case.study
+        );
+        let figures: Vec<String> = manifest(&out)["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["kind"] == "figure" && o["format"] == "svg")
+            .map(|o| o["path"].as_str().unwrap().to_string())
+            .collect();
+        if figures.is_empty() {
+            assert!(
+                stderr.contains("--legend: there is no line figure here"),
+                "{}: {stderr}",
+                case.study
+            );
+            continue;
+        }
+        assert!(!stderr.contains("--legend"), "{}: {stderr}", case.study);
+        // Drawn without their legends: fewer texts than by default.
+        let plain = tmp.path().join(format!("{}-plain", case.study));
+        let default = run_case(&case, &["-o", plain.to_str().unwrap(), "--quiet"]);
+        assert_eq!(default.status.code(), Some(0), "{}", case.study);
+        let texts = |dir: &Path| -> usize {
+            (figures.iter())
+                .map(|f| {
+                    std::fs::read_to_string(dir.join(f))
+                        .unwrap()
+                        .matches("<text")
+                        .count()
+                })
+                .sum()
+        };
+        assert!(
+            texts(&out) < texts(&plain),
+            "{}: legends still drawn",
+            case.study
+        );
+    }
+}
