@@ -55,7 +55,7 @@ fn main() {
     });
     measure("iperf3 text (server, ts %.s)", &servers, budget, |bytes| {
         let mut d = Diagnostics::default();
-        let log = iperf3_text::parse(bytes, &iperf3_text::TextOptions::default(), &mut d)
+        let log = iperf3_text::parse_bytes(bytes, &iperf3_text::TextOptions::default(), &mut d)
             .expect("seed parses");
         assert!(!log.tests.is_empty());
     });
