@@ -475,6 +475,28 @@ fn epoch_prefix(text: &str) -> Option<(f64, &str)> {
     Some((text_units::decimal(token)?, &text[end + 1..]))
 }
 
+/// The fields of an ASCII line between runs of whitespace, as
+/// `str::split_whitespace` splits it (the same six ASCII characters count
+/// as white space), without decoding characters.
+fn split_ascii_fields(text: &str) -> impl Iterator<Item = &str> {
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r');
+    let bytes = text.as_bytes();
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        while pos < bytes.len() && is_space(bytes[pos]) {
+            pos += 1;
+        }
+        if pos == bytes.len() {
+            return None;
+        }
+        let start = pos;
+        while pos < bytes.len() && !is_space(bytes[pos]) {
+            pos += 1;
+        }
+        Some(&text[start..pos])
+    })
+}
+
 /// Reads `0.00-0.10 sec 1.19 MBytes 100 Mbits/sec [more fields] [sender|receiver] [(omitted)]`.
 fn parse_interval(
     line: u64,
@@ -486,7 +508,16 @@ fn parse_interval(
     let mut stack = [""; 16];
     let mut count = 0;
     let mut heap = Vec::new();
-    for token in text.split_whitespace() {
+    let mut ascii_tokens;
+    let mut unicode_tokens;
+    let tokens: &mut dyn Iterator<Item = &str> = if text.is_ascii() {
+        ascii_tokens = split_ascii_fields(text);
+        &mut ascii_tokens
+    } else {
+        unicode_tokens = text.split_whitespace();
+        &mut unicode_tokens
+    };
+    for token in tokens {
         if count < stack.len() {
             stack[count] = token;
         } else {
@@ -694,6 +725,21 @@ mod tests {
         let mut diags = Diagnostics::for_file("server_1.out");
         let result = parse(text.as_bytes(), &TextOptions::default(), &mut diags);
         (result, diags)
+    }
+
+    #[test]
+    fn ascii_fields_split_as_split_whitespace_does() {
+        for text in [
+            "",
+            "   ",
+            "0.00-0.10   sec   243 KBytes  19.9 Mbits/sec  0.005 ms  0/172 (0%)  ",
+            "a\tb\x0Bc\x0Cd\re\nf",
+            " lead and trail ",
+        ] {
+            let ours: Vec<&str> = split_ascii_fields(text).collect();
+            let std: Vec<&str> = text.split_whitespace().collect();
+            assert_eq!(ours, std, "{text:?}");
+        }
     }
 
     #[test]
