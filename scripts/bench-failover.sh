@@ -6,7 +6,8 @@
 #   ./scripts/bench-failover.sh              # 100 runs x 4 flows x 30 s @ 0.1 s
 #   RUNS=10 ./scripts/bench-failover.sh      # smaller campaign
 #
-# Environment: RUNS (default 100), BASELINE_RUNS (3), EXPOST_RUNS (10).
+# Environment: RUNS (default 100), BASELINE_RUNS (3), EXPOST_RUNS (10),
+# PAIRS (7; 0 leaves out (e)).
 #
 # Measures, in one go:
 #   (a) wall time of the baseline (hyperfine, 3 runs, 1 warm-up);
@@ -14,7 +15,10 @@
 #       2 warm-ups), with the default thread count and with RAYON_NUM_THREADS=1;
 #   (c) peak RSS of expost (/usr/bin/time -v) against
 #       2 x (largest input file + total size of the output folder);
-#   (d) the speed-up, baseline / expost.
+#   (d) the speed-up, baseline / expost;
+#   (e) the speed-ups of `--json` and `-o` as the median of PAIRS alternating
+#       rounds (scripts/bench-failover-pairs.py), which load from other work
+#       on the machine distorts least.
 # The output folder is removed before every timed run (hyperfine --prepare),
 # so each run writes it from scratch.  Input files are in the page cache
 # (warm-up runs), as in repeated interactive use.
@@ -221,6 +225,16 @@ if rc != "0":
     lines.append("")
 print("\n".join(lines))
 EOF
+PAIRS=${PAIRS:-7}
+if [ "$PAIRS" -gt 0 ]; then
+    log "alternating pairs: $PAIRS rounds"
+    {
+        echo "Median of alternating pairs (scripts/bench-failover-pairs.py):"
+        echo
+        python3 scripts/bench-failover-pairs.py "$CAMPAIGN" --pairs "$PAIRS" --bin "$BIN" | sed 's/^/    /'
+        echo
+    } >>"$REPORT"
+fi
 echo
 cat "$REPORT"
 log "written to $REPORT"

@@ -304,7 +304,7 @@ pub fn file(path: &Path, bytes: &[u8]) -> File {
         return File::LineProtocol(line_protocol_summary(bytes, diags()));
     }
     let mut d = diags();
-    if let Ok(log) = iperf3_text::parse(bytes, &TextOptions::default(), &mut d) {
+    if let Ok(log) = iperf3_text::parse_bytes(bytes, &TextOptions::default(), &mut d) {
         // Text with no line iperf3 writes is some other program's output.
         if log
             .tests

@@ -10,6 +10,7 @@
 use crate::ParseError;
 use expost_model::{Diagnostics, Severity};
 use serde::Deserialize;
+use std::fmt::Display;
 use std::io::BufRead;
 
 /// Which end of the test wrote the file.
@@ -190,7 +191,7 @@ impl IperfTest {
 struct RawDoc<'a> {
     #[serde(borrow)]
     start: Option<RawStart<'a>>,
-    intervals: Option<Vec<RawInterval>>,
+    intervals: Option<IntervalPass>,
     end: Option<RawEnd>,
     error: Option<String>,
     event: Option<&'a str>,
@@ -502,8 +503,11 @@ fn build_test(doc: RawDoc<'_>, diags: &mut Diagnostics) -> Result<IperfTest, Par
         test.error = Some(error);
     }
     let mut builder = IntervalBuilder::default();
-    for (index, raw) in doc.intervals.unwrap_or_default().into_iter().enumerate() {
-        builder.push(raw, &format!("interval {}", index + 1), diags);
+    if let Some(pass) = doc.intervals {
+        builder = pass.builder;
+        for (kind, message) in pass.skipped {
+            diags.skip(kind, message);
+        }
     }
     builder.finish(&mut test, diags);
     test.end = doc.end.map(convert_end);
@@ -546,6 +550,61 @@ fn apply_start(test: &mut IperfTest, start: &RawStart<'_>) {
     }
 }
 
+/// Where the interval checks report an interval they skip (a warning
+/// collapsed by `kind`).
+trait Skipped {
+    fn skip(&mut self, kind: &'static str, message: String);
+}
+
+impl Skipped for Diagnostics {
+    fn skip(&mut self, kind: &'static str, message: String) {
+        self.repeated(Severity::Warning, kind, None, message);
+    }
+}
+
+impl Skipped for Vec<(&'static str, String)> {
+    fn skip(&mut self, kind: &'static str, message: String) {
+        self.push((kind, message));
+    }
+}
+
+/// The `intervals` array, checked and converted while it is read: no raw
+/// interval is kept. The skipped intervals' warnings wait in `skipped`
+/// until the document is read, so that they are reported in file order
+/// after the warnings about the document's start.
+#[derive(Default)]
+struct IntervalPass {
+    builder: IntervalBuilder,
+    skipped: Vec<(&'static str, String)>,
+}
+
+impl<'de> Deserialize<'de> for IntervalPass {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_seq(IntervalPassVisitor)
+    }
+}
+
+struct IntervalPassVisitor;
+
+impl<'de> serde::de::Visitor<'de> for IntervalPassVisitor {
+    type Value = IntervalPass;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a sequence")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<IntervalPass, A::Error> {
+        let mut pass = IntervalPass::default();
+        let mut index = 0usize;
+        while let Some(raw) = seq.next_element::<RawInterval>()? {
+            index += 1;
+            pass.builder
+                .push(raw, &format_args!("interval {index}"), &mut pass.skipped);
+        }
+        Ok(pass)
+    }
+}
+
 /// Checks and converts intervals one by one, keeping time order.
 #[derive(Default)]
 struct IntervalBuilder {
@@ -556,15 +615,13 @@ struct IntervalBuilder {
 }
 
 impl IntervalBuilder {
-    fn push(&mut self, raw: RawInterval, what: &str, diags: &mut Diagnostics) {
+    fn push(&mut self, raw: RawInterval, what: &dyn Display, skipped: &mut impl Skipped) {
         let streams = raw.streams.unwrap_or_default();
         let sum = match raw.sum.or_else(|| sum_of_streams(&streams)) {
             Some(sum) => sum,
             None => {
-                diags.repeated(
-                    Severity::Warning,
+                skipped.skip(
                     "intervals without \"sum\" or streams skipped",
-                    None,
                     format!("{what}: no \"sum\" and no streams; skipped"),
                 );
                 return;
@@ -580,10 +637,8 @@ impl IntervalBuilder {
             }
             Ok(interval) => interval,
             Err(problem) => {
-                diags.repeated(
-                    Severity::Warning,
+                skipped.skip(
                     "unreadable intervals skipped",
-                    None,
                     format!("{what}: {problem}; skipped"),
                 );
                 return;
@@ -598,19 +653,15 @@ impl IntervalBuilder {
             .find(|p| p.omitted == interval.omitted);
         if let Some(prev) = previous {
             if interval.start == prev.start && interval.end == prev.end {
-                diags.repeated(
-                    Severity::Warning,
+                skipped.skip(
                     "intervals repeating the one before skipped",
-                    None,
                     format!("{what}: repeats the interval before it; skipped"),
                 );
                 return;
             }
             if interval.start < prev.end - 1e-3 {
-                diags.repeated(
-                    Severity::Warning,
+                skipped.skip(
                     "intervals going back in time skipped",
-                    None,
                     format!(
                         "{what}: time goes backwards ({:.3}-{:.3} s after {:.3}-{:.3} s); skipped",
                         interval.start, interval.end, prev.start, prev.end
@@ -742,7 +793,10 @@ fn convert_interval(sum: &RawStream, streams: &[RawStream]) -> Result<Interval, 
     if end < start {
         return Err(format!("ends ({end}) before it starts ({start})"));
     }
-    let rtts: Vec<f64> = streams.iter().filter_map(|s| s.rtt).collect();
+    let (rtt_sum, rtt_count) = streams
+        .iter()
+        .filter_map(|s| s.rtt)
+        .fold((-0.0, 0usize), |(sum, n), rtt| (sum + rtt, n + 1));
     let cwnds: Option<f64> = if streams.iter().any(|s| s.snd_cwnd.is_some()) {
         Some(streams.iter().filter_map(|s| s.snd_cwnd).sum())
     } else {
@@ -758,10 +812,10 @@ fn convert_interval(sum: &RawStream, streams: &[RawStream]) -> Result<Interval, 
         lost_packets: optional_count(sum.lost_packets, "lost_packets")?,
         jitter_ms: optional_nonneg(sum.jitter_ms, "jitter_ms")?,
         retransmits: optional_count(sum.retransmits, "retransmits")?,
-        rtt_ms: if rtts.is_empty() {
+        rtt_ms: if rtt_count == 0 {
             None
         } else {
-            let mean_us = rtts.iter().sum::<f64>() / rtts.len() as f64;
+            let mean_us = rtt_sum / rtt_count as f64;
             optional_nonneg(Some(mean_us), "rtt")?.map(|us| us / 1000.0)
         },
         snd_cwnd: optional_count(cwnds, "snd_cwnd")?,
@@ -889,7 +943,7 @@ fn parse_json_stream(
                 saw_start = true;
             }),
             "interval" => serde_json::from_str::<RawInterval>(data)
-                .map(|raw| builder.push(raw, &format!("line {line_no}"), diags)),
+                .map(|raw| builder.push(raw, &format_args!("line {line_no}"), diags)),
             "end" => {
                 serde_json::from_str::<RawEnd>(data).map(|end| test.end = Some(convert_end(end)))
             }

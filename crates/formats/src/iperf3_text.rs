@@ -162,19 +162,29 @@ pub fn parse(
     options: &TextOptions,
     diags: &mut Diagnostics,
 ) -> Result<TextLog, ParseError> {
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes)?;
+    parse_bytes(&bytes, options, diags)
+}
+
+/// Parses an iperf3 text log already in memory; see [`parse`].
+pub fn parse_bytes(
+    bytes: &[u8],
+    options: &TextOptions,
+    diags: &mut Diagnostics,
+) -> Result<TextLog, ParseError> {
     let mut parser = LineParser::new(options);
-    let mut buf = Vec::new();
     let mut line_no = 0u64;
     let mut any_text = false;
-    loop {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf)?;
-        if n == 0 {
-            break;
-        }
+    let mut offset = 0;
+    while offset < bytes.len() {
+        let (line, complete) = match memchr::memchr(b'\n', &bytes[offset..]) {
+            Some(p) => (&bytes[offset..offset + p + 1], true),
+            None => (&bytes[offset..], false),
+        };
+        offset += line.len();
         line_no += 1;
-        let complete = buf.ends_with(b"\n");
-        let text = String::from_utf8_lossy(&buf);
+        let text = String::from_utf8_lossy(line);
         let text = text.trim_end_matches(['\n', '\r']);
         any_text |= !text.trim().is_empty();
         parser.line(line_no, text, complete, diags);
@@ -462,7 +472,29 @@ fn epoch_prefix(text: &str) -> Option<(f64, &str)> {
     if !plausible {
         return None;
     }
-    Some((token.parse().ok()?, &text[end + 1..]))
+    Some((text_units::decimal(token)?, &text[end + 1..]))
+}
+
+/// The fields of an ASCII line between runs of whitespace, as
+/// `str::split_whitespace` splits it (the same six ASCII characters count
+/// as white space), without decoding characters.
+fn split_ascii_fields(text: &str) -> impl Iterator<Item = &str> {
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r');
+    let bytes = text.as_bytes();
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        while pos < bytes.len() && is_space(bytes[pos]) {
+            pos += 1;
+        }
+        if pos == bytes.len() {
+            return None;
+        }
+        let start = pos;
+        while pos < bytes.len() && !is_space(bytes[pos]) {
+            pos += 1;
+        }
+        Some(&text[start..pos])
+    })
 }
 
 /// Reads `0.00-0.10 sec 1.19 MBytes 100 Mbits/sec [more fields] [sender|receiver] [(omitted)]`.
@@ -472,11 +504,39 @@ fn parse_interval(
     stream: StreamId,
     text: &str,
 ) -> Result<TextInterval, String> {
-    let mut tokens: Vec<&str> = text.split_whitespace().collect();
+    // Interval lines have at most 12 fields: they are split on the stack.
+    let mut stack = [""; 16];
+    let mut count = 0;
+    let mut heap = Vec::new();
+    let mut ascii_tokens;
+    let mut unicode_tokens;
+    let tokens: &mut dyn Iterator<Item = &str> = if text.is_ascii() {
+        ascii_tokens = split_ascii_fields(text);
+        &mut ascii_tokens
+    } else {
+        unicode_tokens = text.split_whitespace();
+        &mut unicode_tokens
+    };
+    for token in tokens {
+        if count < stack.len() {
+            stack[count] = token;
+        } else {
+            if heap.is_empty() {
+                heap.extend_from_slice(&stack);
+            }
+            heap.push(token);
+        }
+        count += 1;
+    }
+    let mut tokens: &[&str] = if heap.is_empty() {
+        &stack[..count]
+    } else {
+        &heap
+    };
     let mut omitted = false;
-    if tokens.last() == Some(&"(omitted)") {
+    if let Some((&"(omitted)", head)) = tokens.split_last() {
         omitted = true;
-        tokens.pop();
+        tokens = head;
     }
     let side = match tokens.last() {
         Some(&"sender") => Some(Side::Sender),
@@ -484,14 +544,14 @@ fn parse_interval(
         _ => None,
     };
     if side.is_some() {
-        tokens.pop();
+        tokens = &tokens[..tokens.len() - 1];
     }
     if tokens.len() < 6 || tokens[1] != "sec" {
         return Err("interval line without `START-END sec TRANSFER UNIT RATE UNIT`".into());
     }
     let (start, end) = tokens[0]
         .split_once('-')
-        .and_then(|(a, b)| Some((a.parse::<f64>().ok()?, b.parse::<f64>().ok()?)))
+        .and_then(|(a, b)| Some((text_units::decimal(a)?, text_units::decimal(b)?)))
         .ok_or_else(|| format!("interval {:?} is not START-END", tokens[0]))?;
     let bytes = text_units::bytes(tokens[2], tokens[3]).ok_or_else(|| {
         format!(
@@ -546,8 +606,8 @@ fn read_extra_fields(interval: &mut TextInterval, extra: &[&str]) -> Result<(), 
     match extra {
         [] => Ok(()),
         [jitter, "ms", lost_total, rest @ ..] => {
-            let jitter: f64 = jitter
-                .parse()
+            let jitter: f64 = text_units::decimal(jitter)
+                .ok_or(())
                 .map_err(|_| format!("jitter {jitter:?} is not a number"))?;
             if !jitter.is_finite() || jitter < 0.0 {
                 return Err(format!("jitter is {jitter}"));
@@ -665,6 +725,21 @@ mod tests {
         let mut diags = Diagnostics::for_file("server_1.out");
         let result = parse(text.as_bytes(), &TextOptions::default(), &mut diags);
         (result, diags)
+    }
+
+    #[test]
+    fn ascii_fields_split_as_split_whitespace_does() {
+        for text in [
+            "",
+            "   ",
+            "0.00-0.10   sec   243 KBytes  19.9 Mbits/sec  0.005 ms  0/172 (0%)  ",
+            "a\tb\x0Bc\x0Cd\re\nf",
+            " lead and trail ",
+        ] {
+            let ours: Vec<&str> = split_ascii_fields(text).collect();
+            let std: Vec<&str> = text.split_whitespace().collect();
+            assert_eq!(ours, std, "{text:?}");
+        }
     }
 
     #[test]

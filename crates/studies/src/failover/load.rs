@@ -133,10 +133,7 @@ pub fn read_run(dir: &Path, text_options: &TextOptions, diags: &mut Diagnostics)
                 flow.server = if name.ends_with(".json") {
                     read_json(&path, diags).map(|t| ServerOutput::Json(Box::new(t)))
                 } else {
-                    read_with(&path, diags, |reader, d| {
-                        iperf3_text::parse(reader, text_options, d)
-                    })
-                    .map(ServerOutput::Text)
+                    read_text(&path, text_options, diags).map(ServerOutput::Text)
                 };
                 flow.server_path = Some(path);
             }
@@ -252,6 +249,17 @@ fn read_json(path: &Path, diags: &mut Diagnostics) -> Option<IperfTest> {
         Ok(bytes) => report(iperf3_json::parse_bytes(&bytes, diags), diags),
         Err(e) => {
             diags.error(None, format!("could not read: {e}"));
+            None
+        }
+    }
+}
+
+/// Reads a server text log with one allocation (the file's size) and parses it.
+fn read_text(path: &Path, options: &TextOptions, diags: &mut Diagnostics) -> Option<TextLog> {
+    match fs::read(path) {
+        Ok(bytes) => report(iperf3_text::parse_bytes(&bytes, options, diags), diags),
+        Err(e) => {
+            diags.error(None, format!("could not open: {e}"));
             None
         }
     }

@@ -160,7 +160,7 @@ fn read_file(
         iperf3_json::parse_bytes(&bytes, &mut own)
             .map(|t| (vec![json_view(&t, &name, &stem)], Vec::new()))
     } else {
-        iperf3_text::parse(bytes.as_slice(), &options.text, &mut own)
+        iperf3_text::parse_bytes(&bytes, &options.text, &mut own)
             .map(|l| text_views(&l, &name, &stem))
     };
     let (mut views, errors) = match read {
