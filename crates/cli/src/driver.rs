@@ -11,7 +11,7 @@
 use crate::progress;
 use anyhow::{Context as _, Result};
 use expost_model::Severity;
-use expost_render::figure::LegendPlace;
+use expost_render::figure::{Figure, LegendPlace};
 use expost_render::output::{Content, Kind, Manifest, Output, OutputDir, Written};
 use expost_render::printable::printable;
 use expost_render::table::Csv;
@@ -376,21 +376,29 @@ fn set_ylims<'a>(outputs: Vec<Output<'a>>, ylims: &[(String, f64, f64)]) -> Vec<
             else {
                 return output;
             };
-            let build = output.build;
-            Output {
-                build: Box::new(move || {
-                    Ok(match build()? {
-                        Content::Figure(mut figure, size) => {
-                            figure.y_range = Some((low, high));
-                            Content::Figure(figure, size)
-                        }
-                        other => other,
-                    })
-                }),
-                ..output
-            }
+            change_figure(output, move |figure| figure.y_range = Some((low, high)))
         })
         .collect()
+}
+
+/// `output` with `change` applied to its line figure once it is built.
+fn change_figure<'a>(
+    output: Output<'a>,
+    change: impl Fn(&mut Figure) + Send + Sync + 'a,
+) -> Output<'a> {
+    let build = output.build;
+    Output {
+        build: Box::new(move || {
+            Ok(match build()? {
+                Content::Figure(mut figure, size) => {
+                    change(&mut figure);
+                    Content::Figure(figure, size)
+                }
+                other => other,
+            })
+        }),
+        ..output
+    }
 }
 
 /// With `--legend`, places the legend of every line figure; when there is
@@ -408,19 +416,7 @@ fn set_legend(outputs: Vec<Output<'_>>, legend: Option<LegendArg>) -> Vec<Output
             if output.kind != Kind::Figure {
                 return output;
             }
-            let build = output.build;
-            Output {
-                build: Box::new(move || {
-                    Ok(match build()? {
-                        Content::Figure(mut figure, size) => {
-                            figure.legend = place.into();
-                            Content::Figure(figure, size)
-                        }
-                        other => other,
-                    })
-                }),
-                ..output
-            }
+            change_figure(output, move |figure| figure.legend = place.into())
         })
         .collect()
 }
