@@ -50,6 +50,26 @@ pub fn parse_only(given: &str) -> Result<(String, Vec<String>), String> {
     Ok((param.trim().to_string(), values))
 }
 
+/// Every `--only` given, read by [`parse_only`].
+///
+/// # Errors
+/// The first bad one's message, naming the option.
+pub fn parse_onlys(given: &[String]) -> Result<Vec<(String, Vec<String>)>, String> {
+    (given.iter())
+        .map(|g| parse_only(g).map_err(|e| format!("--only {e}")))
+        .collect()
+}
+
+/// Every `--label` given, as [`ConfigLabel`]s.
+///
+/// # Errors
+/// The first bad one's message, naming the option.
+pub fn parse_labels(given: &[String]) -> Result<Vec<ConfigLabel>, String> {
+    (given.iter())
+        .map(|l| l.parse().map_err(|e| format!("--label {e}")))
+        .collect()
+}
+
 /// `--trials`' names, none empty.
 ///
 /// # Errors

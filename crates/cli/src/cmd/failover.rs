@@ -311,16 +311,6 @@ impl Args {
         expost_studies::failover::overlay::resolve_campaign_files(&self.root, specs)
     }
 
-    /// `--only`'s PARAM=V1,V2 values.
-    fn only(&self) -> Result<Vec<(String, Vec<String>)>, String> {
-        self.only
-            .iter()
-            .map(|given| {
-                expost_studies::choice::parse_only(given).map_err(|e| format!("--only {e}"))
-            })
-            .collect()
-    }
-
     fn options(&self) -> Result<Options, String> {
         use super::check::{real, whole_usize};
         real("--bin", self.bin, 0.001, false, 3600.0, "seconds")?;
@@ -369,10 +359,8 @@ impl Args {
                 BandArg::Mean => BandKind::MeanCi95,
             },
             marks: self.marks()?,
-            labels: (self.label.iter())
-                .map(|l| l.parse().map_err(|e| format!("--label {e}")))
-                .collect::<Result<_, String>>()?,
-            only: self.only()?,
+            labels: expost_studies::choice::parse_labels(&self.label)?,
+            only: expost_studies::choice::parse_onlys(&self.only)?,
             trials: self.trials()?,
             fields: self.fields()?,
             overlays: self.overlays()?,

@@ -181,14 +181,8 @@ impl StudyCommand for Args {
                     BandArg::Mean => BandKind::MeanCi95,
                 },
                 x: self.x.clone(),
-                only: (self.only.iter())
-                    .map(|g| {
-                        expost_studies::choice::parse_only(g).map_err(|e| format!("--only {e}"))
-                    })
-                    .collect::<Result<_, _>>()?,
-                labels: (self.label.iter())
-                    .map(|l| l.parse().map_err(|e| format!("--label {e}")))
-                    .collect::<Result<_, String>>()?,
+                only: expost_studies::choice::parse_onlys(&self.only)?,
+                labels: expost_studies::choice::parse_labels(&self.label)?,
                 trials: expost_studies::choice::parse_trials(&self.trials)?,
             },
             size: match self.size {

@@ -261,14 +261,8 @@ impl Args {
     /// two axes is refused.
     fn axes(&self) -> Result<FigureAxes, String> {
         let default = FigureAxes::default();
-        let only = (self.only.iter())
-            .map(|given| {
-                expost_studies::choice::parse_only(given).map_err(|e| format!("--only {e}"))
-            })
-            .collect::<Result<_, _>>()?;
-        let labels = (self.label.iter())
-            .map(|l| l.parse().map_err(|e| format!("--label {e}")))
-            .collect::<Result<_, String>>()?;
+        let only = expost_studies::choice::parse_onlys(&self.only)?;
+        let labels = expost_studies::choice::parse_labels(&self.label)?;
         let axes = FigureAxes {
             x: self.x.clone().unwrap_or(default.x),
             group: self.group.clone().unwrap_or(default.group),
