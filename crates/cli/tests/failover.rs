@@ -4,7 +4,7 @@
 //! independently, from the raw files.
 
 mod common;
-use common::{expost, json_of, repo};
+use common::{expost, figures_json, json_of, repo};
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -626,10 +626,6 @@ fn on_example(extra: &[&str]) -> (tempfile::TempDir, Option<i32>, String) {
 }
 
 /// An output folder's figures.json.
-fn figures_json(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("figures.json")).unwrap()).unwrap()
-}
-
 /// `--mark`: each run's time of another Shremote event, from its own log,
 /// in the JSON and as a labelled line on the figures; an event a log lacks
 /// is a warning naming the events it has; the anchor cannot be marked.

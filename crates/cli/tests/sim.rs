@@ -785,3 +785,147 @@ fn generated_per_minute_traces_are_written_on_request() {
     assert!((250..350).contains(&rows("generated-preemptions.csv")));
     assert!((110..190).contains(&rows("generated-additions.csv")));
 }
+
+/// `--only` chooses the grid points drawn (by strategy, interval or rate)
+/// and `--label` names strategies; tables keep every point; a parameter or
+/// value the grid does not have exits 2; `sweep merge` takes both, and
+/// `sweep slurm` hands them to the merge job.
+#[test]
+fn sweep_figures_draw_the_points_and_labels_chosen() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |n: &str| dir.path().join(n).display().to_string();
+    let profile = profile();
+    let sweep = |extra: &[&str]| {
+        let mut args = vec![
+            "sweep",
+            "--profile",
+            &profile,
+            "--strategies",
+            "reconfigure,checkpoint-restart,redundant",
+            "--rates",
+            "0.05,0.1,0.3",
+            "--seeds",
+            "2",
+            "--hours",
+            "2",
+            "-q",
+        ];
+        args.extend_from_slice(extra);
+        expost(&args)
+    };
+    let chosen = [
+        "--only",
+        "strategy=redundant,reconfigure",
+        "--only",
+        "rate=0.05,0.3",
+        "--label",
+        "strategy=redundant:Bamboo",
+    ];
+    let out = sweep(&[&chosen[..], &["-o", &d("chosen")]].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let chosen_dir = dir.path().join("chosen");
+    let throughput = std::fs::read_to_string(chosen_dir.join("throughput.svg")).unwrap();
+    assert!(
+        throughput.contains("\nreconfigure\n")
+            && throughput.contains("\nBamboo\n")
+            && !throughput.contains("checkpoint-restart"),
+        "the lines chosen, labelled"
+    );
+    assert!(!chosen_dir
+        .join("time_split_checkpoint-restart.svg")
+        .exists());
+    let manifest = std::fs::read_to_string(chosen_dir.join("manifest.json")).unwrap();
+    assert!(
+        manifest.contains("Share of wall time by cause: Bamboo"),
+        "the chart's title takes the label"
+    );
+    let points = std::fs::read_to_string(chosen_dir.join("points.csv")).unwrap();
+    assert_eq!(points.lines().count(), 1 + 9, "tables keep every point");
+
+    for (bad, says) in [
+        (
+            &["--only", "strat=redundant"][..],
+            "chosen by strategy or interval or rate, not \"strat\"",
+        ),
+        (
+            &["--only", "rate=0.2"][..],
+            "--only rate=0.2: no grid point has it",
+        ),
+        (
+            &["--label", "interval=600:10 min"][..],
+            "--label interval=600: no grid point has it",
+        ),
+        (&["--label", "strategy=redundant"][..], "PARAM=VALUE:TEXT"),
+    ] {
+        let out = sweep(&[bad, &["-o", &d("bad")]].concat());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {stderr}");
+        assert!(stderr.contains(says), "{bad:?}: {stderr}");
+    }
+
+    for (i, shard) in ["1/2", "2/2"].iter().enumerate() {
+        let out = sweep(&["--shard", shard, "-o", &d(&format!("s{i}"))]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let merge = |extra: &[&str]| {
+        let (s0, s1, merged) = (d("s0"), d("s1"), d("merged"));
+        let mut args = vec!["sweep", "merge", &s0, &s1, "-o", &merged, "-q"];
+        args.extend_from_slice(extra);
+        expost(&args)
+    };
+    let out = merge(&chosen);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let merged = std::fs::read_to_string(dir.path().join("merged/throughput.svg")).unwrap();
+    assert_eq!(merged, throughput, "merge draws the same choice");
+    let out = merge(&["--only", "rate=0.2"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = expost(&[
+        "sweep",
+        "slurm",
+        "--profile",
+        &profile,
+        "--seeds",
+        "4",
+        "--out-dir",
+        &d("slurm"),
+        "--shards",
+        "2",
+        "--label",
+        "strategy=redundant:Bamboo",
+        "--ylim",
+        "throughput=0:10",
+        "--ylim",
+        "value=0:5",
+    ]);
+    let script = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let task = script.lines().find(|l| l.starts_with("task=")).unwrap();
+    let merge = script.lines().find(|l| l.starts_with("merge=")).unwrap();
+    assert!(
+        !task.contains("--label") && !task.contains("--ylim"),
+        "{task}"
+    );
+    assert!(
+        merge.contains("--label=strategy=redundant:Bamboo")
+            && merge.contains("--ylim=throughput=0:10")
+            && merge.contains("--ylim=value=0:5"),
+        "{merge}"
+    );
+}

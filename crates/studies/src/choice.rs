@@ -84,6 +84,84 @@ pub fn parse_trials(given: &[String]) -> Result<Vec<String>, String> {
         .collect()
 }
 
+/// What `--only` and `--label` choose for the figures of a study whose
+/// lines stand for a fixed set of parameters (the sweep's strategy,
+/// interval and rate; the traces' trace; the provisioning's phase).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FigureChoice {
+    /// Only items with one of these values of each parameter are drawn.
+    pub only: Vec<(String, Vec<String>)>,
+    /// Legend texts.
+    pub labels: Vec<ConfigLabel>,
+}
+
+impl FigureChoice {
+    /// Reads `--only` and `--label`, whose parameters must be among
+    /// `params` (a study with a fixed set of them, named in the error).
+    ///
+    /// # Errors
+    /// A bad form, or a parameter the study's figures do not have.
+    pub fn parse(only: &[String], labels: &[String], params: &[&str]) -> Result<Self, String> {
+        let choice = FigureChoice {
+            only: parse_onlys(only)?,
+            labels: parse_labels(labels)?,
+        };
+        let named = (choice.only.iter().map(|(p, _)| ("--only", p)))
+            .chain(choice.labels.iter().map(|l| ("--label", &l.param)));
+        for (option, param) in named {
+            if !params.contains(&param.as_str()) {
+                return Err(format!(
+                    "{option} {param}=…: these figures are chosen by {}, not {param:?}",
+                    params.join(" or ")
+                ));
+            }
+        }
+        Ok(choice)
+    }
+
+    /// Whether nothing is chosen (every item drawn, default labels).
+    pub fn is_empty(&self) -> bool {
+        self.only.is_empty() && self.labels.is_empty()
+    }
+
+    /// Whether an item is drawn: for each `--only`, `has(param, value)` for
+    /// one of its values.
+    pub fn keeps(&self, has: impl Fn(&str, &str) -> bool) -> bool {
+        (self.only.iter()).all(|(param, values)| values.iter().any(|v| has(param, v)))
+    }
+
+    /// The text of the first `--label` of `param` whose value the item has.
+    pub fn label(&self, param: &str, has: impl Fn(&str) -> bool) -> Option<&str> {
+        (self.labels.iter())
+            .find(|l| l.param == param && has(&l.value))
+            .map(|l| l.text.as_str())
+    }
+
+    /// What `--only` and `--label` name that no item has (`has(param,
+    /// value)` over every item), one message each, saying `no {noun} has it`.
+    pub fn unmatched(&self, has: impl Fn(&str, &str) -> bool, noun: &str) -> Vec<String> {
+        let mut said = Vec::new();
+        for (param, values) in &self.only {
+            for value in values.iter().filter(|v| !has(param, v)) {
+                said.push(format!("--only {param}={value}: no {noun} has it"));
+            }
+        }
+        for l in self.labels.iter().filter(|l| !has(&l.param, &l.value)) {
+            said.push(format!(
+                "--label {}={}: no {noun} has it; the label is not used",
+                l.param, l.value
+            ));
+        }
+        said
+    }
+}
+
+/// Whether a value given on the command line names `number` (`600` and
+/// `600.0` both name 600).
+pub fn names_number(given: &str, number: f64) -> bool {
+    given.trim().parse::<f64>().is_ok_and(|g| g == number)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +187,28 @@ mod tests {
             ("config", "001", "1 ms poll")
         );
         assert!("config=001".parse::<ConfigLabel>().is_err());
+    }
+
+    #[test]
+    fn a_figure_choice_keeps_labels_and_says_what_names_nothing() {
+        let only = ["strategy=redundant,reconfigure".to_string()];
+        let labels = ["strategy=redundant:Bamboo".to_string()];
+        let choice = FigureChoice::parse(&only, &labels, &["strategy", "rate"]).unwrap();
+        let item =
+            |strategy: &'static str| move |p: &str, v: &str| p == "strategy" && v == strategy;
+        assert!(choice.keeps(item("redundant")) && !choice.keeps(item("checkpoint-restart")));
+        assert_eq!(
+            choice.label("strategy", |v| v == "redundant"),
+            Some("Bamboo")
+        );
+        assert_eq!(choice.label("rate", |_| true), None);
+        let said = choice.unmatched(|_, v| v == "redundant", "grid point");
+        assert_eq!(
+            said,
+            ["--only strategy=reconfigure: no grid point has it".to_string()]
+        );
+        let err = FigureChoice::parse(&["strat=x".into()], &[], &["strategy", "rate"]);
+        assert!(err.unwrap_err().contains("strategy or rate, not \"strat\""));
+        assert!(names_number(" 600.0", 600.0) && !names_number("auto", 600.0));
     }
 }

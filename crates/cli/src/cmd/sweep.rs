@@ -10,6 +10,7 @@ use crate::driver::{Common, StudyCommand};
 use anyhow::Result;
 use expost_render::output::OutputDir;
 use expost_sim::sweep::Shard;
+use expost_studies::choice::FigureChoice;
 use expost_studies::simulate::SimSettings;
 use expost_studies::sweep::slurm::ArrayJob;
 use expost_studies::sweep::{auto_shard, MergeProfile, SweepGrid, SweepStudy};
@@ -148,11 +149,31 @@ pub struct MergeArgs {
     /// Output folder.
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
+    /// Write only these figures and charts, by name (as `expost sweep`).
+    #[arg(long, value_name = "NAME,…", value_delimiter = ',')]
+    pub figures: Vec<String>,
+    /// Set a line figure's y axis: NAME=MIN:MAX (as `expost sweep`).
+    #[arg(long, value_name = "NAME=MIN:MAX", allow_hyphen_values = true)]
+    pub ylim: Vec<String>,
+    /// Where line figures put their legend (as `expost sweep`).
+    #[arg(long, value_enum, value_name = "PLACE")]
+    pub legend: Option<crate::driver::LegendArg>,
+    /// Draw only the grid points with one of these values: PARAM=V1,V2 (as
+    /// `expost sweep`).
+    #[arg(long, value_name = "PARAM=V1,V2")]
+    pub only: Vec<String>,
+    /// Legend text of a strategy or interval: PARAM=VALUE:TEXT (as `expost sweep`).
+    #[arg(long, value_name = "PARAM=VALUE:TEXT")]
+    pub label: Vec<String>,
     /// No progress or summary lines.
     #[arg(short, long)]
     #[serde(skip)]
     pub quiet: bool,
 }
+
+/// The options of `expost sweep` that shape the merged sweep's figures:
+/// `expost sweep slurm` gives them to the merge job, not to the shards.
+const MERGE_FIGURE_OPTIONS: [&str; 5] = ["figures", "ylim", "legend", "only", "label"];
 
 /// `--shard`: `i/n`, or `auto` (from the array job's variables).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -356,6 +377,18 @@ with_sim_settings! {
         #[arg(long, value_enum, value_name = "PLACE")]
         #[serde(default)]
         pub legend: Option<crate::driver::LegendArg>,
+        /// Draw only the grid points with one of these values: PARAM=V1,V2,
+        /// PARAM strategy, interval (auto or seconds) or rate (e.g.
+        /// strategy=redundant,checkpoint-restart); repeatable, all must
+        /// hold. Tables keep every point.
+        #[arg(long, value_name = "PARAM=V1,V2")]
+        #[serde(default)]
+        pub only: Vec<String>,
+        /// Legend text of a strategy or interval: PARAM=VALUE:TEXT (e.g.
+        /// strategy=redundant:Bamboo, interval=600:"10 min"); repeatable.
+        #[arg(long, value_name = "PARAM=VALUE:TEXT")]
+        #[serde(default)]
+        pub label: Vec<String>,
         /// No progress bar or summary.
         #[arg(short, long)]
         #[serde(skip)]
@@ -426,7 +459,11 @@ impl StudyCommand for RunArgs {
             (None, None) => SweepStudy::new(settings, grid, Shard::default()),
         };
         study.check()?;
-        Ok(study)
+        study.with_choice(FigureChoice::parse(
+            &self.only,
+            &self.label,
+            &SweepStudy::CHOICE_PARAMS,
+        )?)
     }
 
     fn saved(&self) -> SavedStudy {
@@ -467,6 +504,11 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
+    let choice = FigureChoice::parse(&args.only, &args.label, &SweepStudy::CHOICE_PARAMS);
+    let study = match choice.and_then(|choice| study.with_choice(choice)) {
+        Ok(study) => study,
+        Err(message) => return Ok(crate::driver::usage_error("sweep merge", &message)),
+    };
     let out = OutputDir::prepare(&args.output)?;
     let provenance = crate::driver::provenance(&args)?;
     let common = Common {
@@ -474,9 +516,9 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
         json: false,
         quiet: args.quiet,
         save_study: None,
-        figures: Vec::new(),
-        ylim: Vec::new(),
-        legend: None,
+        figures: args.figures.clone(),
+        ylim: args.ylim.clone(),
+        legend: args.legend,
     };
     Ok(crate::driver::finish(
         &study,
@@ -568,9 +610,14 @@ fn slurm_job(args: &SlurmArgs) -> Result<ArrayJob, String> {
     if let Some(profile) = &sweep.profile {
         task_args.profile = Some(absolute(profile, "--profile")?.into());
     }
+    let (merge_args, sweep_args): (Vec<_>, Vec<_>) = sweep_flags(&task_args)?
+        .into_iter()
+        .partition(|(key, _)| MERGE_FIGURE_OPTIONS.contains(&key.as_str()));
+    let words = |flags: Vec<(String, String)>| flags.into_iter().map(|(_, flag)| flag).collect();
     Ok(ArrayJob {
         expost,
-        sweep_args: sweep_flags(&task_args)?,
+        sweep_args: words(sweep_args),
+        merge_args: words(merge_args),
         out_dir: absolute(&args.out_dir, "--out-dir")?,
         shards,
         job_name: args.job_name.clone(),
@@ -611,13 +658,19 @@ fn sbatch_options(args: &SlurmArgs) -> Result<Vec<String>, String> {
     Ok(options)
 }
 
-/// The command-line options that give `args` back (as `--name=value`, a
-/// list joined with commas; unset options left out), from its serde form,
-/// whose keys are the options' names.
-fn sweep_flags(args: &RunArgs) -> Result<Vec<String>, String> {
+/// The command-line options that give `args` back, each with its key (as
+/// `--name=value`: a list joined with commas when the option splits at
+/// commas, else one `--name=item` per item; unset options left out), from
+/// its serde form, whose keys are the options' names.
+fn sweep_flags(args: &RunArgs) -> Result<Vec<(String, String)>, String> {
     let value = serde_json::to_value(args).map_err(|e| format!("the sweep's options: {e}"))?;
     let serde_json::Value::Object(map) = value else {
         return Err("the sweep's options are not a table".into());
+    };
+    let command = <RunArgs as clap::Args>::augment_args(clap::Command::new("sweep"));
+    let splits_at_commas = |long: &str| {
+        (command.get_arguments())
+            .any(|a| a.get_long() == Some(long) && a.get_value_delimiter().is_some())
     };
     let text = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => s.clone(),
@@ -625,21 +678,28 @@ fn sweep_flags(args: &RunArgs) -> Result<Vec<String>, String> {
     };
     let mut flags = Vec::new();
     for (key, value) in &map {
-        let flag = format!("--{}", key.replace('_', "-"));
+        let long = key.replace('_', "-");
+        let flag = format!("--{long}");
+        let mut push = |word: String| flags.push((key.clone(), word));
         match value {
             serde_json::Value::Null | serde_json::Value::Bool(false) => {}
             // An empty list is the option left out (`--figures=` would be one empty name).
             serde_json::Value::Array(items) if items.is_empty() => {}
-            serde_json::Value::Bool(true) => flags.push(flag),
-            serde_json::Value::Array(items) => {
+            serde_json::Value::Bool(true) => push(flag),
+            serde_json::Value::Array(items) if splits_at_commas(&long) => {
                 let items: Vec<String> = items.iter().map(text).collect();
-                flags.push(format!("{flag}={}", items.join(",")));
+                push(format!("{flag}={}", items.join(",")));
             }
-            other => flags.push(format!("{flag}={}", text(other))),
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    push(format!("{flag}={}", text(item)));
+                }
+            }
+            other => push(format!("{flag}={}", text(other))),
         }
     }
     if args.quiet {
-        flags.push("--quiet".into());
+        flags.push(("quiet".into(), "--quiet".into()));
     }
     Ok(flags)
 }
@@ -681,7 +741,9 @@ mod tests {
             "4",
             "-q",
         ]);
-        let flags = sweep_flags(&given).unwrap();
+        let flags: Vec<String> = (sweep_flags(&given).unwrap().into_iter())
+            .map(|(_, flag)| flag)
+            .collect();
         assert!(
             flags.contains(&"--profile=/p/run 86".to_string()),
             "{flags:?}"

@@ -94,6 +94,11 @@ pub fn rerun_reproduces(study: &Path, out_dir: &Path) {
     }
 }
 
+/// The `figures.json` of an output folder (every figure as drawn).
+pub fn figures_json(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("figures.json")).unwrap()).unwrap()
+}
+
 /// Standard output as one JSON value; fails the test with stderr if it is not.
 pub fn json_of(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {

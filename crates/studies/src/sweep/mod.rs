@@ -10,6 +10,7 @@ mod outputs;
 mod shards;
 pub mod slurm;
 
+use crate::choice::{names_number, FigureChoice};
 use crate::simulate::SimSettings;
 use crate::study::{Context, Discovered, Provenance, Study, StudyError, UnitDiagnostic};
 use expost_model::profile::Profile;
@@ -53,6 +54,9 @@ pub struct SweepStudy {
     pub shard: Shard,
     /// How `--shard auto` found the shard, when it did.
     pub auto_shard: Option<AutoShard>,
+    /// What the figures draw (`--only`, `--label`; by strategy, interval
+    /// or rate).
+    pub choice: FigureChoice,
     /// The spec and profile, once discovered.
     loaded: OnceLock<Loaded>,
 }
@@ -128,6 +132,7 @@ impl SweepStudy {
             grid,
             shard,
             auto_shard: None,
+            choice: FigureChoice::default(),
             loaded: OnceLock::new(),
         }
     }
@@ -168,6 +173,30 @@ impl SweepStudy {
         SweepStudy::new(settings, grid, Shard::default())
     }
 
+    /// The parameters `--only` and `--label` choose the figures' lines and
+    /// points by.
+    pub const CHOICE_PARAMS: [&'static str; 3] = ["strategy", "interval", "rate"];
+
+    /// This sweep drawing what `choice` chooses.
+    ///
+    /// # Errors
+    /// A value `choice` names that the grid does not have (so nothing
+    /// would be chosen or labelled by it).
+    pub fn with_choice(self, choice: FigureChoice) -> Result<SweepStudy, String> {
+        let grid = &self.grid;
+        let has = |param: &str, value: &str| match param {
+            "strategy" => grid.strategies.iter().any(|s| s.name() == value),
+            "interval" => (grid.intervals.iter()).any(|i| names_interval(value, *i)),
+            _ => grid.rates.iter().any(|r| names_number(value, *r)),
+        };
+        if let Some(said) = choice.unmatched(has, "grid point").into_iter().next() {
+            return Err(format!(
+                "{said} (the grid's strategies, intervals and rates are given by --strategies, --intervals and --rates)"
+            ));
+        }
+        Ok(SweepStudy { choice, ..self })
+    }
+
     /// The option checks that need no input.
     ///
     /// # Errors
@@ -193,6 +222,14 @@ impl SweepStudy {
         self.loaded
             .get()
             .expect("a sweep's units are analysed after they are discovered")
+    }
+}
+
+/// Whether a value given for `interval` names `interval` (`auto` or seconds).
+pub(crate) fn names_interval(given: &str, interval: Option<f64>) -> bool {
+    match interval {
+        None => given.trim() == "auto",
+        Some(seconds) => names_number(given, seconds),
     }
 }
 
@@ -297,7 +334,7 @@ impl Study for SweepStudy {
     }
 
     fn outputs<'a>(&'a self, result: &'a SweepResult, _: &'a Provenance) -> Vec<Output<'a>> {
-        outputs::outputs(result)
+        outputs::outputs(result, &self.choice)
     }
 
     fn stdout_table<'a>(

@@ -2,7 +2,8 @@
 //! simulation, the same columns in CSV and Parquet), and for a whole sweep
 //! the summaries per grid point, the best intervals, and their figures.
 
-use super::{SpecFile, SweepResult};
+use super::{names_interval, SpecFile, SweepResult};
+use crate::choice::{names_number, FigureChoice};
 use crate::table_builder::TableBuilder;
 use expost_render::bars::{render_bars_at, Bar, StackedBars};
 use expost_render::figure::{Figure, Line, PaperSize};
@@ -19,7 +20,7 @@ const SIZE: PaperSize = PaperSize::Page;
 
 /// The spec and the sweep table; for a whole sweep (not a shard) the
 /// points, the optima and the figures too.
-pub(super) fn outputs(result: &SweepResult) -> Vec<Output<'_>> {
+pub(super) fn outputs<'a>(result: &'a SweepResult, choice: &FigureChoice) -> Vec<Output<'a>> {
     let mut outputs = vec![
         Output::json(
             "sweep-spec",
@@ -51,7 +52,7 @@ pub(super) fn outputs(result: &SweepResult) -> Vec<Output<'_>> {
             false,
             move || optima_table(&result.optima),
         ));
-        outputs.extend(figures(&result.summaries));
+        outputs.extend(figures(&result.summaries, choice));
     }
     outputs
 }
@@ -158,29 +159,58 @@ fn interval_label(bits: Option<u64>) -> String {
     bits.map_or("auto".into(), |b| format!("{:.0} s", f64::from_bits(b)))
 }
 
+/// Whether `choice` draws the grid point of `s`.
+fn drawn(s: &PointSummary, choice: &FigureChoice) -> bool {
+    choice.keeps(|param, value| match param {
+        "strategy" => s.point.strategy.name() == value,
+        "interval" => names_interval(value, s.point.interval_asked),
+        _ => names_number(value, s.point.rate),
+    })
+}
+
+/// A line's legend text: its strategy (and interval, when the sweep has
+/// several), each as `--label` gives it.
+fn line_label(key: &LineKey, many_intervals: bool, choice: &FigureChoice) -> String {
+    let strategy = (choice.label("strategy", |v| v == key.0.name())).unwrap_or(key.0.name());
+    if !many_intervals {
+        return strategy.to_string();
+    }
+    let interval = key.1.map(f64::from_bits);
+    match choice.label("interval", |v| names_interval(v, interval)) {
+        Some(text) => format!("{strategy} {text}"),
+        None => format!("{strategy} {}", interval_label(key.1)),
+    }
+}
+
 /// Throughput and value against rate (one line per strategy and interval,
-/// median with p5–p95 band), and the time split per line.
-fn figures<'a>(summaries: &[PointSummary]) -> Vec<Output<'a>> {
+/// median with p5–p95 band), and the time split per line: of the grid
+/// points `choice` draws, with its labels.
+fn figures<'a>(all: &[PointSummary], choice: &FigureChoice) -> Vec<Output<'a>> {
     let mut keys: Vec<LineKey> = Vec::new();
-    for s in summaries {
+    for s in all {
         if !keys.contains(&key_of(s)) {
             keys.push(key_of(s));
         }
     }
-    let strategies: BTreeSet<Strategy> = summaries.iter().map(|s| s.point.strategy).collect();
+    // Named after the whole grid, so that --only does not rename files.
+    let strategies: BTreeSet<Strategy> = all.iter().map(|s| s.point.strategy).collect();
     let many_intervals = keys.len() > strategies.len();
+    let summaries: Vec<&PointSummary> = all.iter().filter(|s| drawn(s, choice)).collect();
+    keys.retain(|k| summaries.iter().any(|s| key_of(s) == *k));
+    if keys.is_empty() {
+        return Vec::new();
+    }
     let points_of = |key: &LineKey| -> Vec<&PointSummary> {
-        summaries.iter().filter(|s| key_of(s) == *key).collect()
+        summaries
+            .iter()
+            .copied()
+            .filter(|s| key_of(s) == *key)
+            .collect()
     };
     let line = |key: &LineKey, f: fn(&PointSummary) -> &Summary| {
         let pts = points_of(key);
-        let label = if many_intervals {
-            format!("{} {}", key.0.name(), interval_label(key.1))
-        } else {
-            key.0.name().to_string()
-        };
         Line {
-            label,
+            label: line_label(key, many_intervals, choice),
             points: pts.iter().map(|s| (s.point.rate, f(s).median)).collect(),
             band: pts
                 .iter()
@@ -254,15 +284,17 @@ fn figures<'a>(summaries: &[PointSummary]) -> Vec<Output<'a>> {
                     interval_label(key.1).replace(' ', "")
                 ),
                 format!(
-                    "Share of wall time by cause: {} {}",
-                    key.0.name(),
-                    interval_label(key.1)
+                    "Share of wall time by cause: {}",
+                    line_label(key, many_intervals, choice)
                 ),
             )
         } else {
             (
                 format!("time_split_{}", key.0.name()),
-                format!("Share of wall time by cause: {}", key.0.name()),
+                format!(
+                    "Share of wall time by cause: {}",
+                    line_label(key, many_intervals, choice)
+                ),
             )
         };
         outputs.push(Output::chart(&stem, &title, move || {

@@ -17,6 +17,8 @@ pub struct ArrayJob {
     pub job_name: String,
     /// Options for both `sbatch` calls, each one word (`--partition=debug`).
     pub sbatch_options: Vec<String>,
+    /// The merge's own options (those of the merged figures), each one word.
+    pub merge_args: Vec<String>,
     /// `--quiet` for the merge too.
     pub quiet: bool,
 }
@@ -65,6 +67,10 @@ pub fn script(job: &ArrayJob) -> String {
         quote(out),
         quote(out)
     );
+    for word in &job.merge_args {
+        merge.push(' ');
+        merge.push_str(&quote(word));
+    }
     if job.quiet {
         merge.push_str(" --quiet");
     }
@@ -176,6 +182,7 @@ mod tests {
         ArrayJob {
             expost: "/opt/my tools/expost".into(),
             sweep_args: vec![format!("--profile={profile}"), "--seeds=2".into()],
+            merge_args: vec!["--label=strategy=redundant:Bamboo".into()],
             out_dir: out_dir.into(),
             shards: 4,
             job_name: "expost-sweep".into(),
@@ -192,7 +199,7 @@ mod tests {
             text.contains("--dependency=afterok:\"$array_job\" --job-name=expost-sweep-merge"),
             "{text}"
         );
-        assert!(text.contains("merge=''\\''/opt/my tools/expost'\\'' sweep merge /data/sweep/shard-* -o /data/sweep/merged --quiet'"), "{text}");
+        assert!(text.contains("merge=''\\''/opt/my tools/expost'\\'' sweep merge /data/sweep/shard-* -o /data/sweep/merged --label=strategy=redundant:Bamboo --quiet'"), "{text}");
     }
 
     /// Runs the script with a stand-in `sbatch` that prints its `--wrap`
@@ -209,7 +216,9 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&sbatch, std::fs::Permissions::from_mode(0o755)).unwrap();
         let out_dir = dir.path().join("it's a \"sweep\" $HOME 100%");
-        let text = script(&job(out_dir.to_str().unwrap(), "/p/run 86's"));
+        let mut hostile = job(out_dir.to_str().unwrap(), "/p/run 86's");
+        hostile.merge_args = vec![r#"--label=strategy=redundant:Bamboo's "run""#.into()];
+        let text = script(&hostile);
         let out = Command::new("sh")
             .arg("-c")
             .arg(&text)
@@ -224,12 +233,11 @@ mod tests {
             lines[0],
             format!("[/opt/my tools/expost][sweep][--profile=/p/run 86's][--seeds=2][--shard][auto][-o][{o}/shard-3]")
         );
-        assert!(
-            lines[1].starts_with(&format!(
-                "[/opt/my tools/expost][sweep][merge][{o}/shard-*][-o][{o}/merged]"
-            )),
-            "{}",
-            lines[1]
+        assert_eq!(
+            lines[1],
+            format!(
+                r#"[/opt/my tools/expost][sweep][merge][{o}/shard-*][-o][{o}/merged][--label=strategy=redundant:Bamboo's "run"][--quiet]"#
+            )
         );
         assert!(out_dir.join("logs").is_dir());
         assert!(String::from_utf8_lossy(&out.stdout).contains("array job 42 (4 shards"));

@@ -1,5 +1,8 @@
 use super::*;
+use crate::choice::FigureChoice;
 use crate::study::{fixtures, run_here};
+use expost_render::figure::Figure;
+use expost_render::output::Content;
 use expost_render::table::Csv;
 
 fn study(shard: Shard) -> SweepStudy {
@@ -285,4 +288,71 @@ fn spec_files_without_the_profile_need_profile_given() {
         .diagnostics
         .iter()
         .any(|d| d.message.contains("does not say which shard")));
+}
+
+/// The figure `name` of a whole sweep's outputs, as built.
+fn built_figure(study: &SweepStudy, result: &SweepResult, name: &str) -> Option<Figure> {
+    let provenance = Provenance::default();
+    let outputs = study.outputs(result, &provenance);
+    let output = outputs.iter().find(|o| o.name == name)?;
+    let figure = match (output.build)().unwrap() {
+        Content::Figure(figure, _) => *figure,
+        _ => panic!("{name} is not a line figure"),
+    };
+    Some(figure)
+}
+
+#[test]
+fn only_and_label_choose_the_lines_and_points_drawn() {
+    let rates = |strategy: &str, interval: &str| {
+        let only = [
+            format!("strategy={strategy}"),
+            format!("interval={interval}"),
+        ];
+        let labels = [
+            "strategy=redundant:Bamboo".to_string(),
+            "interval=900.0:15 min".to_string(),
+        ];
+        FigureChoice::parse(&only, &labels, &SweepStudy::CHOICE_PARAMS).unwrap()
+    };
+    let whole = study(Shard::default());
+    let result = run_here(&whole, false).unwrap();
+    let chosen = study(Shard::default())
+        .with_choice(rates("redundant", "900"))
+        .unwrap();
+    let figure = built_figure(&chosen, &result, "throughput").unwrap();
+    let labels: Vec<&str> = figure.lines.iter().map(|l| l.label.as_str()).collect();
+    assert_eq!(labels, ["Bamboo 15 min"]);
+    assert_eq!(figure.lines[0].points.len(), 2, "both rates");
+    let names: Vec<String> = chosen
+        .outputs(&result, &Provenance::default())
+        .iter()
+        .map(|o| o.name.clone())
+        .collect();
+    assert!(
+        names.contains(&"time_split_redundant_900s".to_string()),
+        "files keep their names: {names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n.starts_with("time_split_checkpoint")),
+        "{names:?}"
+    );
+
+    let only_rate =
+        FigureChoice::parse(&["rate=0.3".into()], &[], &SweepStudy::CHOICE_PARAMS).unwrap();
+    let chosen = study(Shard::default()).with_choice(only_rate).unwrap();
+    let figure = built_figure(&chosen, &result, "value").unwrap();
+    assert_eq!(figure.lines.len(), 4);
+    for line in &figure.lines {
+        let xs: Vec<f64> = line.points.iter().map(|p| p.0).collect();
+        assert_eq!(xs, [0.3], "{}", line.label);
+    }
+
+    let missing =
+        FigureChoice::parse(&["interval=600".into()], &[], &SweepStudy::CHOICE_PARAMS).unwrap();
+    let err = study(Shard::default()).with_choice(missing).unwrap_err();
+    assert!(
+        err.starts_with("--only interval=600: no grid point has it"),
+        "{err}"
+    );
 }
