@@ -61,6 +61,64 @@ fn traces_reports_repairs_and_writes_outputs() {
     }
 }
 
+/// `--only trace=…` draws the traces named (by file name without
+/// extension, or path), `--label trace=…:TEXT` names them; tables keep
+/// every trace; a name no file given has exits 2.
+#[test]
+fn traces_figures_draw_the_traces_chosen_with_their_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let terminate = fixtures()
+        .join("bamboo-simulation/traces/trace--full-64-node-trace/full-64-terminate-trace.csv");
+    let p3 = fixtures().join("bamboo-traces/traces/p3-trace.csv");
+    let traces = |extra: &[&str]| {
+        let out_dir = dir.path().display().to_string();
+        let mut args = vec!["traces", terminate.to_str().unwrap(), p3.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.extend(["-q", "-o", &out_dir]);
+        expost(&args)
+    };
+    let out = traces(&[
+        "--only",
+        "trace=p3-trace",
+        "--label",
+        "trace=p3-trace:AWS p3",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(dir.path().join("preemptions_per_hour.svg")).unwrap();
+    assert!(
+        svg.contains("\nAWS p3\n") && !svg.contains("terminate"),
+        "one trace, labelled"
+    );
+    let table = std::fs::read_to_string(dir.path().join("traces.csv")).unwrap();
+    assert_eq!(table.lines().count(), 1 + 2, "tables keep every trace");
+    // By path as given, too.
+    let out = traces(&["--only", &format!("trace={}", p3.display())]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (bad, says) in [
+        (
+            &["--only", "trace=p4-trace"][..],
+            "--only trace=p4-trace: no trace file has it",
+        ),
+        (
+            &["--label", "file=p3-trace:x"][..],
+            "chosen by trace, not \"file\"",
+        ),
+    ] {
+        let out = traces(bad);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {stderr}");
+        assert!(stderr.contains(says), "{bad:?}: {stderr}");
+    }
+}
+
 #[test]
 fn a_bad_trace_fails_naming_file_and_line() {
     let dir = tempfile::tempdir().unwrap();

@@ -4,6 +4,7 @@
 use super::run::{visit_opt, SavedArgs, SavedStudy};
 use crate::driver::StudyCommand;
 use expost_formats::spot_trace::{OffsetUnit, ReadOptions};
+use expost_studies::choice::FigureChoice;
 use expost_studies::traces::TracesStudy;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -69,6 +70,17 @@ pub struct Args {
     #[arg(long, value_enum, value_name = "PLACE")]
     #[serde(default)]
     pub legend: Option<crate::driver::LegendArg>,
+    /// Draw only these traces: trace=NAME1,NAME2, a trace named by its
+    /// file's name without extension (as in the legend) or its path as
+    /// given. Tables keep every trace.
+    #[arg(long, value_name = "trace=NAME1,NAME2")]
+    #[serde(default)]
+    pub only: Vec<String>,
+    /// Legend text of a trace: trace=NAME:TEXT (e.g. trace=p3-trace:"AWS
+    /// p3"); repeatable.
+    #[arg(long, value_name = "trace=NAME:TEXT")]
+    #[serde(default)]
+    pub label: Vec<String>,
     /// Unit of a step plot's offsets: ms, s, min or h (default: the unit
     /// its header names, as `milliseconds,count`; without one, hours when
     /// an offset has a fraction, else seconds, and that guess is said).
@@ -108,7 +120,7 @@ impl StudyCommand for Args {
                 format!("--time-unit {name:?}: the unit of step plot offsets is ms, s, min or h")
             })?),
         };
-        Ok(TracesStudy {
+        let study = TracesStudy {
             files: self.files.clone(),
             options: ReadOptions {
                 format: None,
@@ -116,7 +128,13 @@ impl StudyCommand for Args {
                 keep_final_shutdown: self.keep_final_shutdown,
             },
             additions: self.additions,
-        })
+            choice: FigureChoice::default(),
+        };
+        study.with_choice(FigureChoice::parse(
+            &self.only,
+            &self.label,
+            &TracesStudy::CHOICE_PARAMS,
+        )?)
     }
 
     fn saved(&self) -> SavedStudy {

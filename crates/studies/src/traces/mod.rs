@@ -10,6 +10,7 @@
 
 mod outputs;
 
+use crate::choice::FigureChoice;
 use crate::study::{Context, Discovered, Provenance, Study, StudyError, UnitDiagnostic};
 use expost_formats::spot_trace::{self, ReadOptions, TraceError};
 use expost_model::spot::Trace;
@@ -32,6 +33,35 @@ pub struct TracesStudy {
     /// Also write each node-count trace's additions (`additions` table,
     /// as the notebook's `full-64-additions-trace.csv`).
     pub additions: bool,
+    /// Which traces the figures draw and their legend texts (`--only
+    /// trace=…`, `--label trace=…:TEXT`).
+    pub choice: FigureChoice,
+}
+
+impl TracesStudy {
+    /// The parameter `--only` and `--label` choose traces by.
+    pub const CHOICE_PARAMS: [&'static str; 1] = ["trace"];
+
+    /// This study drawing what `choice` chooses.
+    ///
+    /// # Errors
+    /// A trace `choice` names that is none of the files given.
+    pub fn with_choice(self, choice: FigureChoice) -> Result<TracesStudy, String> {
+        let files: Vec<String> = self.files.iter().map(|f| f.display().to_string()).collect();
+        let has = |_: &str, value: &str| files.iter().any(|f| names_trace(value, f));
+        if let Some(said) = choice.unmatched(has, "trace file").into_iter().next() {
+            return Err(format!(
+                "{said} (a trace is named by its file's name without extension, or its path as given)"
+            ));
+        }
+        Ok(TracesStudy { choice, ..self })
+    }
+}
+
+/// Whether a value given for `trace` names `file`: its name without
+/// extension (as the legend shows it), or the path as given.
+pub(crate) fn names_trace(given: &str, file: &str) -> bool {
+    given == file || given == outputs::trace_name(file)
 }
 
 /// One trace read and described (an element of `traces.json`).
@@ -138,7 +168,7 @@ impl Study for TracesStudy {
     }
 
     fn outputs<'a>(&'a self, traces: &'a Traces, _: &'a Provenance) -> Vec<Output<'a>> {
-        outputs::outputs(traces, self.additions)
+        outputs::outputs(traces, self.additions, &self.choice)
     }
 
     fn stdout_table<'a>(

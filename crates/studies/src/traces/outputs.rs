@@ -2,7 +2,8 @@
 //! node-count curves, the Kaplan–Meier lifetime curves, preemptions and
 //! additions per hour, and their figures.
 
-use super::{TraceReport, Traces};
+use super::{names_trace, TraceReport, Traces};
+use crate::choice::FigureChoice;
 use crate::table_builder::TableBuilder;
 use expost_render::figure::{Figure, Line, PaperSize};
 use expost_render::output::Output;
@@ -13,7 +14,11 @@ use expost_sim::trace_stats::TraceStats;
 const SIZE: PaperSize = PaperSize::Page;
 
 /// The tables and figures, in the order they are listed.
-pub(super) fn outputs(traces: &Traces, additions: bool) -> Vec<Output<'_>> {
+pub(super) fn outputs<'a>(
+    traces: &'a Traces,
+    additions: bool,
+    choice: &FigureChoice,
+) -> Vec<Output<'a>> {
     let mut outputs = vec![
         Output::table("traces", "Trace statistics", true, move || {
             stats_table(traces)
@@ -42,7 +47,10 @@ pub(super) fn outputs(traces: &Traces, additions: bool) -> Vec<Output<'_>> {
             move || additions_table(traces),
         ));
     }
-    let read = traces.read();
+    let read = drawn(traces, choice);
+    if read.is_empty() && !choice.only.is_empty() {
+        return outputs; // the traces chosen could not be read (each an error)
+    }
     if let Some(figure) = node_count_figure(&read) {
         outputs.push(Output::figure("node_count", "Live nodes", SIZE, figure));
     }
@@ -209,10 +217,33 @@ fn hourly_table(traces: &Traces) -> Table {
 }
 
 /// A trace's label in figures: its file name without extension.
-fn label(file: &str) -> String {
+/// A trace's name: its file's name without extension.
+pub(super) fn trace_name(file: &str) -> String {
     std::path::Path::new(file)
         .file_stem()
         .map_or(file.to_string(), |s| s.to_string_lossy().into_owned())
+}
+
+/// The traces read that `choice` draws, each with its legend text.
+fn drawn<'a>(traces: &'a Traces, choice: &FigureChoice) -> Vec<Drawn<'a>> {
+    (traces.read().into_iter())
+        .filter(|(r, _)| choice.keeps(|_, v| names_trace(v, &r.file)))
+        .map(|(report, stats)| {
+            let label = choice.label("trace", |v| names_trace(v, &report.file));
+            Drawn {
+                report,
+                stats,
+                label: label.map_or_else(|| trace_name(&report.file), str::to_string),
+            }
+        })
+        .collect()
+}
+
+/// A trace a figure draws, and its legend text.
+struct Drawn<'a> {
+    report: &'a TraceReport,
+    stats: &'a TraceStats,
+    label: String,
 }
 
 /// A step curve `(t_s, value from t_s on)` as the points of a line, hours on x.
@@ -228,18 +259,18 @@ fn steps(curve: &[(f64, f64)]) -> Vec<(f64, f64)> {
 }
 
 /// Live nodes against time, one step line per trace that has a curve.
-fn node_count_figure(read: &[(&TraceReport, &TraceStats)]) -> Option<Figure> {
+fn node_count_figure(read: &[Drawn<'_>]) -> Option<Figure> {
     let lines: Vec<Line> = read
         .iter()
-        .filter_map(|(r, s)| {
-            r.curve.as_ref().map(|c| {
+        .filter_map(|d| {
+            d.report.curve.as_ref().map(|c| {
                 let as_f64: Vec<(f64, f64)> = c.iter().map(|(t, n)| (*t, *n as f64)).collect();
                 let mut points = steps(&as_f64);
                 if let Some(last) = c.last() {
-                    points.push((s.duration_h, last.1 as f64));
+                    points.push((d.stats.duration_h, last.1 as f64));
                 }
                 Line {
-                    label: label(&r.file),
+                    label: d.label.clone(),
                     points,
                     band: Vec::new(),
                 }
@@ -255,12 +286,12 @@ fn node_count_figure(read: &[(&TraceReport, &TraceStats)]) -> Option<Figure> {
 }
 
 /// Kaplan–Meier survival of node lifetimes, one step line per trace that names nodes.
-fn lifetimes_figure(read: &[(&TraceReport, &TraceStats)]) -> Option<Figure> {
+fn lifetimes_figure(read: &[Drawn<'_>]) -> Option<Figure> {
     let lines: Vec<Line> = read
         .iter()
-        .filter_map(|(r, s)| {
-            s.lifetimes.as_ref().map(|k| Line {
-                label: label(&r.file),
+        .filter_map(|d| {
+            d.stats.lifetimes.as_ref().map(|k| Line {
+                label: d.label.clone(),
                 points: steps(&k.curve),
                 band: Vec::new(),
             })
@@ -276,15 +307,15 @@ fn lifetimes_figure(read: &[(&TraceReport, &TraceStats)]) -> Option<Figure> {
 }
 
 /// Nodes preempted in each hour, one line per trace.
-fn preemptions_figure(read: &[(&TraceReport, &TraceStats)]) -> Figure {
+fn preemptions_figure(read: &[Drawn<'_>]) -> Figure {
     Figure {
         x_label: "Hour of trace (h)".into(),
         y_label: "Nodes preempted per hour".into(),
         lines: read
             .iter()
-            .map(|(r, s)| Line {
-                label: label(&r.file),
-                points: s
+            .map(|d| Line {
+                label: d.label.clone(),
+                points: (d.stats)
                     .hourly
                     .iter()
                     .map(|h| (h.hour as f64 + 0.5, h.preemptions as f64))

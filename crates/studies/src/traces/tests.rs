@@ -9,6 +9,7 @@ fn study(files: &[&str]) -> TracesStudy {
             .collect(),
         options: ReadOptions::default(),
         additions: false,
+        choice: Default::default(),
     }
 }
 
