@@ -521,3 +521,61 @@ fn load_then_read_through_azurite() {
         "{stderr}"
     );
 }
+
+/// `--only phase=…` draws those phases in the charts, `--label
+/// phase=…:TEXT` names them; a chart left with no phase is not drawn, and
+/// says so; a phase no key names exits 2.
+#[test]
+fn only_and_label_choose_and_name_the_phases_drawn() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_export(dir.path(), "events.jsonl", &pool(12).entities);
+    let out_dir = dir.path().join("out");
+    let provision = |extra: &[&str]| {
+        let mut args = vec!["provision", "--from", input.to_str().unwrap(), "-q"];
+        args.extend_from_slice(extra);
+        args.extend(["-o", out_dir.to_str().unwrap()]);
+        expost(&args, &[])
+    };
+    let out = provision(&[
+        "--only",
+        "phase=pull,load",
+        "--label",
+        "phase=pull:Image pull",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("--only: the timeline stacks none of the phases chosen"),
+        "{stderr}"
+    );
+    assert!(!out_dir.join("timeline.svg").exists());
+    let gantt = std::fs::read_to_string(out_dir.join("gantt.svg")).unwrap();
+    assert!(
+        gantt.contains("Image pull") && gantt.contains(">load<"),
+        "chosen, labelled"
+    );
+    assert!(!gantt.contains("docker_install"), "others left out");
+    let spans = std::fs::read_to_string(out_dir.join("spans.csv")).unwrap();
+    assert!(spans.contains("docker_install"), "tables keep every phase");
+
+    let out = provision(&["--label", "phase=docker_install:Docker"]);
+    assert_eq!(out.status.code(), Some(0));
+    let timeline = std::fs::read_to_string(out_dir.join("timeline.svg")).unwrap();
+    assert!(timeline.contains("Docker") && !timeline.contains("Node prep + Docker install"));
+
+    for (bad, says) in [
+        (
+            &["--only", "phase=docker"][..],
+            "--only phase=docker: no phase has it (the phases: nodeprep, docker_install",
+        ),
+        (
+            &["--label", "node=x:y"][..],
+            "chosen by phase, not \"node\"",
+        ),
+    ] {
+        let out = provision(bad);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {stderr}");
+        assert!(stderr.contains(says), "{bad:?}: {stderr}");
+    }
+}

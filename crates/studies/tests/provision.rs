@@ -137,6 +137,7 @@ mod study {
             export: None,
             progress: Box::new(()),
             size: expost_render::figure::PaperSize::Page,
+            choice: Default::default(),
         }
     }
 

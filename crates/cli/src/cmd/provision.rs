@@ -10,6 +10,7 @@ use crate::driver::{usage_error, StudyCommand};
 use crate::progress;
 use anyhow::Result;
 use expost_remote::azure_table::{ClientOptions, Scheme};
+use expost_studies::choice::FigureChoice;
 use expost_studies::provision::{
     source, Account, Error, Options, ProvisionError, ProvisionStudy, ShipyardFiles, Source,
     SourceError, TableSource,
@@ -175,6 +176,17 @@ pub struct Args {
     #[arg(long, value_enum, value_name = "PLACE")]
     #[serde(default)]
     pub legend: Option<crate::driver::LegendArg>,
+    /// Draw only these phases in the timeline and Gantt charts:
+    /// phase=KEY1,KEY2, by the keys of phases.csv (e.g.
+    /// phase=docker_install,pull). Tables keep every phase.
+    #[arg(long, value_name = "phase=KEY1,KEY2")]
+    #[serde(default)]
+    pub only: Vec<String>,
+    /// Legend text of a phase: phase=KEY:TEXT (e.g. phase=pull:"Image
+    /// pull"); repeatable.
+    #[arg(long, value_name = "phase=KEY:TEXT")]
+    #[serde(default)]
+    pub label: Vec<String>,
     /// No progress bar and no summary table.
     #[arg(short, long)]
     #[serde(skip)]
@@ -306,7 +318,7 @@ impl StudyCommand for Args {
             }
         };
         let to_stdout = self.output.as_deref() == Some(Path::new("-"));
-        Ok(ProvisionStudy {
+        let study = ProvisionStudy {
             source,
             options,
             export: self.export.clone(),
@@ -315,7 +327,13 @@ impl StudyCommand for Args {
                 self.quiet || self.json || to_stdout,
             )),
             size: self.size.into(),
-        })
+            choice: FigureChoice::default(),
+        };
+        study.with_choice(FigureChoice::parse(
+            &self.only,
+            &self.label,
+            &ProvisionStudy::CHOICE_PARAMS,
+        )?)
     }
 
     fn saved(&self) -> SavedStudy {

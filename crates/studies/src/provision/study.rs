@@ -9,6 +9,7 @@
 use super::source::{self, FetchProgress, Source, SourceError};
 use super::{charts, tables, terminal, AnalysedNode, Grouped, NodeEvents, Options};
 use super::{Provision, ProvisionError, Report};
+use crate::choice::FigureChoice;
 use crate::study::{Context, Discovered, Provenance, Study, StudyError, UnitDiagnostic};
 use expost_formats::shipyard::{self, Entity, ExportFormat};
 use expost_model::{Diagnostic, Diagnostics};
@@ -32,6 +33,9 @@ pub struct ProvisionStudy {
     pub progress: Box<dyn FetchProgress>,
     /// The size charts are drawn at.
     pub size: PaperSize,
+    /// Which phases the charts draw and their legend texts (`--only
+    /// phase=…`, `--label phase=…:TEXT`).
+    pub choice: FigureChoice,
 }
 
 impl std::fmt::Debug for ProvisionStudy {
@@ -61,6 +65,18 @@ pub enum Error {
 }
 
 impl ProvisionStudy {
+    /// The parameter `--only` and `--label` choose phases by.
+    pub const CHOICE_PARAMS: [&'static str; 1] = ["phase"];
+
+    /// This study drawing the phases `choice` chooses.
+    ///
+    /// # Errors
+    /// A value `choice` names that is no phase's key.
+    pub fn with_choice(self, choice: FigureChoice) -> Result<ProvisionStudy, String> {
+        charts::check_choice(&choice)?;
+        Ok(ProvisionStudy { choice, ..self })
+    }
+
     /// Reads the events (and writes the export, if asked) and groups them
     /// by node. The read's own diagnostics come first.
     ///
@@ -141,8 +157,18 @@ impl Study for ProvisionStudy {
     fn combine(
         &self,
         nodes: Vec<AnalysedNode>,
-        diagnostics: Vec<Diagnostic>,
+        mut diagnostics: Vec<Diagnostic>,
     ) -> Result<Provision, StudyError> {
+        diagnostics.extend(
+            charts::undrawn(&self.choice)
+                .into_iter()
+                .map(|message| Diagnostic {
+                    file: String::new(),
+                    line: None,
+                    severity: expost_model::Severity::Warning,
+                    message,
+                }),
+        );
         super::combine(nodes, diagnostics, self.options.straggler_mads)
             .ok_or_else(|| StudyError::Input("no node to analyse".into()))
     }
@@ -175,7 +201,7 @@ impl Study for ProvisionStudy {
     }
 
     fn outputs<'a>(&'a self, p: &'a Provision, _: &'a Provenance) -> Vec<Output<'a>> {
-        vec![
+        let mut outputs = vec![
             Output::table("phases", "Phases (s)", false, move || tables::phases(p)),
             Output::table("stragglers", "Stragglers", false, move || {
                 tables::stragglers(p)
@@ -185,24 +211,29 @@ impl Study for ProvisionStudy {
                 tables::images(p)
             }),
             Output::table("spans", "Spans", true, move || tables::spans(p)),
-            Output::chart("timeline", "Provisioning timeline", move || {
-                charts::timeline_svg(p, self.size)
-            }),
-            Output::chart("gantt", "Spans of every node", move || {
-                charts::gantt_svg(p, self.size)
-            }),
-            Output::json(
-                "trace",
-                "Trace (open it in ui.perfetto.dev)",
-                Kind::Trace,
-                move || {
-                    tables::trace(p).map_err(|source| OutputError::Json {
-                        name: "trace".into(),
-                        source,
-                    })
-                },
-            ),
-        ]
+        ];
+        if charts::draws_timeline(&self.choice) {
+            outputs.push(Output::chart(
+                "timeline",
+                "Provisioning timeline",
+                move || charts::timeline_svg(p, self.size, &self.choice),
+            ));
+        }
+        outputs.push(Output::chart("gantt", "Spans of every node", move || {
+            charts::gantt_svg(p, self.size, &self.choice)
+        }));
+        outputs.push(Output::json(
+            "trace",
+            "Trace (open it in ui.perfetto.dev)",
+            Kind::Trace,
+            move || {
+                tables::trace(p).map_err(|source| OutputError::Json {
+                    name: "trace".into(),
+                    source,
+                })
+            },
+        ));
+        outputs
     }
 
     /// `-o -`: one row per node.
