@@ -53,6 +53,8 @@ pub enum LegendArg {
     Bottom,
     /// No legend.
     None,
+    /// Inside the plot, in the corner its lines cover least.
+    Inside,
 }
 
 impl From<LegendArg> for LegendPlace {
@@ -61,6 +63,7 @@ impl From<LegendArg> for LegendPlace {
             LegendArg::Top => LegendPlace::Top,
             LegendArg::Bottom => LegendPlace::Bottom,
             LegendArg::None => LegendPlace::None,
+            LegendArg::Inside => LegendPlace::Inside,
         }
     }
 }

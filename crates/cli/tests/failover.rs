@@ -912,6 +912,21 @@ fn legend_places_the_line_figures_legend_and_says_when_there_is_none() {
     );
     let svg = std::fs::read_to_string(dir.path().join("loss.svg")).unwrap();
     assert!(!svg.contains("config 020"), "no legend");
+    let inside_dir = dir.path().join("inside");
+    let out = expost(&[
+        "failover",
+        example().to_str().unwrap(),
+        "-q",
+        "-o",
+        inside_dir.to_str().unwrap(),
+        "--figures",
+        "loss",
+        "--legend",
+        "inside",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let inside = std::fs::read_to_string(inside_dir.join("loss.svg")).unwrap();
+    assert!(inside.contains("config 020") && inside != svg);
     let provision = expost(&[
         "provision",
         "--from",

@@ -127,6 +127,9 @@ pub enum LegendPlace {
     Bottom,
     /// No legend (nor its note).
     None,
+    /// Inside the plot, one entry per row on a white box, in the corner
+    /// the lines and bands cover least (top right when several tie).
+    Inside,
 }
 
 /// One series: a central line with an optional band around it.
@@ -704,6 +707,75 @@ fn legend_grid(items: &[LegendItem], avail: f64, gap: f64) -> Vec<(f64, usize)> 
         .collect()
 }
 
+/// Where the lines and bands of `fig` put ink, as points (in points, by
+/// `to_pt`) sampled about every 1.5 pt along each line's segments and
+/// across each band's extent, within the data rectangle `rect`.
+fn ink(fig: &Figure, rect: &Rect, to_pt: impl Fn(&(f64, f64)) -> (f64, f64)) -> Vec<(f64, f64)> {
+    let clamp = |(x, y): (f64, f64)| (x.clamp(rect.x0, rect.x1), y.clamp(rect.y0, rect.y1));
+    let mut samples = Vec::new();
+    let mut segment = |a: (f64, f64), b: (f64, f64)| {
+        let (a, b) = (to_pt(&clamp(a)), to_pt(&clamp(b)));
+        let steps = ((a.0 - b.0).hypot(a.1 - b.1) / 1.5)
+            .ceil()
+            .clamp(1.0, 10_000.0) as usize;
+        for i in 0..=steps {
+            let t = i as f64 / steps as f64;
+            samples.push((a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1)));
+        }
+    };
+    for line in &fig.lines {
+        for run in geom::split_runs(&line.points, finite_point) {
+            for pair in run.windows(2) {
+                segment(pair[0], pair[1]);
+            }
+            if let [only] = run.as_slice() {
+                segment(*only, *only);
+            }
+        }
+        for &(x, lo, hi) in line.band.iter().filter(|b| finite_band(b)) {
+            segment((x, lo), (x, hi));
+        }
+    }
+    samples
+}
+
+/// The top-left corner of a `size` box inside `plot`, `inset` from its
+/// edges, in the corner holding the fewest `ink` samples (ties: top right,
+/// top left, bottom right, bottom left).
+///
+/// # Errors
+/// When the box does not fit in the plot.
+fn inside_corner(
+    plot: &Rect,
+    size: (f64, f64),
+    inset: f64,
+    ink: &[(f64, f64)],
+) -> Result<(f64, f64), FigureError> {
+    let (w, h) = size;
+    if w + 2.0 * inset > plot.x1 - plot.x0 || h + 2.0 * inset > plot.y1 - plot.y0 {
+        return Err(FigureError::TooCrowded(format!(
+            "a {w:.0} pt × {h:.0} pt legend does not fit inside the plot; put it on top or at the bottom"
+        )));
+    }
+    let (left, right) = (plot.x0 + inset, plot.x1 - inset - w);
+    let (top, bottom) = (plot.y0 + inset, plot.y1 - inset - h);
+    let corners = [(right, top), (left, top), (right, bottom), (left, bottom)];
+    let covered = |&(x, y): &(f64, f64)| {
+        (ink.iter())
+            .filter(|p| p.0 >= x && p.0 <= x + w && p.1 >= y && p.1 <= y + h)
+            .count()
+    };
+    let mut best = corners[0];
+    let mut least = covered(&best);
+    for corner in &corners[1..] {
+        let n = covered(corner);
+        if n < least {
+            (best, least) = (*corner, n);
+        }
+    }
+    Ok(best)
+}
+
 /// `text` cut at spaces into pieces at most `width` wide at `size` (a
 /// single word wider than that is a piece of its own).
 fn wrap_words(text: &str, width: f64, size: f64) -> Vec<&str> {
@@ -840,9 +912,12 @@ fn render_with_left(
         .note
         .as_deref()
         .filter(|_| fig.legend != LegendPlace::None);
+    let inside = fig.legend == LegendPlace::Inside;
     if let Some(note) = note.filter(|n| !n.trim().is_empty()) {
-        // A note wider than the figure goes on as many rows as it needs.
-        for piece in wrap_words(note, avail, st.legend_font) {
+        // A note wider than the figure (inside: than half of it) goes on
+        // as many rows as it needs.
+        let width = if inside { 0.45 * avail } else { avail };
+        for piece in wrap_words(note, width, st.legend_font) {
             items.push(LegendItem {
                 line: None,
                 label: piece,
@@ -852,7 +927,11 @@ fn render_with_left(
     }
     // One row if everything fits; else a grid of equal-width columns, so
     // that the entries line up.
-    let legend = legend_grid(&items, avail, item_gap);
+    let legend = if inside {
+        (0..items.len()).map(|row| (0.0, row)).collect()
+    } else {
+        legend_grid(&items, avail, item_gap)
+    };
     let legend_rows = legend.iter().map(|p| p.1 + 1).max().unwrap_or(0);
 
     let title = fig
@@ -871,6 +950,7 @@ fn render_with_left(
     // grows by it).
     let (legend_h, legend_below) = match fig.legend {
         LegendPlace::Bottom if legend_rows > 0 => (0.0, legend_h + 2.0 * k),
+        LegendPlace::Inside => (0.0, 0.0),
         _ => (legend_h, 0.0),
     };
     let bottom_margin = bottom_margin + legend_below;
@@ -1112,7 +1192,44 @@ fn render_with_left(
         } else {
             st.w / 2.0
         };
-        let left = (cx - legend_w / 2.0).clamp(margin, (st.w - margin - legend_w).max(margin));
+        let mut left = (cx - legend_w / 2.0).clamp(margin, (st.w - margin - legend_w).max(margin));
+        let mut legend_top = legend_top;
+        if inside && !items.is_empty() {
+            let pad = 2.5 * k;
+            let size = (
+                legend_w + 2.0 * pad,
+                legend_rows as f64 * legend_row_h + 2.0 * pad,
+            );
+            let pt = |v: i32| f64::from(v) / UNITS_PER_PT;
+            let plot = Rect {
+                x0: pt(px_range.start),
+                x1: pt(px_range.end),
+                y0: pt(py_range.start),
+                y1: pt(py_range.end),
+            };
+            let to_pt = |p: &(f64, f64)| {
+                let q = chart.backend_coord(p);
+                (pt(q.0), pt(q.1))
+            };
+            let corner = inside_corner(&plot, size, 2.0 * k, &ink(fig, &rect, to_pt))?;
+            root.draw(&Rectangle::new(
+                [
+                    (u(corner.0), u(corner.1)),
+                    (u(corner.0 + size.0), u(corner.1 + size.1)),
+                ],
+                fill(WHITE.mix(0.9)),
+            ))
+            .map_err(draw_err)?;
+            root.draw(&Rectangle::new(
+                [
+                    (u(corner.0), u(corner.1)),
+                    (u(corner.0 + size.0), u(corner.1 + size.1)),
+                ],
+                stroke(GRID.to_rgba(), st.grid_w),
+            ))
+            .map_err(draw_err)?;
+            (left, legend_top) = (corner.0 + pad, corner.1 + pad);
+        }
         for (&(dx, r), it) in legend.iter().zip(&items) {
             let x = left + dx;
             let cy = legend_top + (r as f64 + 0.5) * legend_row_h;

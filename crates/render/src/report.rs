@@ -129,6 +129,7 @@ pub fn figure_to_json(fig: &Figure) -> Value {
         LegendPlace::Top => {}
         LegendPlace::Bottom => value["legend"] = json!("bottom"),
         LegendPlace::None => value["legend"] = json!("none"),
+        LegendPlace::Inside => value["legend"] = json!("inside"),
     }
     value
 }
@@ -182,6 +183,7 @@ pub fn figure_from_json(value: &Value) -> Option<Figure> {
         legend: match value["legend"].as_str() {
             Some("bottom") => LegendPlace::Bottom,
             Some("none") => LegendPlace::None,
+            Some("inside") => LegendPlace::Inside,
             _ => LegendPlace::Top,
         },
     })

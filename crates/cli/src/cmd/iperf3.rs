@@ -77,8 +77,9 @@ pub struct Args {
     #[serde(default)]
     pub ylim: Vec<String>,
     /// Where line figures put their legend: top (above the plot, the
-    /// default), bottom (under the x axis label) or none. Charts (bars,
-    /// Gantt) and the report's interactive charts keep theirs.
+    /// default), bottom (under the x axis label), inside (in the plot's
+    /// emptiest corner) or none. Charts (bars, Gantt) and the report's
+    /// interactive charts keep theirs.
     #[arg(long, value_enum, value_name = "PLACE")]
     #[serde(default)]
     pub legend: Option<crate::driver::LegendArg>,

@@ -567,3 +567,55 @@ fn the_legend_goes_above_below_or_nowhere() {
     let none = render_svg(&fig, PaperSize::Page).unwrap();
     assert!(!none.contains(&label) && !none.contains("a note"));
 }
+
+/// Inside: the legend sits in the plot's emptiest corner (here, a line
+/// along the top leaves the bottom free; one along the bottom, the top),
+/// one entry per row, and a legend too big for the plot is an error.
+#[test]
+fn an_inside_legend_takes_the_emptiest_corner() {
+    let text_at = |svg: &str, text: &str| -> (f64, f64) {
+        let at = svg.find(&format!(">\n{text}\n<")).unwrap();
+        let tag = &svg[svg[..at].rfind("<text").unwrap()..at];
+        let attr = |name: &str| -> f64 {
+            let value = tag.split(&format!(" {name}=\"")).nth(1).unwrap();
+            value.split('"').next().unwrap().parse().unwrap()
+        };
+        (attr("x"), attr("y"))
+    };
+    let line = |label: &str, y: f64| Line {
+        label: label.into(),
+        points: (0..=20).map(|i| (f64::from(i), y)).collect(),
+        band: Vec::new(),
+    };
+    let mut fig = Figure {
+        x_label: "time (s)".into(),
+        y_label: "value".into(),
+        lines: vec![line("high", 10.0), line("low", 0.0), line("high too", 9.5)],
+        y_range: Some((0.0, 10.0)),
+        legend: LegendPlace::Inside,
+        ..Figure::default()
+    };
+    let svg = render_svg(&fig, PaperSize::Page).unwrap();
+    let (x_axis_label, y_axis_label) = (text_at(&svg, "time (s)"), text_at(&svg, "value"));
+    let (first, second) = (text_at(&svg, "high"), text_at(&svg, "low"));
+    assert!(
+        first.1 < second.1 && first.0 == second.0,
+        "one entry per row"
+    );
+    assert!(first.0 > x_axis_label.0, "right half: {first:?}");
+    assert!(first.1 > y_axis_label.1, "bottom half: {first:?}");
+    // Lines low and in the middle: the top right is free.
+    fig.lines = vec![line("high", 0.5), line("low", 0.0), line("high too", 5.0)];
+    let svg = render_svg(&fig, PaperSize::Page).unwrap();
+    let first = text_at(&svg, "high");
+    assert!(
+        first.0 > x_axis_label.0 && first.1 < y_axis_label.1,
+        "top right: {first:?}"
+    );
+    // No room.
+    fig.lines = (0..40).map(|i| line(&format!("line {i}"), 1.0)).collect();
+    assert!(matches!(
+        render_svg(&fig, PaperSize::Page),
+        Err(FigureError::TooCrowded(_))
+    ));
+}
