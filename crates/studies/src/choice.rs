@@ -102,10 +102,7 @@ impl FigureChoice {
     /// # Errors
     /// A bad form, or a parameter the study's figures do not have.
     pub fn parse(only: &[String], labels: &[String], params: &[&str]) -> Result<Self, String> {
-        let choice = FigureChoice {
-            only: parse_onlys(only)?,
-            labels: parse_labels(labels)?,
-        };
+        let choice = FigureChoice::parse_any(only, labels)?;
         let named = (choice.only.iter().map(|(p, _)| ("--only", p)))
             .chain(choice.labels.iter().map(|l| ("--label", &l.param)));
         for (option, param) in named {
@@ -117,6 +114,18 @@ impl FigureChoice {
             }
         }
         Ok(choice)
+    }
+
+    /// Reads `--only` and `--label` of any parameters (those a path
+    /// pattern names, known once runs are found).
+    ///
+    /// # Errors
+    /// A bad form.
+    pub fn parse_any(only: &[String], labels: &[String]) -> Result<Self, String> {
+        Ok(FigureChoice {
+            only: parse_onlys(only)?,
+            labels: parse_labels(labels)?,
+        })
     }
 
     /// Whether nothing is chosen (every item drawn, default labels).
@@ -137,20 +146,34 @@ impl FigureChoice {
             .map(|l| l.text.as_str())
     }
 
+    /// The text of the first `--label` (of any parameter) whose
+    /// `param=value` the item has.
+    pub fn label_of(&self, has: impl Fn(&str, &str) -> bool) -> Option<&str> {
+        (self.labels.iter())
+            .find(|l| has(&l.param, &l.value))
+            .map(|l| l.text.as_str())
+    }
+
     /// What `--only` and `--label` name that no item has (`has(param,
     /// value)` over every item), one message each, saying `no {noun} has it`.
     pub fn unmatched(&self, has: impl Fn(&str, &str) -> bool, noun: &str) -> Vec<String> {
-        let mut said = Vec::new();
-        for (param, values) in &self.only {
-            for value in values.iter().filter(|v| !has(param, v)) {
-                said.push(format!("--only {param}={value}: no {noun} has it"));
-            }
-        }
+        let mut said = self.unmatched_only(&has, noun);
         for l in self.labels.iter().filter(|l| !has(&l.param, &l.value)) {
             said.push(format!(
                 "--label {}={}: no {noun} has it; the label is not used",
                 l.param, l.value
             ));
+        }
+        said
+    }
+
+    /// What `--only` names that no item has, one message each.
+    pub fn unmatched_only(&self, has: impl Fn(&str, &str) -> bool, noun: &str) -> Vec<String> {
+        let mut said = Vec::new();
+        for (param, values) in &self.only {
+            for value in values.iter().filter(|v| !has(param, v)) {
+                said.push(format!("--only {param}={value}: no {noun} has it"));
+            }
         }
         said
     }

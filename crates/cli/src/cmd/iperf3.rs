@@ -182,8 +182,7 @@ impl StudyCommand for Args {
                     BandArg::Mean => BandKind::MeanCi95,
                 },
                 x: self.x.clone(),
-                only: expost_studies::choice::parse_onlys(&self.only)?,
-                labels: expost_studies::choice::parse_labels(&self.label)?,
+                choice: expost_studies::choice::FigureChoice::parse_any(&self.only, &self.label)?,
                 trials: expost_studies::choice::parse_trials(&self.trials)?,
             },
             size: match self.size {

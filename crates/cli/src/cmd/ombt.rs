@@ -262,14 +262,12 @@ impl Args {
     /// two axes is refused.
     fn axes(&self) -> Result<FigureAxes, String> {
         let default = FigureAxes::default();
-        let only = expost_studies::choice::parse_onlys(&self.only)?;
-        let labels = expost_studies::choice::parse_labels(&self.label)?;
+        let choice = expost_studies::choice::FigureChoice::parse_any(&self.only, &self.label)?;
         let axes = FigureAxes {
             x: self.x.clone().unwrap_or(default.x),
             group: self.group.clone().unwrap_or(default.group),
             facet: self.facet.clone().unwrap_or(default.facet),
-            only,
-            labels,
+            choice,
         };
         let named = [
             ("x", &axes.x),

@@ -3,7 +3,7 @@
 //! outage.
 
 use super::load::{display, FlowFiles, RunFiles, ServerOutput};
-pub use crate::choice::ConfigLabel;
+pub use crate::choice::FigureChoice;
 use expost_formats::iperf3_json::{IperfTest, Protocol};
 use expost_formats::iperf3_text::{StampKind, TextInterval, TextLog, TextOptions};
 use expost_model::Diagnostics;
@@ -47,12 +47,10 @@ pub struct Options {
     /// Other events of the Shremote log to mark (their first time per run,
     /// drawn as labelled vertical lines).
     pub marks: Vec<String>,
-    /// Legend entries: the configuration whose parameter has this value
-    /// is drawn under this text (`--label PARAM=VALUE:TEXT`).
-    pub labels: Vec<ConfigLabel>,
-    /// Only the configurations whose parameter has one of these values
-    /// are drawn (`--only PARAM=V1,V2`, all of them must hold).
-    pub only: Vec<(String, Vec<String>)>,
+    /// Only the configurations whose parameters have one of the values
+    /// `--only PARAM=V1,V2` gives are drawn, under the legend text
+    /// `--label PARAM=VALUE:TEXT` gives.
+    pub choice: FigureChoice,
     /// Only these trials are drawn, their bands made of them alone
     /// (`--trials 1,2`; all when empty).
     pub trials: Vec<String>,
@@ -75,8 +73,7 @@ impl Default for Options {
             text: TextOptions::default(),
             band: BandKind::default(),
             marks: Vec::new(),
-            labels: Vec::new(),
-            only: Vec::new(),
+            choice: FigureChoice::default(),
             trials: Vec::new(),
             fields: Vec::new(),
             overlays: Vec::new(),

@@ -469,12 +469,7 @@ fn line_of(
 /// differ between them (`name value`, joined), or all of them when none differ.
 /// Whether `--only` lets `config` be drawn.
 fn drawn(config: &ConfigResult, options: &Options) -> bool {
-    options.only.iter().all(|(param, values)| {
-        config
-            .params
-            .get(param.as_str())
-            .is_some_and(|v| values.iter().any(|w| w == v))
-    })
+    (options.choice).keeps(|param, value| config.params.get(param).is_some_and(|v| v == value))
 }
 
 /// What `--label`, `--only` and `--trials` name that no configuration or
@@ -489,20 +484,7 @@ pub fn unmatched_figure_options(
             .iter()
             .any(|c| c.params.get(param).is_some_and(|v| v == value))
     };
-    let mut said = Vec::new();
-    for label in &options.labels {
-        if !has(&label.param, &label.value) {
-            said.push(format!(
-                "--label {}={}: no configuration has it; the label is not used",
-                label.param, label.value
-            ));
-        }
-    }
-    for (param, values) in &options.only {
-        for value in values.iter().filter(|v| !has(param, v)) {
-            said.push(format!("--only {param}={value}: no configuration has it"));
-        }
-    }
+    let mut said = options.choice.unmatched(has, "configuration");
     for trial in &options.trials {
         if !runs.iter().any(|r| r.ok && &r.trial == trial) {
             said.push(format!("--trials {trial}: no run analysed has this trial"));
@@ -527,13 +509,9 @@ fn config_labels(configs: &[&ConfigResult], options: &Options) -> Vec<String> {
     configs
         .iter()
         .map(|c| {
-            let given = options.labels.iter().find(|l| {
-                c.params
-                    .get(l.param.as_str())
-                    .is_some_and(|v| *v == l.value)
-            });
-            if let Some(label) = given {
-                return label.text.clone();
+            let given = (options.choice).label_of(|p, v| c.params.get(p).is_some_and(|x| x == v));
+            if let Some(text) = given {
+                return text.to_string();
             }
             let shown: Vec<String> = c
                 .params

@@ -13,7 +13,7 @@ pub mod tables;
 mod tcp;
 mod terminal;
 
-pub use analyse::{analyse_run, ConfigLabel, FlowResult, Options, RunResult, StartSource};
+pub use analyse::{analyse_run, FlowResult, Options, RunResult, StartSource};
 pub use load::{is_run_dir, read_run, FlowFiles, RunFiles, ServerOutput};
 pub use report::{ConfigReport, Report, RunReport, Spread};
 pub use study::FailoverStudy;

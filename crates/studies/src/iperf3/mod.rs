@@ -90,11 +90,10 @@ pub struct Options {
     pub band: BandKind,
     /// The parameter summary metrics are drawn against.
     pub x: Option<String>,
-    /// Only configurations with one of these values of each parameter are
-    /// drawn (`--only PARAM=V1,V2`; tables keep them all).
-    pub only: Vec<(String, Vec<String>)>,
-    /// Legend texts for configurations (`--label PARAM=VALUE:TEXT`).
-    pub labels: Vec<crate::choice::ConfigLabel>,
+    /// Only configurations with one of the values `--only PARAM=V1,V2`
+    /// gives are drawn (tables keep them all), under the legend texts
+    /// `--label PARAM=VALUE:TEXT` gives.
+    pub choice: crate::choice::FigureChoice,
     /// Only these trials are drawn, the bands made of them alone
     /// (`--trials 1,2`; all when empty; tables keep every trial).
     pub trials: Vec<String>,
@@ -103,14 +102,12 @@ pub struct Options {
 impl Options {
     /// Whether `--only` keeps a configuration with `params` in the figures.
     pub fn draws(&self, params: &Params) -> bool {
-        (self.only.iter()).all(|(p, values)| params.get(p).is_some_and(|v| values.contains(v)))
+        (self.choice).keeps(|p, value| params.get(p).is_some_and(|v| v == value))
     }
 
     /// The `--label` text for a line of the configurations with `params`.
     pub fn label_of(&self, params: &Params) -> Option<&str> {
-        (self.labels.iter())
-            .find(|l| params.get(&l.param) == Some(&l.value))
-            .map(|l| l.text.as_str())
+        (self.choice).label_of(|p, value| params.get(p).is_some_and(|v| v == value))
     }
 }
 

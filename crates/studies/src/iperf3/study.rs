@@ -397,24 +397,13 @@ fn unmatched_choices(
     let has = |param: &str, value: &str| {
         (configs.iter()).any(|c| c.params.get(param).is_some_and(|v| v == value))
     };
-    let mut said = Vec::new();
-    for (param, values) in &options.only {
-        for value in values.iter().filter(|v| !has(param, v)) {
-            said.push(format!("--only {param}={value}: no configuration has it"));
-        }
-    }
-    for l in options.labels.iter().filter(|l| !has(&l.param, &l.value)) {
-        said.push(format!(
-            "--label {}={}: no configuration has it",
-            l.param, l.value
-        ));
-    }
+    let mut said = options.choice.unmatched(has, "configuration");
     for trial in &options.trials {
         if !runs.iter().any(|r| r.ok && &r.trial == trial) {
             said.push(format!("--trials {trial}: no analysed run has this trial"));
         }
     }
-    if !options.only.is_empty() && !configs.iter().any(|c| options.draws(&c.params)) {
+    if !options.choice.only.is_empty() && !configs.iter().any(|c| options.draws(&c.params)) {
         said.push("--only leaves no configuration to draw: no figure".to_string());
     }
     said

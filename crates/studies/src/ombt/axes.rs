@@ -4,7 +4,7 @@
 //! averaged, and the parameters they differ in are named, never hidden.
 
 use super::RunResult;
-use crate::choice::ConfigLabel;
+use crate::choice::FigureChoice;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,11 +18,10 @@ pub struct FigureAxes {
     pub group: String,
     /// One rate and one latency figure per value.
     pub facet: String,
-    /// Only runs with one of these values of each parameter are drawn
-    /// (`--only PARAM=V1,V2`; tables keep every run).
-    pub only: Vec<(String, Vec<String>)>,
-    /// Texts for lines (group values) and figures (facet values).
-    pub labels: Vec<ConfigLabel>,
+    /// Only runs with one of the values `--only PARAM=V1,V2` gives are
+    /// drawn (tables keep every run); `--label` texts for lines (group
+    /// values) and figures (facet values).
+    pub choice: FigureChoice,
 }
 
 impl Default for FigureAxes {
@@ -33,8 +32,7 @@ impl Default for FigureAxes {
             x: "nbr_clients".into(),
             group: "nbr_servers".into(),
             facet: "call_type".into(),
-            only: Vec::new(),
-            labels: Vec::new(),
+            choice: FigureChoice::default(),
         }
     }
 }
@@ -42,17 +40,12 @@ impl Default for FigureAxes {
 impl FigureAxes {
     /// Whether `--only` keeps the run in the figures.
     fn keeps(&self, run: &RunResult) -> bool {
-        self.only
-            .iter()
-            .all(|(param, values)| value_of(run, param).is_some_and(|v| values.contains(&v)))
+        (self.choice).keeps(|param, value| value_of(run, param).is_some_and(|v| v == value))
     }
 
     /// The text `--label` gives to `param`'s `value`, if any.
     pub fn label(&self, param: &str, value: &str) -> Option<&str> {
-        self.labels
-            .iter()
-            .find(|l| l.param == param && l.value == value)
-            .map(|l| l.text.as_str())
+        self.choice.label(param, |v| v == value)
     }
 
     /// What `--only` and `--label` name that no analysed run has, or that
@@ -64,13 +57,8 @@ impl FigureAxes {
                 .iter()
                 .any(|r| value_of(r, param).is_some_and(|v| v == value))
         };
-        let mut said = Vec::new();
-        for (param, values) in &self.only {
-            for value in values.iter().filter(|v| !has(param, v)) {
-                said.push(format!("--only {param}={value}: no analysed run has it"));
-            }
-        }
-        for l in &self.labels {
+        let mut said = self.choice.unmatched_only(has, "analysed run");
+        for l in &self.choice.labels {
             if l.param != self.group && l.param != self.facet {
                 said.push(format!(
                     "--label {}={}: '{}' is neither the figures' group ({}) nor their facet ({}), so it names nothing",
